@@ -1,0 +1,14 @@
+"""``vaar-bench``: scoring, submissions, leaderboard, and the baselines' features/train/predict."""
+
+from __future__ import annotations
+
+import sys
+
+from vaar._cli import make_main
+
+COMMANDS: dict[str, str] = {}
+
+main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""``vaar``: the curation command line (build, split, verify-sync)."""
+
+from __future__ import annotations
+
+import sys
+
+from vaar._cli import make_main
+
+COMMANDS = {
+    "build": "vaar.curation.cmd_build",
+}
+
+main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)
+
+if __name__ == "__main__":
+    sys.exit(main())

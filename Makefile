@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 	    echo "installing ffmpeg (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
 	  else echo "ffmpeg is missing: install it (e.g. 'sudo apt-get install ffmpeg') and rerun" >&2; exit 2; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the leaderboard page tests (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not found; the leaderboard page browser test will be skipped" >&2; fi; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt torch torchvision
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'

@@ -1,0 +1,156 @@
+"""``vaar build``: from reviewed source lists to a verified, loadable Hugging Face dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest, publish)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="*", type=Path, help="source list CSV file(s)")
+    p.add_argument("--out", type=Path, required=True, help="build folder (resumable)")
+    p.add_argument("--sample", action="store_true", help="build the embedded ten-class sample (offline)")
+    p.add_argument("--workers", type=int, default=1, help="clips trimmed in parallel (processes)")
+    p.add_argument("--download-workers", type=int, default=4, help="sources downloaded in parallel")
+    p.add_argument("--retry-failed", action="store_true", help="also redo clips that failed before")
+    p.add_argument("--precision", choices=["accurate", "copy"], default="accurate",
+                   help="accurate: re-encode, frame-exact (default); copy: stream copy, cuts on keyframes")  # fmt: skip
+    p.add_argument("--fps", type=int, default=25, help="constant output frame rate")
+    p.add_argument("--max-short-side", type=int, default=360, help="cap of the short side, pixels")
+    p.add_argument("--max-height", type=int, default=720, help="download format cap, pixels")
+    p.add_argument("--download-mode", choices=["auto", "full", "section"], default="auto",
+                   help="auto: whole file for direct HTTP media, sections for streaming sites")  # fmt: skip
+    p.add_argument("--cookies", help="cookies.txt passed to yt-dlp")
+    p.add_argument("--rate-limit", help="download rate limit, e.g. 2M (bytes/s)")
+    p.add_argument("--out-of-sync", choices=["flag", "reject", "fix"], default="flag",
+                   help="what to do with a clip whose audio and video are out of sync")  # fmt: skip
+    p.add_argument("--tolerance-ms", type=float, default=80.0, help="sync tolerance, ms")
+    p.add_argument("--splits", type=Path, help="use committed split files (a splits/vN folder)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split")
+    p.add_argument("--private-test-labels", type=Path,
+                   help="publish the test split without labels and write them to this CSV")  # fmt: skip
+    p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vaar.errors import ConfigError
+
+    if args.sample and args.sources:
+        raise ConfigError("give either source lists or --sample, not both")
+    if not args.sample and not args.sources:
+        raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
+    cfg = _config(args)
+    if args.sample:
+        return _run_sample(args, cfg)
+    return _run(args.sources, args.out, cfg)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from vaar.curation.download import DownloadConfig
+    from vaar.curation.media import MediaConfig
+    from vaar.curation.pipeline import BuildConfig
+    from vaar.curation.publish import PublishConfig
+    from vaar.curation.quality import QCConfig
+
+    return BuildConfig(
+        workers=args.workers,
+        download_workers=args.download_workers,
+        retry_failed=args.retry_failed,
+        keep_downloads=args.keep_downloads,
+        media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),
+        download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
+                                rate_limit=args.rate_limit),  # fmt: skip
+        qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
+        publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels),
+    )
+
+
+def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
+    from vaar.curation.loopback import LoopbackServer
+    from vaar.curation.sample import make_sample_sources
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    media = Path(tempfile.mkdtemp(prefix="vaar-sample-"))
+    with LoopbackServer(media) as server:
+        csv_path = out / "sample_sources.csv"
+        print(f"generating the sample's source videos in {media} (served at {server.base_url})", file=sys.stderr)
+        make_sample_sources(media, server.base_url, csv_path)
+        rc = _run([csv_path], out, cfg)
+    import shutil
+
+    shutil.rmtree(media, ignore_errors=True)
+    return rc
+
+
+def _run(sources: list[Path], out: Path, cfg: Any) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vaar.curation.pipeline import run_build
+
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"), console=err, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("build", total=None, last="")
+
+        def on_start(n: int) -> None:
+            progress.update(task, total=n)
+
+        def on_clip(ev: Any) -> None:
+            progress.update(task, advance=1, last=f"{ev.clip_id}: {ev.status}")
+
+        report = run_build(sources, out, cfg, on_start=on_start, on_clip=on_clip)
+    _write_config(out, cfg, sources)
+    _summary(report)
+    return 0
+
+
+def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
+    data = {"sources": [str(s) for s in sources], **asdict(cfg)}
+    tmp = out / ".build_config.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(out / "build_config.json")
+
+
+def _summary(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    statuses = ("ok", "failed", "invalid", "rejected")
+    t = Table(title=f"vaar build: {report.out}")
+    t.add_column("class")
+    for s in statuses:
+        t.add_column(s, justify="right")
+    for label in sorted(report.by_class):
+        c = report.by_class[label]
+        t.add_row(label, *(str(c.get(s, 0)) for s in statuses))
+    t.add_row("[bold]all", *(f"[bold]{report.counts.get(s, 0)}" for s in statuses))
+    con.print(t)
+    if report.reasons:
+        r = Table(title="top reasons a clip is not ok")
+        r.add_column("clips", justify="right")
+        r.add_column("reason")
+        for reason, n in report.reasons.most_common(5):
+            r.add_row(str(n), reason)
+        con.print(r)
+    con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
+    con.print(f"manifest: {report.manifest}")
+    if report.publish is not None:
+        pub = report.publish
+        counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items())
+        con.print(f"dataset:  {pub.folder}  ({counts})")
+        if pub.not_ok_in_splits:
+            ids = ", ".join(pub.not_ok_in_splits[:5])
+            con.print(f"[yellow]{len(pub.not_ok_in_splits)} clip(s) in the split files are not ok in this build: {ids}")
+        con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{pub.folder}'))\"")

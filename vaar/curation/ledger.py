@@ -1,0 +1,118 @@
+"""The build ledger: one SQLite database in the build folder, one row per clip.
+
+Written by the driver only (workers return results; they never open the database), one
+transaction per finished clip, so a run killed at any moment loses at most the clips in flight.
+Rerunning the same build reads the ledger and skips what is done; ``--retry-failed`` also
+redoes the ``failed`` clips. ``ok`` clips whose media file has gone missing are redone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vaar.schema import MANIFEST_COLUMNS
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clips (
+    clip_id     TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    row         TEXT NOT NULL,      -- JSON object with the manifest columns
+    fingerprint TEXT,               -- JSON near-duplicate fingerprint (ok clips)
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, row: dict[str, Any], fingerprint: Any = None) -> None:
+        """Insert or replace one clip's row (one transaction)."""
+        clean = {k: row.get(k) for k in MANIFEST_COLUMNS}
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO clips (clip_id, status, row, fingerprint, updated_at) VALUES (?,?,?,?,?)",
+                (
+                    clean["clip_id"],
+                    clean["status"],
+                    json.dumps(clean, sort_keys=True),
+                    None if fingerprint is None else json.dumps(fingerprint),
+                    now,
+                ),
+            )
+
+    def update_fields(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Set some manifest fields of existing rows (e.g. ``dup_group``), in one transaction."""
+        with self._db:
+            for clip_id, fields in updates.items():
+                cur = self._db.execute("SELECT row FROM clips WHERE clip_id=?", (clip_id,)).fetchone()
+                if cur is None:
+                    continue
+                row = json.loads(cur[0])
+                row.update(fields)
+                self._db.execute(
+                    "UPDATE clips SET row=?, status=? WHERE clip_id=?",
+                    (json.dumps(row, sort_keys=True), row["status"], clip_id),
+                )
+
+    def statuses(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT clip_id, status FROM clips").fetchall())
+
+    def get(self, clip_id: str) -> dict[str, Any] | None:
+        cur = self._db.execute("SELECT row FROM clips WHERE clip_id=?", (clip_id,)).fetchone()
+        return None if cur is None else dict(json.loads(cur[0]))
+
+    def delete_missing(self, keep: set[str]) -> int:
+        """Forget rows whose clip is no longer in the source list."""
+        gone = [c for c in self.statuses() if c not in keep]
+        with self._db:
+            self._db.executemany("DELETE FROM clips WHERE clip_id=?", [(c,) for c in gone])
+        return len(gone)
+
+    def rows(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """All rows ordered by clip_id, streamed (never all in memory)."""
+        sql = "SELECT row FROM clips" + (" WHERE status=?" if status else "") + " ORDER BY clip_id"
+        cur = self._db.execute(sql, (status,) if status else ())
+        for (text,) in cur:
+            yield json.loads(text)
+
+    def fingerprints(self) -> Iterator[tuple[str, Any]]:
+        cur = self._db.execute(
+            "SELECT clip_id, fingerprint FROM clips WHERE status='ok' AND fingerprint IS NOT NULL ORDER BY clip_id"
+        )
+        for clip_id, text in cur:
+            yield clip_id, json.loads(text)
+
+    def counts(self) -> Counter[str]:
+        return Counter(dict(self._db.execute("SELECT status, COUNT(*) FROM clips GROUP BY status").fetchall()))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        cur = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if cur is None else str(cur[0])

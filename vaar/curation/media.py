@@ -1,0 +1,145 @@
+"""Trim and normalise stage (ffmpeg), plus the ffprobe helper every stage uses.
+
+Trim precision is a policy (:data:`Precision`):
+
+* ``accurate`` (default) — decode and re-encode. The cut lands on the requested frame, the
+  output has a constant frame rate (``fps``), its short side is capped (``max_short_side``), and
+  audio and picture start together at 0. Costs an H.264 encode per clip.
+* ``copy`` — stream copy. Fast and lossless, but the cut snaps to the keyframe before ``start``
+  (often seconds early on web video), the frame rate and size stay the source's, and the audio
+  may start before or after the picture. Use it only for sources already cut and normalised.
+
+Every clip gets two files: an H.264 + AAC MP4 with ``+faststart`` (for video models and
+viewers) and a 16 kHz mono FLAC of the same span (for audio models). Both are written to a
+temporary name and renamed, so a killed run never leaves half a file under the final name.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from vaar.errors import MediaError, MissingDependencyError, VerifyError
+
+Precision = Literal["accurate", "copy"]
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    """Normalisation targets. ``threads`` is ffmpeg's per clip (0: ffmpeg decides)."""
+
+    precision: Precision = "accurate"
+    fps: int = 25
+    max_short_side: int = 360
+    crf: int = 23
+    preset: str = "veryfast"
+    audio_bitrate: str = "128k"
+    audio_rate: int = 16_000
+    threads: int = 1
+
+
+def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(cmd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise MissingDependencyError(
+            f"{cmd[0]} not found: install ffmpeg (e.g. 'apt-get install ffmpeg') or run 'make install'"
+        ) from None
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_version() -> str:
+    out = _run(["ffmpeg", "-version"], "ffmpeg").stdout.decode(errors="replace")
+    first = out.splitlines()[0] if out else ""
+    parts = first.split()
+    return parts[2] if len(parts) > 2 and parts[0] == "ffmpeg" else first
+
+
+def probe(path: Path, *, count_packets: bool = False) -> dict[str, Any]:
+    """ffprobe's JSON (streams + format). Raises :class:`VerifyError` if it cannot be read."""
+    cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    if count_packets:
+        cmd.append("-count_packets")
+    proc = _run([*cmd, str(path)], "ffprobe")
+    if proc.returncode != 0:
+        msg = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise VerifyError(f"ffprobe cannot read the file: {msg[-1] if msg else 'unknown error'}")
+    data: dict[str, Any] = json.loads(proc.stdout or b"{}")
+    return data
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def scale_filter(max_short_side: int) -> str:
+    """Cap the short side at ``max_short_side`` keeping the aspect ratio and even sizes."""
+    m = max_short_side
+    return (
+        f"scale=w='if(lt(iw,ih),trunc(min({m},iw)/2)*2,-2)':"
+        f"h='if(lt(iw,ih),-2,trunc(min({m},ih)/2)*2)',setsar=1"
+    )
+
+
+def trim_commands(
+    src: Path, start: float, duration: float, out_video: Path, out_audio: Path, cfg: MediaConfig, has_audio: bool
+) -> list[list[str]]:
+    """The ffmpeg command line(s) that cut ``[start, start + duration)`` of ``src``."""
+    base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", str(cfg.threads)]
+    seek = ["-ss", f"{start:.6f}", "-i", str(src), "-t", f"{duration:.6f}"]
+    if cfg.precision == "accurate":
+        video = [
+            "-map", "0:v:0", "-map", "0:a:0?",
+            "-vf", f"fps={cfg.fps},{scale_filter(cfg.max_short_side)}",
+            "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
+            "-threads", str(cfg.threads),
+            "-c:a", "aac", "-b:a", cfg.audio_bitrate, "-ac", "2",
+            "-movflags", "+faststart", "-f", "mp4", str(out_video),
+        ]  # fmt: skip
+    else:
+        video = [
+            "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero",
+            "-movflags", "+faststart", "-f", "mp4", str(out_video),
+        ]  # fmt: skip
+    cmd = [*base, *seek, *video]
+    if has_audio:
+        cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(out_audio)]
+    return [cmd]
+
+
+def trim_normalise(
+    src: Path, start: float, duration: float, out_video: Path, out_audio: Path, cfg: MediaConfig
+) -> bool:
+    """Cut and normalise one clip; returns whether the source had an audio track.
+
+    ``start`` is in the time of ``src``. The FLAC is written only when there is audio.
+    """
+    facts = probe(src)
+    has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
+    out_video.parent.mkdir(parents=True, exist_ok=True)
+    out_audio.parent.mkdir(parents=True, exist_ok=True)
+    tmp_v = out_video.with_name(f".{out_video.name}.tmp{os.getpid()}")
+    tmp_a = out_audio.with_name(f".{out_audio.name}.tmp{os.getpid()}")
+    try:
+        for cmd in trim_commands(src, start, duration, tmp_v, tmp_a, cfg, has_audio):
+            proc = _run(cmd, "ffmpeg")
+            if proc.returncode != 0:
+                lines = proc.stderr.decode(errors="replace").strip().splitlines()
+                raise MediaError(f"ffmpeg failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+        os.replace(tmp_v, out_video)
+        if has_audio:
+            os.replace(tmp_a, out_audio)
+    finally:
+        for t in (tmp_v, tmp_a):
+            t.unlink(missing_ok=True)
+    return has_audio

@@ -1,0 +1,420 @@
+"""``vaar build``: source list → download → trim + normalise → verify → ledger → manifest → publish.
+
+::
+
+    read_sources ──► invalid rows ───────────────────────────────► ledger (status=invalid)
+         │ valid rows, grouped by URL
+         ▼
+    download (threads, one fetch per URL) ──► failed ─────────────► ledger (status=failed)
+         │ local file + offset per clip
+         ▼
+    trim + normalise + verify + content checks (process pool) ────► ledger (ok/failed/rejected)
+         ▼
+    near-duplicate groups ──► manifest.parquet ──► dataset/ (HF folder, ok clips only)
+
+The driver is the only writer of the ledger; workers return rows. Work in flight is bounded,
+so memory does not grow with the source list. A rerun skips what the ledger has (``failed``
+too, unless ``retry_failed``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import threading
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vaar import __version__
+from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
+from vaar.curation.ledger import Ledger
+from vaar.curation.manifest import write_manifest
+from vaar.curation.media import MediaConfig, ffmpeg_version, sha256_file, trim_normalise
+from vaar.curation.publish import PublishConfig, PublishResult, publish
+from vaar.curation.quality import QCConfig, check_clip, fix_offset, group_duplicates
+from vaar.curation.sources import InvalidRow, SourceRow, read_sources
+from vaar.curation.verify import verify_clip
+from vaar.errors import ConfigError, StageError
+from vaar.schema import empty_row
+from vaar.taxonomy import Taxonomy, default_taxonomy
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a build depends on; written next to the outputs as ``build_config.json``."""
+
+    workers: int = 1
+    download_workers: int = 4
+    retry_failed: bool = False
+    keep_downloads: bool = False
+    media: MediaConfig = field(default_factory=MediaConfig)
+    download: DownloadConfig = field(default_factory=DownloadConfig)
+    qc: QCConfig = field(default_factory=QCConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
+    do_publish: bool = True
+
+
+@dataclass(frozen=True)
+class ClipEvent:
+    """One clip finished (any status); what progress displays receive."""
+
+    clip_id: str
+    label: str
+    status: str
+    error: str | None
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    counts: Counter[str]
+    by_class: dict[str, Counter[str]]
+    reasons: Counter[str]
+    processed: int
+    skipped: int
+    publish: PublishResult | None
+    manifest: Path
+
+
+def ffmpeg_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def run_build(
+    sources: Sequence[str | Path],
+    out: Path,
+    cfg: BuildConfig = BuildConfig(),
+    *,
+    taxonomy: Taxonomy | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_clip: Callable[[ClipEvent], None] | None = None,
+) -> BuildReport:
+    """Build ``out`` from the source lists; resumable; returns what happened."""
+    if cfg.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {cfg.workers}")
+    tax = taxonomy or default_taxonomy()
+    valid, invalid = read_sources(sources, taxonomy=tax)
+    out.mkdir(parents=True, exist_ok=True)
+    media_cfg = cfg.media if cfg.media.threads else replace(cfg.media, threads=ffmpeg_threads(cfg.workers))
+    versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
+    ledger = Ledger(out / "ledger.sqlite")
+    try:
+        ledger.delete_missing({r.clip_id for r in valid} | {r.clip_id for r in invalid})
+        for bad in invalid:
+            ledger.put(_invalid_row(bad, versions))
+        todo = _todo(valid, ledger, out, cfg.retry_failed)
+        if on_start:
+            on_start(len(todo))
+        _process(todo, out, cfg, media_cfg, versions, ledger, on_clip)
+        _assign_dup_groups(ledger)
+        manifest = out / "manifest.parquet"
+        write_manifest(ledger.rows(), manifest)
+        result = None
+        if cfg.do_publish:
+            result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
+        report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
+    finally:
+        ledger.close()
+    if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
+        shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
+    return report
+
+
+def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool) -> list[SourceRow]:
+    statuses = ledger.statuses()
+    todo = []
+    for r in valid:
+        st = statuses.get(r.clip_id)
+        if st is None or st == "invalid" or (st == "failed" and retry_failed):
+            todo.append(r)
+        elif st == "ok":
+            row = ledger.get(r.clip_id) or {}
+            same = (row.get("url"), row.get("start"), row.get("end"), row.get("label")) == (
+                r.url, r.start, r.end, r.label,
+            )
+            files = all((out / str(row.get(k) or "")).is_file() for k in ("video_path", "audio_path"))
+            if not (same and files):
+                todo.append(r)
+        elif st in ("failed", "rejected"):
+            row = ledger.get(r.clip_id) or {}
+            if (row.get("url"), row.get("start"), row.get("end")) != (r.url, r.start, r.end):
+                todo.append(r)
+    return todo
+
+
+@dataclass(frozen=True)
+class _Task:
+    row: SourceRow
+    src: str
+    offset: float
+    info: dict[str, Any]
+    out: str
+    media: MediaConfig
+    qc: QCConfig
+    versions: dict[str, str]
+
+
+def _process(
+    todo: list[SourceRow],
+    out: Path,
+    cfg: BuildConfig,
+    media_cfg: MediaConfig,
+    versions: dict[str, str],
+    ledger: Ledger,
+    on_clip: Callable[[ClipEvent], None] | None,
+) -> None:
+    by_url: dict[str, list[SourceRow]] = defaultdict(list)
+    for r in todo:
+        by_url[r.url].append(r)
+    pending_per_url = {u: len(rs) for u, rs in by_url.items()}
+    cache = out / "cache" / "sources"
+    max_in_flight = 2 * cfg.workers + 2
+    lock = threading.Lock()
+
+    def record(row: dict[str, Any], fingerprint: Any = None) -> None:
+        with lock:
+            ledger.put(row, fingerprint)
+        if on_clip:
+            on_clip(ClipEvent(row["clip_id"], row["label"], row["status"], row.get("error")))
+
+    def download(url: str) -> SourceMedia:
+        return fetch_source(url, [(r.start, r.end) for r in by_url[url]], cache, cfg.download)
+
+    urls = iter(by_url)
+    ready: list[_Task] = []
+    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, ProcessPoolExecutor(cfg.workers) as pool:
+        downloads: dict[Future[SourceMedia], str] = {}
+        clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
+        while True:
+            # keep a bounded number of downloads and clips in flight
+            while len(downloads) < cfg.download_workers and len(ready) < max_in_flight:
+                url = next(urls, None)
+                if url is None:
+                    break
+                downloads[dl_pool.submit(download, url)] = url
+            while ready and len(clips) < max_in_flight:
+                task = ready.pop(0)
+                clips[pool.submit(process_clip, task)] = task
+            if not downloads and not clips:
+                break
+            done, _ = wait([*downloads, *clips], return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut in downloads:
+                    url = downloads.pop(fut)  # type: ignore[call-overload]
+                    try:
+                        media = fut.result()
+                    except StageError as exc:
+                        for r in by_url[url]:
+                            record(_failed_row(r, exc, versions))
+                        continue
+                    except Exception as exc:  # a bug must not lose the other clips
+                        for r in by_url[url]:
+                            record(_failed_row(r, StageError(_bug(exc)), versions, stage="download"))
+                        continue
+                    for r in by_url[url]:
+                        try:
+                            sec = media.section_for(r.start, r.end)
+                        except StageError as exc:
+                            record(_failed_row(r, exc, versions))
+                            continue
+                        ready.append(
+                            _Task(r, str(sec.path), sec.offset, media.info, str(out), media_cfg, cfg.qc, versions)
+                        )
+                else:
+                    task = clips.pop(fut)  # type: ignore[call-overload]
+                    try:
+                        row, fp = fut.result()
+                    except Exception as exc:  # worker died or a bug: record, go on
+                        row, fp = _failed_row(task.row, StageError(_bug(exc)), versions, stage="trim"), None
+                    record(row, fp)
+                    url = task.row.url
+                    pending_per_url[url] -= 1
+                    if pending_per_url[url] == 0 and not cfg.keep_downloads:
+                        shutil.rmtree(Path(task.src).parent, ignore_errors=True)
+
+
+def _bug(exc: BaseException) -> str:
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return f"internal error: {last}"
+
+
+def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
+    """Worker: trim + normalise + verify + content checks of one clip. Never raises."""
+    r = task.row
+    out = Path(task.out)
+    row = _base_row(r, task.versions)
+    row.update(_provenance(task.info, r))
+    rel_v = Path("clips") / r.label / f"{r.clip_id}.mp4"
+    rel_a = Path("audio") / r.label / f"{r.clip_id}.flac"
+    video, audio = out / rel_v, out / rel_a
+    stage = "trim"
+    try:
+        trim_normalise(Path(task.src), r.start - task.offset, r.duration, video, audio, task.media)
+        stage = "verify"
+        facts = verify_clip(video, audio, r.duration, task.media)
+        row.update(facts.as_row())
+        stage = "sync"
+        qc = check_clip(video, task.qc)
+        fp = qc.fingerprint
+        row.update(_qc_fields(qc))
+        if qc.sync_verdict == "out_of_sync" and task.qc.out_of_sync == "fix" and qc.av_offset_ms is not None:
+            fix_offset(video, video, qc.av_offset_ms)
+            before = qc.av_offset_ms
+            qc = check_clip(video, task.qc)
+            row.update(_qc_fields(qc))
+            row["av_offset_ms_before_fix"] = before
+        stage = "quality"
+        reason = qc.reject_reason(task.qc)
+        if reason:
+            raise StageError(reason, status="rejected")
+        row.update(
+            status="ok",
+            video_path=str(rel_v),
+            video_sha256=sha256_file(video),
+            video_bytes=video.stat().st_size,
+            audio_path=str(rel_a),
+            audio_sha256=sha256_file(audio),
+            audio_bytes=audio.stat().st_size,
+        )
+        return row, _jsonable(fp)
+    except StageError as exc:
+        row.update(status=exc.status, error=exc.reason, stage=exc.stage if exc.stage != "unknown" else stage)
+    except Exception as exc:  # a bug in one clip must not crash the build
+        row.update(status="failed", error=_bug(exc), stage=stage)
+    video.unlink(missing_ok=True)
+    audio.unlink(missing_ok=True)
+    return row, None
+
+
+def _qc_fields(qc: Any) -> dict[str, Any]:
+    keys = ("av_offset_ms", "sync_confidence", "sync_verdict", "silence_fraction", "frozen_fraction",
+            "black_fraction", "video_start_time", "audio_start_time")  # fmt: skip
+    return {k: getattr(qc, k) for k in keys}
+
+
+def _jsonable(fp: Any) -> Any:
+    if fp is None or isinstance(fp, (int, float, str, list, dict)):
+        return fp
+    if isinstance(fp, tuple):
+        return [_jsonable(x) for x in fp]
+    if hasattr(fp, "tolist"):
+        return fp.tolist()
+    if hasattr(fp, "__dict__"):
+        return {k: _jsonable(v) for k, v in vars(fp).items()}
+    return str(fp)
+
+
+def _assign_dup_groups(ledger: Ledger) -> None:
+    fps = dict(ledger.fingerprints())
+    if not fps:
+        return
+    groups = group_duplicates(fps)
+    ledger.update_fields({c: {"dup_group": g} for c, g in groups.items()})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _base_row(r: SourceRow, versions: dict[str, str]) -> dict[str, Any]:
+    row = empty_row()
+    row.update(
+        clip_id=r.clip_id,
+        label=r.label,
+        source_file=r.source_file,
+        source_line=r.source_line,
+        url=r.url,
+        source_id=r.source_id,
+        license=r.license,
+        notes=r.notes,
+        start=r.start,
+        end=r.end,
+        sync_verdict="not_checked",
+        processed_at=_now(),
+        **versions,
+    )
+    return row
+
+
+def _provenance(info: dict[str, Any], r: SourceRow) -> dict[str, Any]:
+    return {
+        "extractor": info.get("extractor_key"),
+        "video_id": info.get("id"),
+        "title": info.get("title"),
+        "uploader": info.get("uploader"),
+        "upload_date": info.get("upload_date"),
+        "webpage_url": info.get("webpage_url"),
+        "license": r.license or info.get("license"),
+    }
+
+
+def _failed_row(r: SourceRow, exc: StageError, versions: dict[str, str], stage: str | None = None) -> dict[str, Any]:
+    row = _base_row(r, versions)
+    row.update(status=exc.status, error=exc.reason, stage=stage or exc.stage)
+    return row
+
+
+def _invalid_row(bad: InvalidRow, versions: dict[str, str]) -> dict[str, Any]:
+    row = empty_row()
+    raw = bad.raw
+
+    def num(key: str) -> float | None:
+        try:
+            return float(raw.get(key, ""))
+        except ValueError:
+            return None
+
+    row.update(
+        clip_id=bad.clip_id,
+        label=raw.get("label") or None,
+        status="invalid",
+        error=bad.message(),
+        stage="validate",
+        source_file=bad.source_file,
+        source_line=bad.source_line,
+        url=raw.get("url") or None,
+        source_id=raw.get("source_id") or None,
+        license=raw.get("license") or None,
+        notes=raw.get("notes") or None,
+        start=num("start"),
+        end=num("end"),
+        processed_at=_now(),
+        **versions,
+    )
+    return row
+
+
+def _report(
+    ledger: Ledger, out: Path, processed: int, skipped: int, result: PublishResult | None, manifest: Path
+) -> BuildReport:
+    counts: Counter[str] = Counter()
+    by_class: dict[str, Counter[str]] = defaultdict(Counter)
+    reasons: Counter[str] = Counter()
+    for row in ledger.rows():
+        counts[row["status"]] += 1
+        by_class[row.get("label") or "?"][row["status"]] += 1
+        if row["status"] != "ok" and row.get("error"):
+            reasons[_reason_key(row["error"])] += 1
+    return BuildReport(out, counts, dict(by_class), reasons, processed, skipped, result, manifest)
+
+
+def _reason_key(error: str) -> str:
+    """Group similar errors: drop the file:line prefix and numbers' details."""
+    text = error.split(": ", 1)[1] if error.startswith(("invalid:", "/")) or ".csv:" in error else error
+    return text.split(" (")[0][:80]
+
+
+def host_info() -> str:
+    return f"{platform.node()} {platform.machine()} cpus={os.cpu_count()}"
+
+
+def iter_rows(out: Path) -> Iterator[dict[str, Any]]:
+    with Ledger(out / "ledger.sqlite") as ledger:
+        yield from ledger.rows()

@@ -1,0 +1,109 @@
+"""Verify stage: is the clip what was asked for?
+
+Container-level checks (ffprobe, counting packets, no decode):
+
+* both streams present — no video: ``failed``; no audio: ``rejected`` (this is an audio-visual
+  dataset, a silent-by-construction clip is unfit, not broken);
+* duration within one frame of the requested span — a shorter clip usually means the span runs
+  past the source's end or the download was cut, and is ``failed``;
+* with ``accurate`` precision, the number of video frames equals ``round(duration × fps)`` (±1),
+  which is what frame-accurate trimming promises;
+* the 16 kHz FLAC exists and lasts as long as the clip.
+
+Content-level checks (sync, silence, frozen or black picture) plug in through
+:data:`ContentCheck` callables that return manifest fields; see :mod:`vaar.curation.pipeline`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vaar.curation.media import MediaConfig, probe
+from vaar.errors import VerifyError
+
+ContentCheck = Callable[[Path, dict[str, Any]], dict[str, Any]]
+"""``(clip_path, facts) -> manifest fields``; raises :class:`VerifyError` to fail or reject."""
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    duration: float
+    fps: float
+    width: int
+    height: int
+    num_frames: int
+    video_codec: str
+    audio_codec: str
+    sample_rate: int
+    channels: int
+    video_start_time: float
+    audio_start_time: float
+
+    def as_row(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in ("0/0", "0"):
+        return 0.0
+    num, _, den = text.partition("/")
+    return float(num) / float(den or 1)
+
+
+def _float(x: Any, default: float = 0.0) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def verify_clip(video: Path, audio: Path, requested: float, cfg: MediaConfig) -> StreamFacts:
+    """Check the normalised clip against the request; raise :class:`VerifyError` if it is wrong."""
+    if not video.exists() or video.stat().st_size == 0:
+        raise VerifyError("clip file is missing or empty")
+    data = probe(video, count_packets=True)
+    streams = data.get("streams", [])
+    v = next((s for s in streams if s.get("codec_type") == "video"), None)
+    a = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if v is None:
+        raise VerifyError("no video stream in the clip")
+    if a is None:
+        raise VerifyError("no audio track (an audio-visual dataset needs sound)", status="rejected")
+    fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
+    frames = int(_float(v.get("nb_read_packets"), 0))
+    duration = _float(data.get("format", {}).get("duration"))
+    vdur = frames / fps if fps else duration
+    one_frame = 1.0 / fps if fps else 0.04
+    if frames == 0:
+        raise VerifyError("clip has no video frames")
+    if cfg.precision == "accurate":
+        if vdur < requested - one_frame - 1e-6:
+            raise VerifyError(
+                f"short clip: {vdur:.3f} s of {requested:.3f} s requested "
+                "(the span runs past the source's end, or the download was cut)"
+            )
+        if vdur > requested + one_frame + 1e-6:
+            raise VerifyError(f"long clip: {vdur:.3f} s for {requested:.3f} s requested")
+    elif duration < requested - 1.0:
+        raise VerifyError(f"short clip: {duration:.3f} s of {requested:.3f} s requested")
+    if not audio.exists() or audio.stat().st_size == 0:
+        raise VerifyError("16 kHz audio file is missing or empty")
+    adur = _float(probe(audio).get("format", {}).get("duration"))
+    if adur < min(vdur, requested) - 0.1:
+        raise VerifyError(f"audio track is short: {adur:.3f} s for a {vdur:.3f} s clip")
+    return StreamFacts(
+        duration=round(vdur, 6),
+        fps=fps,
+        width=int(v.get("width") or 0),
+        height=int(v.get("height") or 0),
+        num_frames=frames,
+        video_codec=str(v.get("codec_name")),
+        audio_codec=str(a.get("codec_name")),
+        sample_rate=int(_float(a.get("sample_rate"))),
+        channels=int(a.get("channels") or 0),
+        video_start_time=_float(v.get("start_time")),
+        audio_start_time=_float(a.get("start_time")),
+    )

@@ -8,6 +8,7 @@ from vaar._cli import make_main
 
 COMMANDS = {
     "build": "vaar.curation.cmd_build",
+    "split": "vaar.curation.cmd_split",
 }
 
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)

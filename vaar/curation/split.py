@@ -537,6 +537,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; split files are shared, committed data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

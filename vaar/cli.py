@@ -9,6 +9,7 @@ from vaar._cli import make_main
 COMMANDS = {
     "build": "vaar.curation.cmd_build",
     "split": "vaar.curation.cmd_split",
+    "verify-sync": "vaar.curation.cmd_verify_sync",
 }
 
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)

@@ -1,0 +1,149 @@
+"""Task registry: a task knows its ground truth, its predictions format and its scores.
+
+Tasks register by decorator and are looked up by name (names as data, as timm's
+``@register_model`` / ``create_model``)::
+
+    @register_task
+    class VaarCls(Task): name = "vaar-cls" ...
+
+    get_task("vaar-cls")      # an unknown name lists the valid ones
+
+Registered: ``vaar-cls`` and ``vaar-binary`` (:mod:`vaar.bench.vaar_tasks`), ``xd-violence``
+(:mod:`vaar.bench.xd_task`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from vaar.bench.metrics import FloatArray, percentile_interval
+from vaar.bench.tables import DEFAULT_MAX_BYTES
+from vaar.bench.truth import TruthSource
+from vaar.errors import ConfigError
+
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 0
+_TASK_MODULES = ("vaar.bench.vaar_tasks", "vaar.bench.xd_task")
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """What ``vaar-bench score --json`` prints and a leaderboard entry stores."""
+
+    task: str
+    n: int
+    split_sha256: str
+    main_score: str
+    scores: dict[str, float | None]
+    ci95: dict[str, list[float] | None]
+    per_class: dict[str, dict[str, float | None]]
+    resamples: int
+    seed: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "n": self.n,
+            "split_sha256": self.split_sha256,
+            "main_score": self.main_score,
+            "scores": self.scores,
+            "ci95": self.ci95,
+            "per_class": self.per_class,
+            "bootstrap": {"resamples": self.resamples, "seed": self.seed, "level": 0.95},
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+class Task(ABC):
+    """One benchmark task. Subclasses set the class attributes and implement three steps."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    main_score: ClassVar[str]
+    #: score name -> column header, in display order
+    score_labels: ClassVar[dict[str, str]]
+    #: what the labels are (for ``--help`` and errors)
+    truth_help: ClassVar[str]
+    supports_dataset: ClassVar[bool] = True
+
+    @abstractmethod
+    def load_truth(self, source: TruthSource) -> Any:
+        """Read and check the ground truth."""
+
+    @abstractmethod
+    def read_predictions(self, path: Path, truth: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+        """Read and validate an untrusted predictions file against ``truth``."""
+
+    @abstractmethod
+    def score(self, predictions: Any, truth: Any, *, resamples: int = DEFAULT_RESAMPLES,
+              seed: int = DEFAULT_SEED) -> ScoreReport:
+        """Point scores, percentile bootstrap intervals and per-class scores."""
+
+
+_T = TypeVar("_T", bound=type[Task])
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+def register_task(cls: _T) -> _T:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"task {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_all() -> None:
+    for module in _TASK_MODULES:
+        importlib.import_module(module)
+
+
+def task_names() -> tuple[str, ...]:
+    _load_all()
+    return tuple(_REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    _load_all()
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; valid tasks: {', '.join(_REGISTRY)}") from None
+
+
+def finish(
+    task: Task,
+    *,
+    n: int,
+    split_sha256: str,
+    point: dict[str, float | None],
+    samples: dict[str, list[FloatArray]],
+    per_class: dict[str, dict[str, float | None]],
+    resamples: int,
+    seed: int,
+    details: dict[str, Any] | None = None,
+) -> ScoreReport:
+    """Assemble a report: ``samples`` holds bootstrap blocks per score name."""
+    ci95: dict[str, list[float] | None] = {}
+    for name in task.score_labels:
+        blocks = samples.get(name)
+        interval = None
+        if point.get(name) is not None and blocks:
+            interval = percentile_interval(np.concatenate(blocks))
+        ci95[name] = list(interval) if interval else None
+    return ScoreReport(
+        task=task.name, n=n, split_sha256=split_sha256, main_score=task.main_score,
+        scores={k: point.get(k) for k in task.score_labels}, ci95=ci95, per_class=per_class,
+        resamples=resamples, seed=seed, details=details or {},
+    )
+
+
+def as_float(x: float | np.floating[Any]) -> float | None:
+    """A finite float, or None for NaN (an undefined score)."""
+    v = float(x)
+    return v if np.isfinite(v) else None

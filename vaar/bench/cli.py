@@ -6,7 +6,11 @@ import sys
 
 from vaar._cli import make_main
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "features": "vaar.baselines.cmd_features",
+    "train": "vaar.baselines.cmd_train",
+    "predict": "vaar.baselines.cmd_predict",
+}
 
 main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)
 

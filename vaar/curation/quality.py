@@ -22,10 +22,10 @@ frames and 16 kHz mono audio on the presentation timeline) and measures:
 :func:`group_duplicates` finds clips whose picture *and* sound agree (same camera with different
 events, or the same song over different pictures, are not duplicates) without comparing all
 pairs: locality-sensitive hashing by bands — a pair is a candidate only when, at one position,
-one 16-bit band of the frame hash and one 16-bit band of the audio hash are both identical (at
+one 16-bit band of the frame hash and one 8-bit band of the audio hash are both identical (at
 a position where a clip has no audio hash, the frame band alone keys it).
-Candidates are then verified on all positions. Candidate generation is a sort over
-``clips × positions × 8`` keys, so 100 k clips cost seconds, not ``n²`` comparisons.
+Candidates are then verified on all positions. Candidate generation is a sort of
+``clips × 16`` keys per position, so 100 k clips cost seconds, not ``n²`` comparisons.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class QCConfig:
     max_black_fraction: float = 0.5  # more black frames than this: rejected "black"
     # near-duplicates (group_duplicates)
     dup_video_bits: int = 12  # max Hamming distance of two 64-bit frame hashes that agree
-    dup_audio_bits: int = 6  # max Hamming distance of two 32-bit audio hashes that agree
+    dup_audio_bits: int = 8  # max Hamming distance of two 32-bit audio hashes that agree
     dup_min_agree: float = 0.75  # share of comparable positions that must agree (each modality)
 
 
@@ -405,45 +405,41 @@ def group_duplicates(
             if ha is not None:
                 aud[i, j], aok[i, j] = ha, True
 
-    # candidate keys: (position, video band, video bits, audio band, audio bits) packed in 64 bits
-    keys: list[npt.NDArray[np.uint64]] = []
-    owners: list[npt.NDArray[np.int64]] = []
+    # candidate keys, per position: (video band, audio band, 16 video bits, 8 audio bits)
     rows = np.arange(n, dtype=np.int64)
+    found: list[npt.NDArray[np.int64]] = []  # pairs encoded as a * n + b, a < b
     for j in range(k):
-        for vb in range(4):
-            vbits = (vid[:, j] >> np.uint64(16 * vb)) & np.uint64(0xFFFF)
-            for ab in range(2):
-                abits = (aud[:, j] >> np.uint64(16 * ab)) & np.uint64(0xFFFF)
-                # no audio hash here: a value no 16-bit band takes, so the picture alone keys it
-                abits = np.where(aok[:, j], abits, np.uint64(0x10000))
-                key = (
-                    (np.uint64(j) << np.uint64(56))
-                    | (np.uint64(vb * 2 + ab) << np.uint64(48))
-                    | (vbits << np.uint64(32))
-                    | abits
-                )
-                sel = vok[:, j]
-                keys.append(key[sel])
-                owners.append(rows[sel])
-    all_keys = np.concatenate(keys)
-    all_own = np.concatenate(owners)
-    order = np.lexsort((all_own, all_keys))
-    sk, so = all_keys[order], all_own[order]
-    bounds = np.flatnonzero(np.diff(sk) != 0) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [sk.size]])
-    pair_a: list[npt.NDArray[np.int64]] = []
-    pair_b: list[npt.NDArray[np.int64]] = []
-    for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-        members = np.unique(so[s:e])
-        if members.size < 2:
+        sel = vok[:, j]
+        if sel.sum() < 2:
             continue
-        ia, ib = np.triu_indices(members.size, 1)
-        pair_a.append(members[ia])
-        pair_b.append(members[ib])
-    if not pair_a:
+        v, a, has_a, own = vid[sel, j], aud[sel, j], aok[sel, j], rows[sel]
+        keys = []
+        for vb in range(4):
+            vbits = (v >> np.uint64(16 * vb)) & np.uint64(0xFFFF)
+            for ab in range(4):
+                abits = (a >> np.uint64(8 * ab)) & np.uint64(0xFF)
+                # no audio hash here: a value no 8-bit band takes, so the picture alone keys it
+                abits = np.where(has_a, abits, np.uint64(0x100))
+                combo = np.uint64(vb * 4 + ab)
+                keys.append((combo << np.uint64(32)) | (vbits << np.uint64(16)) | abits)
+        all_keys = np.concatenate(keys)
+        all_own = np.tile(own, 16)
+        order = np.lexsort((all_own, all_keys))
+        sk, so = all_keys[order], all_own[order]
+        bounds = np.flatnonzero(np.diff(sk) != 0) + 1
+        starts = np.concatenate([[0], bounds])
+        sizes = np.diff(np.concatenate([starts, [sk.size]]))
+        two = starts[sizes == 2]
+        found.append(so[two] * n + so[two + 1])
+        for st, size in zip(starts[sizes > 2], sizes[sizes > 2], strict=True):
+            members = np.unique(so[st : st + size])
+            ia, ib = np.triu_indices(members.size, 1)
+            found.append(members[ia] * n + members[ib])
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    codes = codes[codes // n != codes % n]
+    if codes.size == 0:
         return {}
-    pairs = np.unique(np.stack([np.concatenate(pair_a), np.concatenate(pair_b)], axis=1), axis=0)
+    pairs = np.stack([codes // n, codes % n], axis=1)
     pa, pb = pairs[:, 0], pairs[:, 1]
     v_agree, _ = _agree(vid[pa], vid[pb], vok[pa], vok[pb], cfg.dup_video_bits, cfg.dup_min_agree)
     a_agree, a_comp = _agree(

@@ -7,6 +7,9 @@ import sys
 from vaar._cli import make_main
 
 COMMANDS: dict[str, str] = {
+    "score": "vaar.bench.cmd_score",
+    "submit": "vaar.bench.cmd_submit",
+    "leaderboard": "vaar.bench.cmd_leaderboard",
     "features": "vaar.baselines.cmd_features",
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",

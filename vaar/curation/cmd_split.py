@@ -79,7 +79,8 @@ def _make(args: argparse.Namespace, taxonomy: Taxonomy, console: Console) -> int
     if args.folds is not None and args.folds < 2:
         raise ConfigError(f"--folds {args.folds}: need an integer >= 2 (e.g. --folds 5)")
     where = str(args.manifest_path)
-    items = sp.load_split_items(args.manifest_path, taxonomy)
+    clips = sp.read_manifest_clips(args.manifest_path)
+    items = sp.load_split_items(args.manifest_path, taxonomy, clips=clips)
     assignment = sp.assign_splits(items, ratios, args.seed, taxonomy=taxonomy, where=where)
     folds = None
     if args.folds is not None:
@@ -95,7 +96,8 @@ def _make(args: argparse.Namespace, taxonomy: Taxonomy, console: Console) -> int
                           "committed splits are frozen — write a new version folder "
                           "(e.g. splits/v2) or pass --force to replace it")
     sp.write_files(out, files)
-    report = sp.check_split_dir(out, args.manifest_path, taxonomy=taxonomy)
+    report = sp.summarize_split(items, assignment, out, params=sp.SplitParams(ratios, args.seed),
+                                folds=folds)
     _print_report(report, console, made=True)
     return 0 if report.ok else 1
 

@@ -95,6 +95,11 @@ class BaselineModel(nn.Module):
         """Clip-level logits (B, K): the last stage averaged over T."""
         return clip_logits(outputs[0])
 
+    def segment_log_probs(self, outputs: list[Tensor]) -> Tensor:
+        """Per-segment log-probabilities of the last stage (B, K, T); branches averaged."""
+        logp = torch.stack([F.log_softmax(o[-1], dim=1) for o in outputs]).mean(0)  # (B, K, T)
+        return F.log_softmax(logp, dim=1)
+
 
 MODELS: Registry[Callable[[HeadSpec], BaselineModel]] = Registry("model")
 

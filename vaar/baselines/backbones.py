@@ -22,11 +22,13 @@ T frames ``(T, 3, H, W)`` uint8 RGB to ``(T, D)``, each with the model's own pre
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -160,19 +162,62 @@ def _weights_hash(path: Path) -> str:
 
 
 def _missing_weights(spec: str, exc: BaseException) -> MissingDependencyError:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = "hub unreachable and not in the local Hugging Face cache" if not _hub_reachable() else (
+        str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+    )
     return MissingDependencyError(
-        f"weights of backbone {spec!r} are not available ({reason[:160]}); run once with internet "
-        "access to download them into the Hugging Face cache, or pass a local checkpoint folder"
+        f"weights of backbone {spec!r} are not available ({where}); run once with internet access "
+        "to download them, or pass a local checkpoint folder (save_pretrained / timm save_for_hf)"
     )
 
 
 def _load(spec: str, loader: Callable[[], Any]) -> Any:
-    """Call a hub loader; a missing file or no network becomes one MissingDependencyError line."""
+    """Call a hub loader; a missing file or no network becomes one MissingDependencyError line.
+
+    Without a reachable hub the loader runs in offline mode (cache only), so a missing checkpoint
+    fails at once instead of after the hub client's retries.
+    """
+    offline = contextlib.nullcontext() if Path(spec).is_dir() or _hub_reachable() else _offline()
     try:
-        return loader()
+        with offline:
+            return loader()
     except (OSError, RuntimeError, ValueError) as exc:  # hub errors derive from OSError/ValueError
         raise _missing_weights(spec, exc) from None
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    import os
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """HF_HUB_OFFLINE for the duration of a load (env and the hub client's constant)."""
+    import os
+
+    import huggingface_hub.constants as hc
+
+    old_env, old_const = os.environ.get("HF_HUB_OFFLINE"), hc.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    hc.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hc.HF_HUB_OFFLINE = old_const
+        if old_env is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = old_env
 
 
 def _device_of(module: Any) -> torch.device:

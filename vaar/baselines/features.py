@@ -18,6 +18,7 @@ not even load the backbones). Memory is bounded by one clip at a time.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -257,7 +258,7 @@ def extract_dataset(
             raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
     cache = FeatureCache(cache_dir)
     layout = layout_name(segments)
-    loader = _LazyBackbones(audio_backbone, video_backbone, device)
+    loader = LazyBackbones(audio_backbone, video_backbone, device)
     timings = Timings()
     summaries: dict[str, SplitSummary] = {}
     total = sum(len(dd[s]) for s in names)
@@ -268,33 +269,9 @@ def extract_dataset(
         summary = summaries.setdefault(split, SplitSummary())
         refs = clip_refs(ds)
         for i, ref in enumerate(refs):
-            summary.clips += 1
-            have = {m: cache.load(m, loader.key(m), layout, ref.key) for m in MODALITIES}
-            if all(a is not None for a in have.values()):
-                summary.cached += 1
-                dims.update({m: int(a.shape[1]) for m, a in have.items() if a is not None})
-            else:
-                row = ds[i]
-                try:
-                    video_src = media_source(row["video"], root)
-                    audio_src = media_source(row["audio"], root) if row.get("audio") else None
-                    bounds = clip_bounds(video_src, segments, None)
-                    a, v = extract_clip(
-                        video_src,
-                        audio_src,
-                        bounds,
-                        loader.audio() if have["audio"] is None else None,
-                        loader.video() if have["video"] is None else None,
-                        timings,
-                    )
-                except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
-                    summary.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
-                else:
-                    for m, arr in zip(MODALITIES, (a, v), strict=True):
-                        if arr is not None:
-                            cache.save(m, loader.key(m), layout, ref.key, arr.numpy())
-                            dims[m] = int(arr.shape[1])
-                    summary.computed += 1
+            sources = functools.partial(_row_sources, ds, i, root)
+            cache_clip(cache, loader, layout, ref.clip_id, ref.key, sources, summary, timings,
+                       dims, segments=segments)  # fmt: skip
             done += 1
             if progress is not None:
                 progress(done, total, ref.clip_id)
@@ -323,7 +300,59 @@ def extract_dataset(
     )
 
 
-class _LazyBackbones:
+def _row_sources(ds: Any, i: int, root: Path) -> tuple[bytes | str, bytes | str | None]:
+    row = ds[i]
+    video_src = media_source(row["video"], root)
+    audio_src = media_source(row["audio"], root) if row.get("audio") else None
+    return video_src, audio_src
+
+
+def cache_clip(
+    cache: FeatureCache,
+    loader: LazyBackbones,
+    layout: str,
+    clip_id: str,
+    key: str,
+    sources: Callable[[], tuple[bytes | str, bytes | str | None]],
+    summary: SplitSummary,
+    timings: Timings,
+    dims: dict[str, int],
+    *,
+    segments: int | None = None,
+    snippet: int | None = None,
+) -> None:
+    """Compute and store whatever modality of one clip the cache lacks; record the outcome.
+
+    ``sources`` is called only when something must be computed (reading media is lazy).
+    """
+    summary.clips += 1
+    have = {m: cache.load(m, loader.key(m), layout, key) for m in MODALITIES}
+    if all(a is not None for a in have.values()):
+        summary.cached += 1
+        dims.update({m: int(a.shape[1]) for m, a in have.items() if a is not None})
+        return
+    try:
+        video_src, audio_src = sources()
+        bounds = clip_bounds(video_src, segments, snippet)
+        a, v = extract_clip(
+            video_src,
+            audio_src,
+            bounds,
+            loader.audio() if have["audio"] is None else None,
+            loader.video() if have["video"] is None else None,
+            timings,
+        )
+    except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
+        summary.failed.append((clip_id, f"{type(exc).__name__}: {exc}"[:200]))
+        return
+    for m, arr in zip(MODALITIES, (a, v), strict=True):
+        if arr is not None:
+            cache.save(m, loader.key(m), layout, key, arr.numpy())
+            dims[m] = int(arr.shape[1])
+    summary.computed += 1
+
+
+class LazyBackbones:
     """Loads a backbone the first time a clip needs it: a fully cached run loads none.
 
     The cache key of a backbone is known without loading it, except for a local folder whose

@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "features": "vaar.baselines.cmd_features",
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",
+    "train-xd": "vaar.baselines.cmd_xd",
 }
 
 main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)

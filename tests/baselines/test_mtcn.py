@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vaar.baselines.mtcn import MTCN, clip_logits, count_parameters, mtcn_flops, mtcn_loss, smoothing_loss
+from vaar.baselines.mtcn import (
+    MTCN,
+    clip_logits,
+    count_parameters,
+    mtcn_flops,
+    mtcn_loss,
+    smoothing_loss,
+)
 
 
 def test_parameter_count_matches_ms_tcn() -> None:

@@ -79,7 +79,7 @@ class QCConfig:
     # sync
     tolerance_ms: float = 80.0  # |offset| ≤ this is in_sync (2 frames at 25 fps)
     max_lag_ms: float = 1000.0  # offsets searched within ±this
-    min_confidence: float = 0.4  # below: unverifiable (one clean event scores ≈0.5)
+    min_confidence: float = 0.3  # below: unverifiable (one clean event scores 0.5)
     out_of_sync: OutOfSyncPolicy = "flag"
     # silence
     silence_db: float = -60.0  # dBFS RMS of a 50 ms window below which it is silent

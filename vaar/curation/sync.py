@@ -16,8 +16,10 @@ The method is classical onset matching, not a learned model:
    half-wave-rectified increase ``d[k] - d[k-1]``, so a change is dated by the frame where it
    *starts* (a one-frame flash gives one onset, not two). A visual onset is dated at the
    presentation time of that frame.
-4. **Peak picking** on each envelope: local maxima above ``median + k·MAD`` and above an absolute
-   floor, with a refractory period (as in onset detectors), weighted by ``sqrt(height / max)``.
+4. **Peak picking** on each envelope: local maxima above ``median + k·MAD`` and above a floor
+   (for video, also above 1.5 × the clip's 90th-percentile motion energy, so that steady or
+   jerky motion is not taken for events), with a refractory period (as in onset detectors),
+   weighted by ``sqrt(height / max)``.
 5. **Alignment**: the score of a lag ``l`` (audio time minus video time; positive = audio late)
    is the sum over audio/visual onset pairs of ``w_a·w_v·exp(-½((t_a - t_v - l)/σ)²)`` with
    σ = 20 ms, searched on a 1 ms grid within ``±max_lag_ms`` — the cross-correlation of the two
@@ -232,11 +234,16 @@ def motion_energy(frames: npt.NDArray[np.uint8]) -> FloatArray:
     return np.concatenate([[0.0], d]).astype(np.float32)
 
 
-def visual_onset_envelope(motion: FloatArray) -> FloatArray:
-    """Half-wave-rectified increase of motion energy: (T,)."""
+def visual_onset_envelope(motion: FloatArray, memory: int = 3) -> FloatArray:
+    """Half-wave-rectified increase of motion energy over its maximum of the previous
+    ``memory`` frames: (T,). The maximum (rather than the previous value) keeps jerky motion
+    (integer-pixel pans, duplicated frames of a frame-rate conversion) from counting as onsets,
+    as SuperFlux's maximum filter keeps vibrato from doing so in audio."""
     if motion.size == 0:
         return motion
-    return np.maximum(np.diff(motion, prepend=motion[:1]), 0.0).astype(np.float32)
+    padded = np.concatenate([np.full(memory, motion[0]), motion])
+    recent = np.lib.stride_tricks.sliding_window_view(padded[:-1], memory).max(axis=1)  # (T,)
+    return np.maximum(motion - recent, 0.0).astype(np.float32)
 
 
 def pick_onsets(
@@ -285,6 +292,7 @@ AUDIO_K_MAD = 10.0
 AUDIO_FLOOR = 0.05  # mean log-magnitude increase
 VIDEO_K_MAD = 10.0
 VIDEO_FLOOR = 2.0  # grey levels of mean absolute change
+VIDEO_REL = 1.5  # a visual onset must also exceed this × the clip's 90th-percentile motion
 
 
 def estimate_offset(
@@ -292,7 +300,7 @@ def estimate_offset(
     *,
     tolerance_ms: float = 80.0,
     max_lag_ms: float = 1000.0,
-    min_confidence: float = 0.4,
+    min_confidence: float = 0.3,
     motion: FloatArray | None = None,
 ) -> SyncEstimate:
     """Estimate the audio-video offset of a decoded clip; see the module docstring."""
@@ -302,7 +310,8 @@ def estimate_offset(
     ta, wa = pick_onsets(env, a_times, k_mad=AUDIO_K_MAD, floor=AUDIO_FLOOR)
     m = motion_energy(clip.frames) if motion is None else motion
     venv = visual_onset_envelope(m)
-    tv, wv = pick_onsets(venv, clip.frame_times, k_mad=VIDEO_K_MAD, floor=VIDEO_FLOOR)
+    v_floor = max(VIDEO_FLOOR, VIDEO_REL * float(np.percentile(m, 90))) if m.size else VIDEO_FLOOR
+    tv, wv = pick_onsets(venv, clip.frame_times, k_mad=VIDEO_K_MAD, floor=v_floor)
     # a visual onset needs a previous frame: the first frame cannot be one
     keep = tv > clip.frame_times[0] + 1e-6
     tv, wv = tv[keep], wv[keep]

@@ -45,23 +45,29 @@ BLOCK_ELEMENTS = 4_000_000
 class Ranking:
     """A score ranking prepared once; evaluates AP and PR-AUC for many weightings.
 
-    Build it with :func:`rank`. Positions below are indices into the descending-score order.
+    Build it with :func:`rank`. Positions are indices into the descending-score order; within a
+    tie group, elements without positive mass come first (the order inside a group does not
+    change the curve). A curve point moves recall only at the G tie groups holding positives,
+    so positions are cut into 3G + 1 contiguous segments (some empty): ``3g`` the others between
+    positive groups g-1 and g, ``3g+1`` the others tied inside group g, ``3g+2`` the positives of
+    group g, and ``3G`` everything below the last one. A weighting then needs only its
+    per-segment sums.
     """
 
-    order: IntArray  # (N,) element index at each position, stable descending score
+    order: IntArray  # (N,) element index at each position
     cluster: IntArray  # (N,) cluster (clip / video) of the element at each position
     mass: FloatArray | None  # (N,) pos + neg at each position; None when all are 1
-    q: IntArray  # (Q,) positions of elements with positive mass
-    q_pos: FloatArray  # (Q,) positive mass of those elements
-    q_end: IntArray  # (Q,) last position of each one's tie group
-    q_start: IntArray  # (Q,) first position of each one's tie group
-    q_upto_end: IntArray  # (Q,) index into q of the last positive at or before q_end
-    q_before_start: IntArray  # (Q,) index into q of the last positive before q_start, -1 if none
-    seg_starts: IntArray  # (S,) segments of positions whose running totals are needed
-    n_points: int  # the first n_points segments end at the needed positions
-    at_end: IntArray  # (Q,) segment whose end is q_end
-    at_before: IntArray  # (Q,) segment whose end is q_start - 1; -1 when q_start == 0
-    singletons: bool  # no positive shares its score with another element (the fast path)
+    seg_starts: IntArray  # first position of each non-empty segment
+    seg_bins: IntArray  # segment id of each of those
+    segment_of: IntArray  # (N,) segment of each element, by original element index
+    n_groups: int  # G: tie groups holding positive mass
+    q: IntArray  # (Q,) positions of the elements with positive mass
+    q_pos: FloatArray  # (Q,) their positive mass
+    q_group_starts: IntArray  # (G,) index into q where each positive group starts
+
+    @property
+    def n_segments(self) -> int:
+        return 3 * self.n_groups + 1
 
 
 def rank(
@@ -80,51 +86,53 @@ def rank(
     g = 1.0 - p if neg is None else np.asarray(neg, dtype=np.float64)
     n = s.shape[0]
     c = np.arange(n, dtype=np.int64) if cluster is None else np.asarray(cluster, dtype=np.int64)
-    order = np.argsort(-s, kind="stable").astype(np.int64)
-    s_sorted = s[order]
-    # tie groups: a new group starts where the sorted score changes
-    new_group = np.empty(n, dtype=bool)
-    new_group[:1] = True
-    np.not_equal(s_sorted[1:], s_sorted[:-1], out=new_group[1:])
-    group = np.cumsum(new_group) - 1  # (N,) group id per position
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:] - 1, n - 1] if n else starts
-    p_sorted = p[order]
+    order = np.lexsort((p > 0, -s)).astype(np.int64)  # score descending, then others first
+    s_sorted, p_sorted = s[order], p[order]
     mass = p_sorted + g[order]
-    q = np.flatnonzero(p_sorted > 0).astype(np.int64)
-    q_end = ends[group[q]].astype(np.int64)
-    q_start = starts[group[q]].astype(np.int64)
-    # number of positives at positions <= x is searchsorted(q, x, 'right')
-    q_upto_end = np.searchsorted(q, q_end, side="right").astype(np.int64) - 1
-    q_before_start = np.searchsorted(q, q_start, side="left").astype(np.int64) - 1
-    # running totals tp + fp are needed only at q_end and q_start - 1: sum the positions in
-    # segments ending there (np.add.reduceat) instead of a full running sum
-    singletons = bool(np.array_equal(q_start, q) and np.array_equal(q_end, q))
-    if singletons:  # the point before a positive is its own point minus itself
-        points = q.copy()
-    else:
-        points = np.unique(np.r_[q_end, q_start[q_start > 0] - 1]).astype(np.int64)
-    seg_starts = np.r_[0, points[:-1] + 1].astype(np.int64) if points.size else np.zeros(1, np.int64)
-    if points.size and points[-1] + 1 < n:
-        seg_starts = np.r_[seg_starts, points[-1] + 1]
-    at_end = np.searchsorted(points, q_end).astype(np.int64)
-    at_before = np.where(q_start > 0, np.searchsorted(points, q_start - 1), -1).astype(np.int64)
+    new_group = np.ones(n, dtype=bool)
+    np.not_equal(s_sorted[1:], s_sorted[:-1], out=new_group[1:])
+    group = np.cumsum(new_group) - 1  # (N,) tie group at each position
+    is_pos = p_sorted > 0
+    q = np.flatnonzero(is_pos).astype(np.int64)
+    pos_groups = np.unique(group[q])  # (G,) ascending = rank order
+    k = np.searchsorted(pos_groups, group)  # positive groups before (or at) each position
+    inside = k < pos_groups.size
+    inside[inside] = pos_groups[k[inside]] == group[inside]
+    seg_at = np.where(inside, 3 * k + np.where(is_pos, 2, 1), 3 * k).astype(np.int64)
+    new_seg = np.ones(n, dtype=bool)
+    np.not_equal(seg_at[1:], seg_at[:-1], out=new_seg[1:])
+    seg_starts = np.flatnonzero(new_seg).astype(np.int64)
+    segment_of = np.empty(n, dtype=np.int64)
+    segment_of[order] = seg_at
+    q_group = group[q]
+    q_new = np.ones(q.size, dtype=bool)
+    np.not_equal(q_group[1:], q_group[:-1], out=q_new[1:])
     return Ranking(
         order=order,
         cluster=c[order],
         mass=None if np.all(mass == 1.0) else mass,
+        seg_starts=seg_starts,
+        seg_bins=seg_at[seg_starts],
+        segment_of=segment_of,
+        n_groups=int(pos_groups.size),
         q=q,
         q_pos=p_sorted[q],
-        q_end=q_end,
-        q_start=q_start,
-        q_upto_end=q_upto_end,
-        q_before_start=q_before_start,
-        seg_starts=seg_starts,
-        n_points=int(points.size),
-        at_end=at_end,
-        at_before=at_before,
-        singletons=singletons,
+        q_group_starts=np.flatnonzero(q_new).astype(np.int64),
     )
+
+
+def segment_sums(r: Ranking, cluster_weights: FloatArray) -> tuple[FloatArray, FloatArray | None]:
+    """Per-segment mass sums (B, 3G+1) for each row of ``cluster_weights`` (B, K), and the
+    positive mass of each positive group (B, G) when masses are not all 1 (else None)."""
+    w = np.take(cluster_weights, r.cluster, axis=1)  # (B, N) weight at each ranked position
+    pos = None
+    if r.mass is not None:
+        wq = np.take(w, r.q, axis=1) * r.q_pos.astype(w.dtype)  # (B, Q) positive mass drawn
+        pos = np.add.reduceat(wq, r.q_group_starts, axis=1) if r.q.size else wq
+        w *= r.mass.astype(w.dtype)
+    out = np.zeros((w.shape[0], r.n_segments), dtype=w.dtype)
+    out[:, r.seg_bins] = np.add.reduceat(w, r.seg_starts, axis=1)
+    return out, pos
 
 
 def curve_areas(r: Ranking, cluster_weights: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -132,46 +140,62 @@ def curve_areas(r: Ranking, cluster_weights: FloatArray) -> tuple[FloatArray, Fl
 
     Returns two (B,) arrays; a row whose weighted positive mass is 0 gives NaN (undefined).
     """
-    b = cluster_weights.shape[0]
-    if r.q.size == 0:  # no positive at all
-        nan = np.full(b, np.nan)
+    return areas_from_segments(r, *segment_sums(r, cluster_weights))
+
+
+def areas_from_segments(r: Ranking, seg: FloatArray, pos: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+    """AP and PR-AUC from segment sums ``seg`` (B, 3G+1) and, when masses are not all 1, the
+    positive mass per positive group ``pos`` (B, G). Returns two (B,) arrays."""
+    big_g = r.n_groups
+    if big_g == 0:  # no positive at all
+        nan = np.full(seg.shape[0], np.nan)
         return nan, nan.copy()
-    w = np.take(cluster_weights, r.cluster, axis=1)  # (B, N) weight at each ranked position
-    if r.mass is not None:
-        w *= r.mass.astype(w.dtype)
-    seg = np.add.reduceat(w, r.seg_starts, axis=1)  # (B, S)
-    cum_all = np.cumsum(seg, axis=1)[:, : r.n_points]  # (B, P) tp + fp at the needed positions
-    wq = np.take(w, r.q, axis=1)  # (B, Q) total mass drawn at each positive
-    if r.mass is not None:
-        wq_pos = wq * (r.q_pos / r.mass[r.q]).astype(w.dtype)  # (B, Q) positive mass drawn
-    else:
-        wq_pos = wq
-    cum_pos = np.cumsum(wq_pos, axis=1)  # (B, Q) tp down to each positive
-    total = cum_pos[:, -1].astype(np.float64)
-    one = np.ones(1, dtype=w.dtype)
-    if r.singletons:
-        # each positive is its own curve point; the point before it excludes it
-        tp_end, all_end = cum_pos, cum_all
-        tp_before, all_before = cum_pos - wq_pos, cum_all - wq
-    else:
-        # precision at the end of each positive's tie group (the curve point it moves) and at
-        # the curve point before that group
-        tp_end = np.take(cum_pos, r.q_upto_end, axis=1)
-        all_end = np.take(cum_all, r.at_end, axis=1)
-        tp_before = np.take(cum_pos, np.maximum(r.q_before_start, 0), axis=1)
-        tp_before[:, r.q_before_start < 0] = 0.0
-        all_before = np.take(cum_all, np.maximum(r.at_before, 0), axis=1)
-        all_before[:, r.at_before < 0] = 0.0
-    # (recall 0, precision 1) at the top of the curve: precision 1 where nothing is drawn yet
+    group_all = seg[:, 1 : 3 * big_g : 3] + seg[:, 2 : 3 * big_g : 3]  # (B, G) mass of each group
+    if pos is None:
+        pos = seg[:, 2 : 3 * big_g : 3]  # unit masses: positives' mass is their positive mass
+    all_end = np.cumsum(seg[:, 0 : 3 * big_g : 3] + group_all, axis=1)  # (B, G) tp + fp at group ends
+    tp_end = np.cumsum(pos, axis=1)  # (B, G) tp at group ends
+    tp_before, all_before = tp_end - pos, all_end - group_all  # the curve point before each group
+    total = tp_end[:, -1].astype(np.float64)
+    # (recall 0, precision 1) tops the curve: precision is 1 where nothing is drawn yet
+    one = np.ones(1, dtype=seg.dtype)
     prec_end = np.divide(tp_end, all_end, out=np.broadcast_to(one, tp_end.shape).copy(), where=all_end > 0)
     prec_before = np.divide(tp_before, all_before, out=np.broadcast_to(one, tp_end.shape).copy(), where=all_before > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ap = np.einsum("bq,bq->b", wq_pos, prec_end).astype(np.float64) / total
-        pr_auc = 0.5 * np.einsum("bq,bq->b", wq_pos, prec_end + prec_before).astype(np.float64) / total
+        ap = np.einsum("bg,bg->b", pos, prec_end).astype(np.float64) / total
+        pr_auc = 0.5 * np.einsum("bg,bg->b", pos, prec_end + prec_before).astype(np.float64) / total
     bad = total <= 0
     ap[bad] = np.nan
     pr_auc[bad] = np.nan
     return ap, pr_auc
+
+
+def bootstrap_counts(
+    n: int, resamples: int, seed: int, tables: list[tuple[IntArray, int]]
+) -> Iterator[list[npt.NDArray[np.float32]]]:
+    """Resample N independent elements and sum the draws falling in each bin of each table.
+
+    ``tables`` maps each element to a bin: ``(bin_of_element (N,), n_bins)``. Yields, per block of
+    resamples, one (b, n_bins) float32 matrix of draw counts per table. Each resample's counts
+    per element are computed once; each table then costs one sequential weighted ``bincount``
+    over N elements into a small, cache-resident set of bins -- no gather of an (R, N) matrix
+    per ranking. This is the path for clip-level tasks, where each element is its own cluster.
+    """
+    rng = np.random.default_rng(seed)
+    block = max(1, min(resamples, BLOCK_ELEMENTS // max(n, 1)))
+    done = 0
+    while done < resamples:
+        b = min(block, resamples - done)
+        draws = rng.integers(0, n, size=(b, n))  # (b, N) drawn element ids
+        draws += (np.arange(b, dtype=np.int64) * n)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
+        outs = [np.empty((b, k), dtype=np.float32) for _, k in tables]
+        for i in range(b):
+            w = counts[i]
+            for (table, k), out in zip(tables, outs, strict=True):
+                out[i] = np.bincount(table, weights=w, minlength=k)
+        yield outs
+        done += b
 
 
 def ones(n_clusters: int) -> FloatArray:

@@ -14,8 +14,10 @@ probabilities, for which this is P(anomaly)).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -174,49 +176,66 @@ class VaarCls(Task):
 
     def score(self, predictions: ClipPredictions, truth: LabelSet, *, resamples: int = 1000, seed: int = 0) -> ScoreReport:
         tax = default_taxonomy()
-        n_cls = len(tax.slugs)
         y, yhat = truth.labels, predictions.labels
-        n = len(y)
         normal = tax.index(tax.normal_class)
-        design = M.confusion_design(y, yhat, n_cls)
-        rankings: dict[int, M.Ranking] = {}
-        anomaly_rank = None
+        curves: dict[str, M.Ranking] = {}
         if predictions.scores is not None:
-            for c in range(n_cls):
+            for c, slug in enumerate(tax.slugs):
                 if (y == c).any():
-                    rankings[c] = M.rank(predictions.scores[:, c], (y == c).astype(np.float64))
+                    curves[slug] = M.rank(predictions.scores[:, c], (y == c).astype(np.float64))
         if predictions.anomaly_score is not None and (y != normal).any():
-            anomaly_rank = M.rank(predictions.anomaly_score, (y != normal).astype(np.float64))
+            curves["anomaly"] = M.rank(predictions.anomaly_score, (y != normal).astype(np.float64))
+        class_curves = [k for k in curves if k != "anomaly"]
 
-        def evaluate(w: M.FloatArray) -> dict[str, M.FloatArray]:
-            tp, support, predicted = M.confusion_sums(w, design)
+        def evaluate(conf: M.FloatArray, segs: dict[str, M.FloatArray]) -> dict[str, M.FloatArray]:
+            tp, support, predicted = _confusion(conf, len(tax.slugs))
             _, _, f1 = M.prf(tp, support, predicted)
-            out = {"accuracy": tp.sum(axis=1) / w.sum(axis=1), "macro_f1": f1.mean(axis=1)}
-            if rankings:
-                aps = np.stack([M.curve_areas(r, w)[0] for r in rankings.values()], axis=1)
-                with np.errstate(invalid="ignore"):
-                    out["mean_ap"] = _nanmean_rows(aps)
-            if anomaly_rank is not None:
-                out["anomaly_ap"], out["anomaly_pr_auc"] = M.curve_areas(anomaly_rank, w)
+            out = {"accuracy": tp.sum(axis=1) / support.sum(axis=1), "macro_f1": f1.mean(axis=1)}
+            if class_curves:
+                aps = np.stack([M.areas_from_segments(curves[k], segs[k])[0] for k in class_curves], axis=1)
+                out["mean_ap"] = _nanmean_rows(aps)
+            if "anomaly" in curves:
+                out["anomaly_ap"], out["anomaly_pr_auc"] = M.areas_from_segments(curves["anomaly"], segs["anomaly"])
             return out
 
-        ones = M.ones(n)
-        point_arrays = evaluate(ones)
-        point = {k: as_float(v[0]) for k, v in point_arrays.items()}
-        samples: dict[str, list[M.FloatArray]] = {}
-        for block in M.bootstrap_weights(n, resamples, seed):
-            for k, v in evaluate(block).items():
-                samples.setdefault(k, []).append(v)
+        return _score_clips(self, truth, y, yhat, len(tax.slugs), curves, evaluate, tax.slugs, resamples, seed)
 
-        tp, support, predicted = M.confusion_sums(ones, design)
-        prec, rec, f1 = M.prf(tp, support, predicted)
-        per_class: dict[str, dict[str, float | None]] = {}
-        for c, slug in enumerate(tax.slugs):
-            ap = as_float(M.curve_areas(rankings[c], ones)[0][0]) if c in rankings else None
-            per_class[slug] = {"precision": float(prec[0, c]), "recall": float(rec[0, c]),
-                               "f1": float(f1[0, c]), "ap": ap, "support": int(support[0, c])}
-        return finish(self, n=n, split_sha256=truth.sha256, point=point, samples=samples,
-                      per_class=per_class, resamples=resamples, seed=seed)
+
+def _confusion(conf: M.FloatArray, k: int) -> tuple[M.FloatArray, M.FloatArray, M.FloatArray]:
+    """(B, k*k) counts of (true, predicted) pairs -> per-class tp, support, predicted (B, k)."""
+    m = conf.reshape(-1, k, k)
+    return np.diagonal(m, axis1=1, axis2=2).astype(np.float64), m.sum(axis=2, dtype=np.float64), m.sum(axis=1, dtype=np.float64)
+
+
+def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: npt.NDArray[np.int64], k: int,
+                 curves: dict[str, M.Ranking], evaluate: Any, class_names: Sequence[str],
+                 resamples: int, seed: int) -> ScoreReport:
+    """Point scores, clip bootstrap and per-class scores shared by the two VAAR tasks.
+
+    ``curves`` are named rankings (class slugs for per-class AP, plus "anomaly"); ``evaluate``
+    maps (confusion counts (B, k*k), segment sums per curve) to score arrays (B,).
+    """
+    n = len(y)
+    pair = y * k + yhat  # (N,) bin of each clip in the flattened confusion matrix
+    conf1 = np.bincount(pair, minlength=k * k)[None].astype(np.float64)
+    ones = M.ones(n)
+    segs1 = {name: M.segment_sums(r, ones)[0] for name, r in curves.items()}
+    point = {name: as_float(v[0]) for name, v in evaluate(conf1, segs1).items()}
+    samples: dict[str, list[M.FloatArray]] = {}
+    names = list(curves)
+    tables = [(pair, k * k)] + [(curves[c].segment_of, curves[c].n_segments) for c in names]
+    for conf, *segs in M.bootstrap_counts(n, resamples, seed, tables):
+        for name, v in evaluate(conf, dict(zip(names, segs, strict=True))).items():
+            samples.setdefault(name, []).append(v)
+    tp, support, predicted = _confusion(conf1, k)
+    prec, rec, f1 = M.prf(tp, support, predicted)
+    per_class: dict[str, dict[str, float | None]] = {}
+    for c, name in enumerate(class_names):
+        ap = as_float(M.areas_from_segments(curves[name], segs1[name])[0][0]) if name in curves else None
+        per_class[name] = {"precision": float(prec[0, c]), "recall": float(rec[0, c]),
+                           "f1": float(f1[0, c]), "ap": ap, "support": int(support[0, c])}
+    return finish(task, n=n, split_sha256=truth.sha256, point=point, samples=samples,
+                  per_class=per_class, resamples=resamples, seed=seed)
 
 
 def _nanmean_rows(a: M.FloatArray) -> M.FloatArray:
@@ -248,35 +267,25 @@ class VaarBinary(Task):
         normal = tax.index(tax.normal_class)
         y = (truth.labels != normal).astype(np.int64)  # 1 = anomaly
         yhat = (predictions.labels != normal).astype(np.int64)
-        n = len(y)
-        design = M.confusion_design(y, yhat, 2)
         s = predictions.anomaly_score
-        ranks: dict[int, M.Ranking] = {}
+        curves: dict[str, M.Ranking] = {}
         if s is not None:
-            for c, sign in ((1, 1.0), (0, -1.0)):
+            for c, name, sign in ((0, tax.normal_class, -1.0), (1, ANOMALY, 1.0)):
                 if (y == c).any():
-                    ranks[c] = M.rank(sign * s, (y == c).astype(np.float64))
+                    curves[name] = M.rank(sign * s, (y == c).astype(np.float64))
 
-        def evaluate(w: M.FloatArray) -> dict[str, M.FloatArray]:
-            tp, support, predicted = M.confusion_sums(w, design)
+        def evaluate(conf: M.FloatArray, segs: dict[str, M.FloatArray]) -> dict[str, M.FloatArray]:
+            tp, support, predicted = _confusion(conf, 2)
             _, _, f1 = M.prf(tp, support, predicted)
-            out = {"accuracy": tp.sum(axis=1) / w.sum(axis=1), "f1": f1[:, 1]}
-            if 1 in ranks:
-                out["ap"], out["pr_auc"] = M.curve_areas(ranks[1], w)
+            out = {"accuracy": tp.sum(axis=1) / support.sum(axis=1), "f1": f1[:, 1]}
+            if ANOMALY in curves:
+                out["ap"], out["pr_auc"] = M.areas_from_segments(curves[ANOMALY], segs[ANOMALY])
             return out
 
-        ones = M.ones(n)
-        point = {k: as_float(v[0]) for k, v in evaluate(ones).items()}
-        samples: dict[str, list[M.FloatArray]] = {}
-        for block in M.bootstrap_weights(n, resamples, seed):
-            for k, v in evaluate(block).items():
-                samples.setdefault(k, []).append(v)
-        tp, support, predicted = M.confusion_sums(ones, design)
-        prec, rec, f1 = M.prf(tp, support, predicted)
-        per_class: dict[str, dict[str, float | None]] = {}
-        for c, name in ((0, tax.normal_class), (1, ANOMALY)):
-            ap = as_float(M.curve_areas(ranks[c], ones)[0][0]) if c in ranks else None
-            per_class[name] = {"precision": float(prec[0, c]), "recall": float(rec[0, c]),
-                               "f1": float(f1[0, c]), "ap": ap, "support": int(support[0, c])}
-        return finish(self, n=n, split_sha256=truth.sha256, point=point, samples=samples,
-                      per_class=per_class, resamples=resamples, seed=seed)
+        # the normal-class curve is needed for per-class AP only, not in the bootstrap
+        boot = {k: v for k, v in curves.items() if k == ANOMALY}
+        report = _score_clips(self, truth, y, yhat, 2, boot, evaluate, (tax.normal_class, ANOMALY), resamples, seed)
+        if tax.normal_class in curves:
+            ap = M.curve_areas(curves[tax.normal_class], M.ones(len(y)))[0][0]
+            report.per_class[tax.normal_class]["ap"] = as_float(ap)
+        return report

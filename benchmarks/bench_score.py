@@ -1,0 +1,82 @@
+"""Wall time of ``vaar-bench score`` (interpreter start-up included) and its imports.
+
+    .venv/bin/python benchmarks/bench_score.py [--sizes 3000 100000] [--repeat 3]
+
+For each size: writes random labels and 10-class predictions with scores (CSV) to a temporary
+folder, runs ``vaar-bench score --json --bootstrap 1000`` as a fresh process ``--repeat`` times,
+and prints the best and median wall time; then checks in a fresh interpreter that scoring never
+imports torch or scikit-learn. Targets (issue 6): 3,000 under 2 s, 100,000 under 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vaar.taxonomy import default_taxonomy
+
+TARGETS = {3000: 2.0, 100_000: 10.0}
+
+
+def write_files(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
+    tax = default_taxonomy()
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(tax.slugs), n)
+    s = rng.random((n, len(tax.slugs)))
+    s[np.arange(n), y] += rng.random(n)
+    s /= s.sum(axis=1, keepdims=True)
+    labels, preds = folder / f"labels_{n}.csv", folder / f"pred_{n}.csv"
+    with open(labels, "w") as f:
+        f.write("clip_id,label\n")
+        f.writelines(f"clip{i:06d},{tax.slugs[c]}\n" for i, c in enumerate(y))
+    with open(preds, "w") as f:
+        f.write("clip_id,label," + ",".join(f"score_{c}" for c in tax.slugs) + "\n")
+        for i in range(n):
+            f.write(f"clip{i:06d},{tax.slugs[int(s[i].argmax())]}," + ",".join(f"{v:.6f}" for v in s[i]) + "\n")
+    return labels, preds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    args = ap.parse_args()
+    exe = Path(sys.executable).with_name("vaar-bench")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            labels, preds = write_files(Path(tmp), n)
+            cmd = [str(exe), "score", str(preds), "--labels", str(labels), "--json",
+                   "--bootstrap", str(args.bootstrap), "--seed", "0"]
+            times = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+                times.append(time.perf_counter() - t0)
+            target = TARGETS.get(n)
+            verdict = "" if target is None else (" ok" if min(times) < target else f" OVER {target:.0f} s")
+            ok &= not verdict.startswith(" OVER")
+            print(f"n={n:>7}  bootstrap={args.bootstrap}  best {min(times):.2f} s  "
+                  f"median {statistics.median(times):.2f} s{verdict}")
+        probe = (
+            "import sys; from vaar.bench.cli import main; "
+            f"main(['score', {str(preds)!r}, '--labels', {str(labels)!r}, '--json', '--bootstrap', '10']); "
+            "bad = [m for m in ('torch', 'sklearn', 'datasets') if m in sys.modules]; "
+            "sys.exit(f'imported {bad}' if bad else 0)"
+        )
+        r = subprocess.run([sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        print("imports torch/sklearn/datasets: " + ("no" if r.returncode == 0 else r.stderr.strip()))
+        ok &= r.returncode == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,4 +19,4 @@ COMMANDS: dict[str, str] = {
 main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(None))

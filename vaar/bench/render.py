@@ -98,7 +98,7 @@ def modalities(e: Entry) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 def _md_text(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    return s.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(entries: Sequence[Entry]) -> str:

@@ -172,7 +172,7 @@ def _read_jsonl(p: Path, text: str) -> tuple[list[str], dict[str, list[Any]], li
     columns = list(records[0])
     _check_header(p, columns)
     keyset = set(columns)
-    odd = [f"{w}: keys {sorted(r)}" for r, w in zip(records, where) if set(r) != keyset]
+    odd = [f"{w}: keys {sorted(r)}" for r, w in zip(records, where, strict=False) if set(r) != keyset]
     if odd:
         raise fail(p, f"records whose keys differ from the first record's {sorted(keyset)}",
                    "give every record the same keys", odd)

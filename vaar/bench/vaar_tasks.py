@@ -72,7 +72,7 @@ def validate_clip_table(table: Table, truth: LabelSet, *, binary: bool = False) 
     raw_ids = table.data["clip_id"]
     ids: list[str] = []
     bad_ids: list[str] = []
-    for v, w in zip(raw_ids, table.where):
+    for v, w in zip(raw_ids, table.where, strict=False):
         if isinstance(v, bool) or not isinstance(v, (str, int)) or str(v).strip() == "":
             bad_ids.append(f"{w}: {v!r}")
         ids.append(str(v).strip() if v is not None else "")
@@ -99,7 +99,7 @@ def validate_clip_table(table: Table, truth: LabelSet, *, binary: bool = False) 
         valid[ANOMALY] = -1
     labels = np.empty(len(ids), dtype=np.int64)
     bad_labels: list[str] = []
-    for k, (v, w) in enumerate(zip(table.data["label"], table.where)):
+    for k, (v, w) in enumerate(zip(table.data["label"], table.where, strict=False)):
         key = v.strip() if isinstance(v, str) else v
         if not isinstance(key, str) or key not in valid:
             bad_labels.append(f"{w}: {v!r}")

@@ -78,7 +78,7 @@ def _from_lists(table: Table) -> tuple[list[str], list[npt.NDArray[np.float64]]]
     videos: list[str] = []
     arrays: list[npt.NDArray[np.float64]] = []
     bad: list[str] = []
-    for name, values, where in zip(table.data["video"], table.data["scores"], table.where):
+    for name, values, where in zip(table.data["video"], table.data["scores"], table.where, strict=False):
         if not isinstance(name, str) or not name.strip():
             bad.append(f"{where}: video {name!r}")
             continue
@@ -111,13 +111,13 @@ def _from_long(table: Table) -> tuple[list[str], list[npt.NDArray[np.float64]]]:
     try:
         snippet = np.asarray(table.data["snippet"], dtype=np.int64)
     except ValueError:
-        bad = [f"{w}: {v!r}" for v, w in zip(table.data["snippet"], table.where) if not str(v).strip().isdigit()]
+        bad = [f"{w}: {v!r}" for v, w in zip(table.data["snippet"], table.where, strict=False) if not str(v).strip().isdigit()]
         raise fail(p, "non-integer snippet numbers", "number snippets 0, 1, 2, ... per video", bad) from None
     try:
         score = np.asarray(table.data["score"], dtype=np.float64)
     except ValueError:
         bad = []
-        for v, w in zip(table.data["score"], table.where):
+        for v, w in zip(table.data["score"], table.where, strict=False):
             try:
                 float(v)
             except ValueError:
@@ -166,7 +166,7 @@ class XDViolence(Task):
     def score(self, predictions: VideoScores, truth: XDAnnotations, *, resamples: int = 1000, seed: int = 0) -> ScoreReport:
         # one element per snippet: its score, #violent frames and #normal frames of its 16
         pos_parts, clusters = [], []
-        for v, (name, s) in enumerate(zip(predictions.videos, predictions.scores)):
+        for v, (name, s) in enumerate(zip(predictions.videos, predictions.scores, strict=False)):
             gt = xd_frame_truth(truth.ranges.get(name, ()), len(s) * SNIPPET_FRAMES)
             pos_parts.append(gt.reshape(-1, SNIPPET_FRAMES).sum(axis=1))  # (S_v,)
             clusters.append(np.full(len(s), v, dtype=np.int64))
@@ -176,15 +176,15 @@ class XDViolence(Task):
         n_videos = len(predictions.videos)
         ranking = M.rank(scores, pos, neg, np.concatenate(clusters))
 
-        def evaluate(w: M.FloatArray) -> dict[str, M.FloatArray]:
+        def evaluate(w: npt.NDArray[Any]) -> dict[str, M.FloatArray]:
             ap, pr_auc = M.curve_areas(ranking, w)
             return {"ap": ap, "pr_auc": pr_auc}
 
         point = {k: as_float(v[0]) for k, v in evaluate(M.ones(n_videos)).items()}
         samples: dict[str, list[M.FloatArray]] = {}
         for block in M.bootstrap_weights(n_videos, resamples, seed, n_elements=len(scores)):
-            for k, v in evaluate(block).items():
-                samples.setdefault(k, []).append(v)
+            for k, values in evaluate(block).items():
+                samples.setdefault(k, []).append(values)
         details = {"frames": int(len(scores) * SNIPPET_FRAMES), "violent_frames": int(pos.sum()),
                    "snippet_frames": SNIPPET_FRAMES}
         return finish(self, n=n_videos, split_sha256=truth.sha256, point=point, samples=samples,

@@ -146,6 +146,8 @@ def _summary(report: Any) -> None:
         con.print(r)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     con.print(f"manifest: {report.manifest}")
+    if report.publish_error:
+        con.print(f"[yellow]dataset not published: {report.publish_error}")
     if report.publish is not None:
         pub = report.publish
         counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items())
@@ -153,4 +155,7 @@ def _summary(report: Any) -> None:
         if pub.not_ok_in_splits:
             ids = ", ".join(pub.not_ok_in_splits[:5])
             con.print(f"[yellow]{len(pub.not_ok_in_splits)} clip(s) in the split files are not ok in this build: {ids}")
+        if pub.not_in_splits:
+            ids = ", ".join(pub.not_in_splits[:5])
+            con.print(f"[yellow]{len(pub.not_in_splits)} ok clip(s) are in no split file and were not published: {ids}")
         con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{pub.folder}'))\"")

@@ -83,6 +83,11 @@ class SourceMedia:
         for s in self.sections:
             if s.covers(start, end):
                 return s
+        ends = [s.end for s in self.sections if s.start <= start + 1e-6]
+        if ends:
+            raise DownloadError(
+                f"short clip: the span {start:g}-{end:g} s runs past the source's end at {max(ends):.2f} s"
+            )
         raise DownloadError(f"no downloaded section covers {start:g}-{end:g} s")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,6 +76,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 return
             self.server.count(path.name, len(chunk))
+        self.server.count_done(path.name, len(body))
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -86,6 +87,7 @@ class LoopbackServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), partial(handler, directory=str(root)))
         self.root = root
         self.bytes_sent: Counter[str] = Counter()
+        self.completed: defaultdict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -100,6 +102,11 @@ class LoopbackServer(ThreadingHTTPServer):
     def count(self, name: str, n: int) -> None:
         with self._lock:
             self.bytes_sent[name] += n
+
+    def count_done(self, name: str, n: int) -> None:
+        """A response body of ``n`` bytes was sent in full."""
+        with self._lock:
+            self.completed[name].append(n)
 
     def __enter__(self) -> LoopbackServer:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -41,6 +41,7 @@ class MediaConfig:
     preset: str = "veryfast"
     audio_bitrate: str = "128k"
     audio_rate: int = 16_000
+    video_audio_rate: int = 48_000
     threads: int = 1
 
 
@@ -96,14 +97,15 @@ def trim_commands(
 ) -> list[list[str]]:
     """The ffmpeg command line(s) that cut ``[start, start + duration)`` of ``src``."""
     base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", str(cfg.threads)]
-    seek = ["-ss", f"{start:.6f}", "-i", str(src), "-t", f"{duration:.6f}"]
+    # -ss and -t before -i bound the input, so every output (MP4 and FLAC) gets the same span
+    seek = ["-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(src)]
     if cfg.precision == "accurate":
         video = [
             "-map", "0:v:0", "-map", "0:a:0?",
             "-vf", f"fps={cfg.fps},{scale_filter(cfg.max_short_side)}",
             "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
             "-threads", str(cfg.threads),
-            "-c:a", "aac", "-b:a", cfg.audio_bitrate, "-ac", "2",
+            "-c:a", "aac", "-b:a", cfg.audio_bitrate, "-ac", "2", "-ar", str(cfg.video_audio_rate),
             "-movflags", "+faststart", "-f", "mp4", str(out_video),
         ]  # fmt: skip
     else:
@@ -143,3 +145,17 @@ def trim_normalise(
         for t in (tmp_v, tmp_a):
             t.unlink(missing_ok=True)
     return has_audio
+
+
+def extract_audio(video: Path, out_audio: Path, cfg: MediaConfig) -> None:
+    """(Re)write the 16 kHz mono FLAC of a clip from its MP4 (after a sync fix)."""
+    tmp = out_audio.with_name(f".{out_audio.name}.tmp{os.getpid()}")
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0", "-ac", "1",
+           "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(tmp)]  # fmt: skip
+    try:
+        proc = _run(cmd, "ffmpeg")
+        if proc.returncode != 0:
+            raise MediaError(f"ffmpeg could not extract audio: {proc.stderr.decode(errors='replace')[-200:]}")
+        os.replace(tmp, out_audio)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ too, unless ``retry_failed``).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import shutil
@@ -36,12 +37,12 @@ from vaar import __version__
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
-from vaar.curation.media import MediaConfig, ffmpeg_version, sha256_file, trim_normalise
+from vaar.curation.media import MediaConfig, extract_audio, ffmpeg_version, sha256_file, trim_normalise
 from vaar.curation.publish import PublishConfig, PublishResult, publish
-from vaar.curation.quality import QCConfig, check_clip, fix_offset, group_duplicates
+from vaar.curation.quality import Fingerprint, QCConfig, check_clip, fix_offset, group_duplicates
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
 from vaar.curation.verify import verify_clip
-from vaar.errors import ConfigError, StageError
+from vaar.errors import ConfigError, ManifestError, StageError
 from vaar.schema import empty_row
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -81,6 +82,12 @@ class BuildReport:
     skipped: int
     publish: PublishResult | None
     manifest: Path
+    publish_error: str | None = None
+
+
+# forkserver, not fork: the driver runs download threads, and forking a process while another
+# thread holds a lock (logging, imports, yt-dlp) can leave the child deadlocked.
+_POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 def ffmpeg_threads(workers: int) -> int:
@@ -116,10 +123,14 @@ def run_build(
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
         write_manifest(ledger.rows(), manifest)
-        result = None
+        result, publish_error = None, None
         if cfg.do_publish:
-            result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
+            try:
+                result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
+            except ManifestError as exc:  # e.g. too few clips of a class to split: keep the build
+                publish_error = str(exc)
         report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
+        report.publish_error = publish_error
     finally:
         ledger.close()
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
@@ -189,7 +200,7 @@ def _process(
 
     urls = iter(by_url)
     ready: list[_Task] = []
-    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, ProcessPoolExecutor(cfg.workers) as pool:
+    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, ProcessPoolExecutor(cfg.workers, mp_context=_POOL_CONTEXT) as pool:
         downloads: dict[Future[SourceMedia], str] = {}
         clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
         while True:
@@ -266,6 +277,7 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
         row.update(_qc_fields(qc))
         if qc.sync_verdict == "out_of_sync" and task.qc.out_of_sync == "fix" and qc.av_offset_ms is not None:
             fix_offset(video, video, qc.av_offset_ms)
+            extract_audio(video, audio, task.media)  # the FLAC follows the fixed MP4
             before = qc.av_offset_ms
             qc = check_clip(video, task.qc)
             row.update(_qc_fields(qc))
@@ -312,7 +324,7 @@ def _jsonable(fp: Any) -> Any:
 
 
 def _assign_dup_groups(ledger: Ledger) -> None:
-    fps = dict(ledger.fingerprints())
+    fps = {c: Fingerprint(**{k: tuple(v) for k, v in fp.items()}) for c, fp in ledger.fingerprints()}
     if not fps:
         return
     groups = group_duplicates(fps)

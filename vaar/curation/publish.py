@@ -22,7 +22,7 @@ import os
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,15 @@ import pyarrow.parquet as pq
 import yaml
 
 from vaar import __version__
-from vaar.curation.split import SPLITS, SplitItem, assign_splits, read_split_dir, write_split_dir
+from vaar.curation.split import (
+    SPLITS,
+    SplitItem,
+    SplitParams,
+    assign_splits,
+    compare_to_build,
+    read_split_dir,
+    write_split_dir,
+)
 from vaar.errors import ManifestError
 from vaar.schema import PUBLISHED_FACTS, dataset_features
 from vaar.taxonomy import Taxonomy
@@ -56,6 +64,7 @@ class PublishResult:
     counts: dict[str, int]
     split_sha256: dict[str, str]
     not_ok_in_splits: tuple[str, ...]
+    not_in_splits: tuple[str, ...] = ()
 
 
 def publish(
@@ -69,11 +78,12 @@ def publish(
         items.append(SplitItem(r["clip_id"], r["label"], r.get("source_id"), r.get("dup_group")))
         sizes[r["clip_id"]] = int(r.get("video_bytes") or 0) + int(r.get("audio_bytes") or 0)
     not_ok: tuple[str, ...] = ()
+    not_in_splits: tuple[str, ...] = ()
     if cfg.splits_dir is not None:
         committed = read_split_dir(cfg.splits_dir)
-        ok_ids = {it.clip_id for it in items}
-        not_ok = tuple(sorted(c for c in committed if c not in ok_ids))
-        assignment = {c: s for c, s in committed.items() if c in ok_ids}
+        missing, unsplit = compare_to_build(committed, (it.clip_id for it in items))
+        not_ok, not_in_splits = tuple(missing), tuple(unsplit)
+        assignment = {c: s for c, s in committed.items() if c not in set(missing)}
         items = [it for it in items if it.clip_id in assignment]
     elif items:
         assignment = assign_splits(items, ratios=cfg.ratios, seed=cfg.seed)
@@ -84,7 +94,9 @@ def publish(
     (tmp / "data").mkdir(parents=True)
     split_items = {s: [it for it in items if assignment[it.clip_id] == s] for s in SPLITS}
     private = cfg.private_test_labels is not None
-    sums = write_split_dir(items, assignment, tmp / "splits", hide_labels=("test",) if private else ())
+    # with private test labels the published test.csv carries no labels either
+    listed = [replace(it, label="") if private and assignment[it.clip_id] == "test" else it for it in items]
+    sums = write_split_dir(listed, assignment, tmp / "splits", params=SplitParams(cfg.ratios, cfg.seed))
     if private:
         _write_private_labels(split_items["test"], cfg.private_test_labels)  # type: ignore[arg-type]
     features = dataset_features(taxonomy.slugs)
@@ -100,6 +112,8 @@ def publish(
         for split in SPLITS:
             ids = rows_by_split[split]
             counts[split] = len(ids)
+            if not ids:  # an empty split has no data file and no entry in the card's configs
+                continue
             total = sum(sizes[c] for c in ids)
             n_shards = max(1, math.ceil(total / cfg.shard_bytes))
             per_shard = math.ceil(len(ids) / n_shards) if ids else 0
@@ -108,12 +122,13 @@ def publish(
                 path = tmp / "data" / f"{split}-{k:05d}-of-{n_shards:05d}.parquet"
                 _write_shard(path, chunk, lookup, build_dir, schema, taxonomy, split, private, stats)
         assert want == {c for ids in rows_by_split.values() for c in ids}
-        (tmp / "README.md").write_text(_card(cfg, taxonomy, counts, stats, sums), encoding="utf-8")
+        data_bytes = {s: sum(p.stat().st_size for p in (tmp / "data").glob(f"{s}-*.parquet")) for s in SPLITS}
+        (tmp / "README.md").write_text(_card(cfg, taxonomy, counts, data_bytes, stats, sums), encoding="utf-8")
         _swap(tmp, out)
     finally:
         lookup.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    return PublishResult(out, counts, sums, not_ok)
+    return PublishResult(out, counts, sums, not_ok, not_in_splits)
 
 
 class _RowLookup:
@@ -168,7 +183,8 @@ def _write_shard(
             if batch_bytes >= ROW_GROUP_BYTES:
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
                 batch, batch_bytes = [], 0
-        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
 
 
 def _write_private_labels(items: list[SplitItem], path: Path) -> None:
@@ -191,13 +207,16 @@ def _card(
     cfg: PublishConfig,
     taxonomy: Taxonomy,
     counts: Mapping[str, int],
+    data_bytes: Mapping[str, int],
     stats: dict[str, Any],
     sums: Mapping[str, str],
 ) -> str:
     features = dataset_features(taxonomy.slugs)
     info = {
         "features": _features_yaml(features),
-        "splits": [{"name": s, "num_examples": counts[s]} for s in SPLITS],
+        "splits": [
+            {"name": s, "num_bytes": data_bytes[s], "num_examples": counts[s]} for s in SPLITS if counts[s]
+        ],
     }
     header = {
         "license": cfg.license,
@@ -208,7 +227,7 @@ def _card(
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in SPLITS],
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in SPLITS if counts[s]],
             }
         ],
         "dataset_info": info,

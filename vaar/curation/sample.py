@@ -39,7 +39,7 @@ COLOURS = ((200, 40, 40), (40, 170, 60), (40, 70, 200), (210, 190, 40), (170, 50
 
 @dataclass(frozen=True)
 class SampleSpec:
-    sources_per_class: int = 4
+    sources_per_class: int = 6
     clips_per_source: int = 2
     clip_seconds: float = 2.0
     gap_seconds: float = 0.3

@@ -50,11 +50,12 @@ def main() -> int:
     ap.add_argument("--bootstrap", type=int, default=1000)
     args = ap.parse_args()
     exe = Path(sys.executable).with_name("vaar-bench")
+    prog = [str(exe)] if exe.exists() else [sys.executable, "-m", "vaar.bench.cli"]
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             labels, preds = write_files(Path(tmp), n)
-            cmd = [str(exe), "score", str(preds), "--labels", str(labels), "--json",
+            cmd = [*prog, "score", str(preds), "--labels", str(labels), "--json",
                    "--bootstrap", str(args.bootstrap), "--seed", "0"]
             times = []
             for _ in range(args.repeat):

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from benchdata import SLUGS, make_scores, make_truth
 
-from tests.bench.conftest import SLUGS, make_scores, make_truth
 from vaar.bench.entry import Cost, DatasetRef, Entry, ModelMeta
 from vaar.bench.leaderboard import dumps_entry, rerender
 from vaar.bench.render import render_html, render_markdown

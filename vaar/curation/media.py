@@ -103,6 +103,7 @@ def trim_commands(
         video = [
             "-map", "0:v:0", "-map", "0:a:0?",
             "-vf", f"fps={cfg.fps},{scale_filter(cfg.max_short_side)}",
+            "-frames:v", str(max(1, round(duration * cfg.fps))),  # exactly the frames of the span
             "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
             "-threads", str(cfg.threads),
             "-c:a", "aac", "-b:a", cfg.audio_bitrate, "-ac", "2", "-ar", str(cfg.video_audio_rate),

@@ -270,7 +270,7 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
         trim_normalise(Path(task.src), r.start - task.offset, r.duration, video, audio, task.media)
         stage = "verify"
         facts = verify_clip(video, audio, r.duration, task.media)
-        row.update(facts.as_row())
+        row.update(facts.as_row(), precision=task.media.precision)
         stage = "sync"
         qc = check_clip(video, task.qc)
         fp = qc.fingerprint

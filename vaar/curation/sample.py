@@ -41,7 +41,7 @@ COLOURS = ((200, 40, 40), (40, 170, 60), (40, 70, 200), (210, 190, 40), (170, 50
 class SampleSpec:
     sources_per_class: int = 6
     clips_per_source: int = 2
-    clip_seconds: float = 2.0
+    clip_seconds: float = 3.0
     gap_seconds: float = 0.3
     width: int = 160
     height: int = 120
@@ -63,7 +63,7 @@ def _source_command(path: Path, slug: str, spec: SampleSpec, rng: random.Random)
     events, t = [], rng.uniform(0.3, 0.8)
     while t < dur - 0.2:
         events.append(round(t * 25) / 25)  # on a frame boundary
-        t += rng.uniform(0.7, 1.2)
+        t += rng.uniform(0.6, 1.0)
     flash = "+".join(f"between(t,{e:.2f},{e + 0.039:.2f})" for e in events) or "0"
     click = "+".join(f"between(t,{e:.3f},{e + 0.015:.3f})" for e in events) or "0"
     audio = f"0.25*sin(2*PI*{freq:.2f}*t)+0.6*({click})*sin(2*PI*3000*t)+0.02*(random(0)-0.5)"

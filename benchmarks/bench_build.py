@@ -1,0 +1,184 @@
+"""Measure `vaar build`: overhead over its bare ffmpeg/ffprobe commands, worker scaling, memory.
+
+    .venv/bin/python benchmarks/bench_build.py overhead --clips 50
+    .venv/bin/python benchmarks/bench_build.py scaling --clips 50
+    .venv/bin/python benchmarks/bench_build.py memory --clips 200 600 1000
+
+* overhead: the same N local clips (served on 127.0.0.1, fetched by yt-dlp) built by
+  `vaar build --workers 1`, against the ffmpeg/ffprobe commands that build runs for them, run
+  bare and one after another (source probe, trim + normalise, packet-count probe, FLAC probe,
+  the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
+* scaling: throughput of --workers 2 over --workers 1 (fresh build folders).
+* memory: peak summed RSS of the whole process tree of `vaar build --workers 2`, polled every
+  0.1 s, for growing clip counts (it should not grow with N).
+
+Ratios are computed within one run: this machine is noisy and shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vaar.curation.loopback import LoopbackServer  # noqa: E402
+from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
+from vaar.curation.sync import AUDIO_RATE, VIDEO_WIDTH  # noqa: E402
+
+VAAR = [sys.executable, "-m", "vaar.cli", "build"]
+
+
+def make_sources(www: Path, n: int, seconds: float, size: str) -> list[Path]:
+    """n distinct source files (one clip each) with testsrc2 + a tone with clicks."""
+    paths = []
+    for i in range(n):
+        p = www / f"src{i:05d}.mp4"
+        if not p.exists():
+            tone = f"0.2*sin(2*PI*{300 + i % 50 * 20}*t)+0.6*lt(mod(t+{i % 7}*0.1,0.6),0.01)"
+            subprocess.run(
+                ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                 f"testsrc2=s={size}:r=30:d={seconds}", "-f", "lavfi", "-i",
+                 f"aevalsrc='{tone}':s=44100:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+                 "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(p)],
+                check=True,
+            )  # fmt: skip
+        paths.append(p)
+    return paths
+
+
+def write_csv(path: Path, base: str, srcs: list[Path], start: float, end: float) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["clip_id", "url", "start", "end", "label"])
+        labels = ["abuse", "baby_cry", "brawling", "crash", "explosion", "intruder", "normal", "pain",
+                  "police_siren", "vandalism"]  # fmt: skip
+        for i, s in enumerate(srcs):
+            w.writerow([f"c{i:05d}", f"{base}/{s.name}", start, end, labels[i % 10]])
+
+
+def timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
+    """The ffmpeg/ffprobe commands `vaar build` runs for one clip, run bare."""
+    cfg = MediaConfig(threads=1)
+    v, a = tmp / "c.mp4", tmp / "c.flac"
+    probe = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    t = timed([*probe, str(src)])
+    for cmd in trim_commands(src, start, dur, v, a, cfg, True):
+        t += timed(cmd)
+    t += timed([*probe, "-count_packets", str(v)])
+    t += timed([*probe, str(a)])
+    qc = ["ffmpeg", "-nostdin", "-loglevel", "info", "-filter_threads", "1", "-threads", "1",
+          "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(v),
+          "-map", "0:v:0", "-an", "-vf", f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo",
+          "-fps_mode", "passthrough", "-f", "rawvideo", "-y", "/dev/null",
+          "-map", "0:a:0", "-vn", "-af",
+          f"ashowinfo,aresample={AUDIO_RATE}:async=1,aformat=sample_fmts=flt:channel_layouts=mono",
+          "-f", "f32le", "-y", "/dev/null"]  # fmt: skip
+    t += timed(qc)
+    return t
+
+
+def build(csv_path: Path, out: Path, workers: int) -> float:
+    return timed([*VAAR, str(csv_path), "--out", str(out), "--workers", str(workers)])
+
+
+def overhead(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        www = root / "www"
+        www.mkdir()
+        srcs = make_sources(www, args.clips, 5.0, "320x240")
+        with LoopbackServer(www) as srv:
+            write_csv(root / "s.csv", srv.base_url, srcs, 0.5, 4.5)
+            t_build = build(root / "s.csv", root / "b1", 1)
+            t_noop = build(root / "s.csv", root / "b1", 1)  # resumed: start-up, manifest, publish
+        t_bare = sum(bare_commands(s, root, 0.5, 4.0) for s in srcs)
+        n = args.clips
+        print(f"clips: {n}")
+        print(f"bare ffmpeg/ffprobe commands: {t_bare:.1f} s ({t_bare / n * 1000:.0f} ms/clip)")
+        print(f"vaar build --workers 1:        {t_build:.1f} s ({t_build / n * 1000:.0f} ms/clip)")
+        print(f"  of which fixed (no-op rerun): {t_noop:.1f} s")
+        print(f"overhead, all in:               {100 * (t_build / t_bare - 1):+.1f} %")
+        print(f"overhead per clip (no start-up): {100 * ((t_build - t_noop) / t_bare - 1):+.1f} %")
+
+
+def scaling(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        www = root / "www"
+        www.mkdir()
+        srcs = make_sources(www, args.clips, 5.0, "320x240")
+        with LoopbackServer(www) as srv:
+            write_csv(root / "s.csv", srv.base_url, srcs, 0.5, 4.5)
+            t1 = build(root / "s.csv", root / "w1", 1)
+            t2 = build(root / "s.csv", root / "w2", 2)
+        print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
+        print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
+
+
+def tree_rss(pid: int) -> int:
+    """Summed RSS (bytes) of pid and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(stat[1]), []).append(int(p.name))
+            rss[int(p.name)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        q = todo.pop()
+        total += rss.get(q, 0)
+        todo += children.get(q, [])
+    return total
+
+
+def memory(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        www = root / "www"
+        www.mkdir()
+        srcs = make_sources(www, max(args.clips), 2.0, "96x64")
+        with LoopbackServer(www) as srv:
+            for n in args.clips:
+                write_csv(root / f"s{n}.csv", srv.base_url, srcs[:n], 0.2, 1.4)
+                proc = subprocess.Popen([*VAAR, str(root / f"s{n}.csv"), "--out", str(root / f"m{n}"),
+                                         "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                peak, t = 0, time.perf_counter()
+                while proc.poll() is None:
+                    peak = max(peak, tree_rss(proc.pid))
+                    time.sleep(0.1)
+                print(f"clips {n:5d}: peak tree RSS {peak / 2**20:7.0f} MiB, {time.perf_counter() - t:6.1f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    for name in ("overhead", "scaling"):
+        p = sub.add_parser(name)
+        p.add_argument("--clips", type=int, default=50)
+    p = sub.add_parser("memory")
+    p.add_argument("--clips", type=int, nargs="+", default=[200, 600, 1000])
+    args = ap.parse_args()
+    {"overhead": overhead, "scaling": scaling, "memory": memory}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,7 @@ def test_good_clip_passes(good: Path) -> None:
     }  # fmt: skip
     assert pickle.loads(pickle.dumps(qc)) == qc  # crosses process boundaries
     assert len(pickle.dumps(qc.fingerprint)) < 1000
+    assert Fingerprint.from_json(qc.fingerprint.to_json()) == qc.fingerprint
 
 
 @pytest.mark.parametrize(

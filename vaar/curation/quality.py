@@ -30,6 +30,7 @@ Candidates are then verified on all positions. Candidate generation is a sort of
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -103,6 +104,21 @@ class Fingerprint:
 
     video: tuple[int | None, ...]
     audio: tuple[int | None, ...]
+
+    def to_json(self) -> str:
+        """Compact text for a ledger column (hex, ``null`` for missing)."""
+        return json.dumps(
+            [[None if h is None else f"{h:x}" for h in hs] for hs in (self.video, self.audio)],
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Fingerprint:
+        video, audio = json.loads(text)
+        return cls(
+            tuple(None if h is None else int(h, 16) for h in video),
+            tuple(None if h is None else int(h, 16) for h in audio),
+        )
 
 
 @dataclass(frozen=True)

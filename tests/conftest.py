@@ -6,8 +6,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.fixtures.http_server import FaultyServer
 
 if shutil.which("ffmpeg") is None:  # pragma: no cover - make install provides it
     raise RuntimeError("ffmpeg is required by the test suite: run 'make install'")
@@ -28,7 +32,7 @@ def _isolated_hf_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator["FaultyServer"]:
+def server(tmp_path: Path) -> Iterator[FaultyServer]:
     from tests.fixtures.http_server import FaultyServer
 
     root = tmp_path / "www"

@@ -15,4 +15,4 @@ COMMANDS = {
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(None))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,6 +19,7 @@ from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.publish import PublishConfig
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 FAST = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05))
@@ -40,9 +43,9 @@ def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: Fa
     classes = ["crash", "explosion", "normal"]
     rows = []
     for i, label in enumerate(classes):
-        for k in range(3):  # three sources per class so every split gets each class
+        for k in range(3):  # three distinct sources per class
             name = f"{label}{k}.mp4"
-            make_source(www / name, 4.5)
+            make_source(www / name, 4.5, variant=3 * i + k)
             rows.append((f"{label}-{k}-a", server.url(name), 0.4, 2.4, label))
             rows.append((f"{label}-{k}-b", server.url(name), 2.4, 4.4, label))
     csv = sources_csv(tmp_path / "s.csv", rows)
@@ -75,6 +78,27 @@ def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: Fa
     assert ds["train"].features["label"].names[0] == "abuse"
     card = (out / "dataset" / "README.md").read_text()
     assert "configs:" in card and "dataset_info:" in card and "| `crash` |" in card
+    sums = (out / "dataset" / "splits" / "SHA256SUMS").read_text()
+    assert sums.split()[0] in card  # the split's sha256 is in the card
+
+    # republish with private test labels: nothing is rebuilt, the test split loses its labels
+    committed = tmp_path / "splits_v1"
+    shutil.copytree(out / "dataset" / "splits", committed)
+    private = tmp_path / "host" / "test_labels.csv"
+    again = run_build([csv], out, replace(FAST, publish=PublishConfig(private_test_labels=private)))
+    assert again.processed == 0
+    test = pq.read_table(next((out / "dataset" / "data").glob("test-*.parquet")), columns=["clip_id", "label"])
+    assert set(test.column("label").to_pylist()) == {-1}
+    hidden = private.read_text().splitlines()
+    assert hidden[0] == "clip_id,label" and len(hidden) == 1 + test.num_rows
+    assert {line.split(",")[0] for line in hidden[1:]} == set(test.column("clip_id").to_pylist())
+    published = (out / "dataset" / "splits" / "test.csv").read_text().splitlines()[1:]
+    assert published and all(line.split(",")[1] == "" for line in published)
+
+    # committed split files are used as they are
+    third = run_build([csv], out, replace(FAST, publish=PublishConfig(splits_dir=committed)))
+    assert third.publish is not None and not third.publish.not_ok_in_splits
+    assert (out / "dataset" / "splits" / "train.csv").read_bytes() == (committed / "train.csv").read_bytes()
 
 
 def test_one_download_per_source_and_no_byte_twice(tmp_path: Path, server: FaultyServer) -> None:
@@ -180,7 +204,7 @@ def test_retry_failed_redoes_only_failed_clips(tmp_path: Path, server: FaultySer
 def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path, server: FaultyServer) -> None:
     rows = []
     for k in range(8):
-        make_source(server.root / f"s{k}.mp4", 4.5)
+        make_source(server.root / f"s{k}.mp4", 4.5, variant=k)
         rows += [(f"s{k}-{j}", server.url(f"s{k}.mp4"), 0.3 + 2 * j, 2.3 + 2 * j, "crash") for j in range(2)]
     csv = sources_csv(tmp_path / "s.csv", rows)
     out = tmp_path / "out"

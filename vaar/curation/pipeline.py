@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
+import re
 import shutil
 import threading
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +43,13 @@ from vaar import __version__
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
-from vaar.curation.media import MediaConfig, extract_audio, ffmpeg_version, sha256_file, trim_normalise
+from vaar.curation.media import (
+    MediaConfig,
+    extract_audio,
+    ffmpeg_version,
+    sha256_file,
+    trim_normalise,
+)
 from vaar.curation.publish import PublishConfig, PublishResult, publish
 from vaar.curation.quality import Fingerprint, QCConfig, check_clip, fix_offset, group_duplicates
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
@@ -215,7 +227,8 @@ def _process(
                 clips[pool.submit(process_clip, task)] = task
             if not downloads and not clips:
                 break
-            done, _ = wait([*downloads, *clips], return_when=FIRST_COMPLETED)
+            waiting: list[Future[Any]] = [*downloads, *clips]
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
             for fut in done:
                 if fut in downloads:
                     url = downloads.pop(fut)  # type: ignore[call-overload]
@@ -418,15 +431,7 @@ def _report(
 
 
 def _reason_key(error: str) -> str:
-    """Group similar errors: drop the file:line prefix and numbers' details."""
-    text = error.split(": ", 1)[1] if error.startswith(("invalid:", "/")) or ".csv:" in error else error
-    return text.split(" (")[0][:80]
-
-
-def host_info() -> str:
-    return f"{platform.node()} {platform.machine()} cpus={os.cpu_count()}"
-
-
-def iter_rows(out: Path) -> Iterator[dict[str, Any]]:
-    with Ledger(out / "ledger.sqlite") as ledger:
-        yield from ledger.rows()
+    """Group similar errors: drop the ``file:line:`` prefix, quoted values and numbers."""
+    text = re.sub(r"^.*?:\d+: ", "", error)
+    text = re.sub(r"'[^']*'", "'…'", text.split(" (")[0])
+    return re.sub(r"\d+(\.\d+)?", "N", text)[:90]

@@ -6,8 +6,12 @@ frames and 16 kHz mono audio on the presentation timeline) and measures:
 * **sync** — audio-video offset, confidence and verdict (:mod:`vaar.curation.sync`);
 * **silence_fraction** — share of 50 ms audio windows whose RMS is below ``silence_db`` dBFS
   (``silencedetect``'s default noise floor is -60 dB);
-* **frozen_fraction** — share of frames whose mean absolute difference to the previous frame is
-  below ``frozen_diff`` grey levels (-60 dB of full scale, ``freezedetect``'s default);
+* **frozen_fraction** — share of frames that repeat the frame ``frozen_lag_s`` earlier: fewer
+  than ``frozen_changed_ratio`` of their pixels changed by ``frozen_pixel_diff`` grey levels or
+  more. A whole-frame mean difference (``freezedetect``'s measure) calls a static CCTV scene
+  with a small or slow moving person frozen, especially on 64-px frames; counting changed
+  pixels against a frame half a second back does not, while a still picture (whose re-encoded
+  frames differ by a grey level or two) still counts as frozen;
 * **black_fraction** — share of frames with at least ``black_pixel_ratio`` of their pixels at or
   below ``black_luma`` (``blackdetect``'s defaults: 98 % of pixels within 10 % of the luma range
   above black);
@@ -86,7 +90,9 @@ class QCConfig:
     silence_db: float = -60.0  # dBFS RMS of a 50 ms window below which it is silent
     max_silence_fraction: float = 0.9  # more silent windows than this: rejected "silent"
     # frozen picture
-    frozen_diff: float = 0.25  # mean |Δ| grey levels (of 255) below which a frame repeats
+    frozen_pixel_diff: float = 12.0  # |Δ| grey levels (of 255) for a pixel to count as changed
+    frozen_changed_ratio: float = 0.002  # a frame repeats when fewer of its pixels changed
+    frozen_lag_s: float = 0.5  # compared with the frame this long before
     max_frozen_fraction: float = 0.8  # more repeated frames than this: rejected "frozen"
     # black picture
     black_luma: float = 38.0  # luma at or below this is black (16 + 10 % of 219)
@@ -169,10 +175,17 @@ def silence_fraction(audio: npt.NDArray[np.float32], silence_db: float) -> float
     return float((db < silence_db).mean())
 
 
-def frozen_fraction(motion: npt.NDArray[np.float32], frozen_diff: float) -> float:
-    if motion.size < 2:
+def frozen_fraction(
+    frames: npt.NDArray[np.uint8], frame_times: npt.NDArray[np.float64], cfg: QCConfig
+) -> float:
+    """Share of frames (T, H, W) that repeat the frame ``cfg.frozen_lag_s`` before them."""
+    if len(frames) < 2:
         return 1.0
-    return float((motion[1:] < frozen_diff).mean())
+    fps = (len(frame_times) - 1) / max(float(frame_times[-1] - frame_times[0]), 1e-6)
+    lag = int(min(max(1, round(cfg.frozen_lag_s * fps)), len(frames) - 1))
+    a, b = frames[lag:].astype(np.int16), frames[:-lag].astype(np.int16)
+    changed = (np.abs(a - b) >= cfg.frozen_pixel_diff).mean(axis=(1, 2))  # (T - lag,)
+    return float((changed < cfg.frozen_changed_ratio).mean())
 
 
 def black_fraction(frames: npt.NDArray[np.uint8], black_luma: float, pixel_ratio: float) -> float:
@@ -275,7 +288,7 @@ def measure(clip: DecodedClip, cfg: QCConfig) -> ClipQC:
         sync_confidence=est.confidence,
         sync_verdict=est.verdict,
         silence_fraction=round(silence_fraction(clip.audio, cfg.silence_db), 4),
-        frozen_fraction=round(frozen_fraction(motion, cfg.frozen_diff), 4),
+        frozen_fraction=round(frozen_fraction(clip.frames, clip.frame_times, cfg), 4),
         black_fraction=round(black_fraction(clip.frames, cfg.black_luma, cfg.black_pixel_ratio), 4),
         video_start_time=round(clip.video_start_time, 6),
         audio_start_time=round(clip.audio_start_time, 6),

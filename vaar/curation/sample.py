@@ -67,11 +67,11 @@ def _source_command(path: Path, slug: str, spec: SampleSpec, rng: random.Random)
     flash = "+".join(f"between(t,{e:.2f},{e + 0.039:.2f})" for e in events) or "0"
     click = "+".join(f"between(t,{e:.3f},{e + 0.015:.3f})" for e in events) or "0"
     audio = f"0.25*sin(2*PI*{freq:.2f}*t)+0.6*({click})*sin(2*PI*3000*t)+0.02*(random(0)-0.5)"
-    video = (
-        f"color=c=0x{r:02x}{g:02x}{b:02x}:s={spec.width}x{spec.height}:r=25:d={dur:.2f},"
+    video = (  # background, a box moving across it, noise, and the flashes
+        f"color=c=0x{r:02x}{g:02x}{b:02x}:s={spec.width}x{spec.height}:r=25:d={dur:.2f}[bg];"
+        "color=c=white:s=24x24[box];"
+        f"[bg][box]overlay=x='mod(t*{rng.randint(20, 60)},W-w)':y={rng.randint(8, spec.height - 32)},"
         "noise=alls=12:allf=t,"
-        f"drawbox=x='mod(t*{rng.randint(20, 60)},iw-24)':y={rng.randint(8, spec.height - 32)}:w=24:h=24:"
-        "color=white@0.8:t=fill,"
         f"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='{flash}'"
     )
     return [

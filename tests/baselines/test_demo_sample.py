@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_FLAGS
+
+from tests.baselines.conftest import DEMO_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

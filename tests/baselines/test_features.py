@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_clip, write_dataset
 
+from tests.baselines.conftest import make_clip, write_dataset
 from vaar.baselines.features import (
     FeatureCache,
     clip_bounds,

@@ -19,6 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="build the embedded ten-class sample (offline)")
     p.add_argument("--workers", type=int, default=1, help="clips trimmed in parallel (processes)")
     p.add_argument("--download-workers", type=int, default=4, help="sources downloaded in parallel")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: process pool on this machine (default); ray: Ray tasks on a cluster "
+                        "(pip install 'vaar[ray]'; --out must be on storage every node can reach)")  # fmt: skip
+    p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto, HOST:6379, ray://HOST:10001); "
+                                         "default: start Ray on this machine")  # fmt: skip
     p.add_argument("--retry-failed", action="store_true", help="also redo clips that failed before")
     p.add_argument("--precision", choices=["accurate", "copy"], default="accurate",
                    help="accurate: re-encode, frame-exact (default); copy: stream copy, cuts on keyframes")  # fmt: skip
@@ -59,9 +64,15 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.publish import PublishConfig
     from vaar.curation.quality import QCConfig
 
+    if args.backend == "ray":
+        from vaar.curation.backends import import_ray
+
+        import_ray()  # a missing extra is one line before any work starts
     return BuildConfig(
         workers=args.workers,
         download_workers=args.download_workers,
+        backend=args.backend,
+        ray_address=args.ray_address,
         retry_failed=args.retry_failed,
         keep_downloads=args.keep_downloads,
         media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),

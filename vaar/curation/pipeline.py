@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
+from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
@@ -65,6 +65,8 @@ class BuildConfig:
 
     workers: int = 1
     download_workers: int = 4
+    backend: Backend = "local"  # see vaar.curation.backends; "ray" needs a shared build folder
+    ray_address: str | None = None
     retry_failed: bool = False
     keep_downloads: bool = False
     media: MediaConfig = field(default_factory=MediaConfig)
@@ -193,6 +195,9 @@ def _process(
     ledger: Ledger,
     on_clip: Callable[[ClipEvent], None] | None,
 ) -> None:
+    if not todo:
+        return
+    out = out.resolve()  # workers (Ray: on other nodes) get absolute paths
     by_url: dict[str, list[SourceRow]] = defaultdict(list)
     for r in todo:
         by_url[r.url].append(r)
@@ -212,7 +217,8 @@ def _process(
 
     urls = iter(by_url)
     ready: list[_Task] = []
-    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, ProcessPoolExecutor(cfg.workers, mp_context=_POOL_CONTEXT) as pool:
+    pool = make_executor(cfg.backend, cfg.workers, cfg.ray_address, mp_context=_POOL_CONTEXT)
+    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, pool:
         downloads: dict[Future[SourceMedia], str] = {}
         clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
         while True:

@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/vaar build --sample --out demo
+	BIN=$(BIN) scripts/demo.sh
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,7 @@ def test_unusable_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes | N
     p = tmp_path / "s.csv"
     if content is not None:
         p.write_bytes(content)
-    with pytest.raises(SourceListError, match=needle):
+    with pytest.raises(SourceListError, match=re.escape(needle)):
         read_sources([p])
     proc = subprocess.run(
         [sys.executable, "-m", "vaar.cli", "build", str(p), "--out", str(tmp_path / "out")],

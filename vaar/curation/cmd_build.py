@@ -107,20 +107,24 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
 
     from vaar.curation.pipeline import run_build
 
-    err = Console(stderr=True)
-    with Progress(
+    # the bar starts once the source lists are read, so an unusable input is one clean line
+    progress = Progress(
         TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"), console=err, transient=False,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("build", total=None, last="")
+        TextColumn("{task.fields[last]}"), console=Console(stderr=True),
+    )  # fmt: skip
+    task = progress.add_task("build", total=None, last="")
 
-        def on_start(n: int) -> None:
-            progress.update(task, total=n)
+    def on_start(n: int) -> None:
+        progress.update(task, total=n)
+        progress.start()
 
-        def on_clip(ev: Any) -> None:
-            progress.update(task, advance=1, last=f"{ev.clip_id}: {ev.status}")
+    def on_clip(ev: Any) -> None:
+        progress.update(task, advance=1, last=f"{ev.clip_id}: {ev.status}")
 
+    try:
         report = run_build(sources, out, cfg, on_start=on_start, on_clip=on_clip)
+    finally:
+        progress.stop()
     _write_config(out, cfg, sources)
     _summary(report)
     return 0

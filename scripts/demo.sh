@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make demo`: the whole suite on the embedded sample, offline, through the real commands.
+#   1. vaar build --sample        generate ten classes of clips, serve them on 127.0.0.1, build
+#   2. vaar-bench features        hand-crafted audio and video features (offline backbones)
+#   3. vaar-bench train           AVAR-Net (early fusion), audio-only, video-only, late fusion
+#   4. vaar-bench submit --model  score each trained model on the test split, measured cost
+#   5. print the leaderboard      fusion separates all ten classes; each modality alone cannot
+set -euo pipefail
+BIN=${BIN:-.venv/bin}
+OUT=${OUT:-demo}
+SEEDS=${SEEDS:-0}
+
+"$BIN/vaar" build --sample --out "$OUT" --workers 2
+"$BIN/vaar-bench" features --dataset "$OUT/dataset" --out "$OUT/features" --segments 16 \
+    --audio-backbone handcrafted-audio --video-backbone handcrafted-video
+rm -rf "$OUT/leaderboard"
+for model in avarnet audio_only video_only late_fusion; do
+    "$BIN/vaar-bench" train --config "baselines/$model.yaml" --dataset "$OUT/dataset" \
+        --features "$OUT/features" --out "$OUT/runs/$model" \
+        --epochs 25 --batch-size 8 --lr 0.003 --seeds "$SEEDS"
+    VAAR_BASELINE_RUN="$OUT/runs/$model" "$BIN/vaar-bench" submit \
+        --model vaar.baselines.serve:from_run --name "$model (sample)" \
+        --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace
+done
+echo
+echo "=== $OUT/leaderboard/LEADERBOARD.md (open $OUT/leaderboard/index.html in a browser) ==="
+cat "$OUT/leaderboard/LEADERBOARD.md"
+echo
+echo "dataset: $OUT/dataset   load it: python -c \"import datasets; print(datasets.load_dataset('$OUT/dataset'))\""

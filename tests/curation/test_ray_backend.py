@@ -8,12 +8,10 @@ and ffmpeg, as in test_build.py.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ import pytest
 from tests.curation.test_build import sources_csv
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
+from tests.fixtures.ray_local import local_ray
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
 
@@ -41,14 +40,8 @@ VOLATILE = {"processed_at"}
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
     """A local Ray instance for this module; yields its address for other drivers."""
-    temp = tempfile.mkdtemp(prefix="r", dir="/tmp")  # Ray's socket paths must stay short
-    ray.init(num_cpus=2, object_store_memory=80 * 2**20, include_dashboard=False,
-             log_to_driver=False, _temp_dir=temp)  # fmt: skip
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
+    with local_ray() as address:
+        yield address
 
 
 def manifest(out: Path) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", action="append", dest="splits", help="only this split (repeatable)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where backbones run")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: this process (default); ray: one model per Ray actor, on GPUs where the "
+                        "cluster has them (pip install 'vaar[ray]')")  # fmt: skip
+    p.add_argument("--ray-address", help="Ray cluster to join (default: start Ray on this machine)")
+    p.add_argument("--actors", type=int, help="Ray actors (default: one per GPU, else one per CPU)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,11 +39,20 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     with progress_bar("features") as update:
-        summary = extract_dataset(
-            args.dataset, args.out, segments=args.segments, audio_backbone=args.audio_backbone,
-            video_backbone=args.video_backbone, splits=args.splits,
-            device=str(pick_device(args.device)), progress=update,
-        )  # fmt: skip
+        if args.backend == "ray":
+            from vaar.baselines.ray_features import extract_dataset_ray
+
+            summary = extract_dataset_ray(
+                args.dataset, args.out, segments=args.segments, audio_backbone=args.audio_backbone,
+                video_backbone=args.video_backbone, splits=args.splits, ray_address=args.ray_address,
+                actors=args.actors, progress=update,
+            )  # fmt: skip
+        else:
+            summary = extract_dataset(
+                args.dataset, args.out, segments=args.segments, audio_backbone=args.audio_backbone,
+                video_backbone=args.video_backbone, splits=args.splits,
+                device=str(pick_device(args.device)), progress=update,
+            )  # fmt: skip
     rows = [(s, x.clips, x.computed, x.cached, len(x.failed)) for s, x in summary.splits.items()]
     print_table(
         f"features {summary.layout}: audio {summary.audio_backbone} ({summary.audio_dim}-d), "

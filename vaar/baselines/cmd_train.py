@@ -33,6 +33,14 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     overrides = {k: getattr(args, k) for k in (*_FLAGS, "seeds") if getattr(args, k) is not None}
     cfg = resolve_config(args.config, overrides)
+    from vaar.baselines import ddp
+
+    if ddp.setup() and not ddp.is_main():  # under torchrun: rank 0 writes and reports
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="vaar-rank-") as scratch:
+            train_run(cfg, args.dataset, args.features, scratch)
+        return 0
     total = cfg.epochs * len(cfg.seeds)
     with progress_bar(f"train {cfg.model}") as update:
 

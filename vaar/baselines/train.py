@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vaar.baselines import ddp
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model, head_flops
 from vaar.baselines.config import TrainConfig, write_config
 from vaar.baselines.data import ClipRef, class_names, clip_refs, open_dataset
@@ -167,6 +168,7 @@ def fit_one_seed(
     model = create_model(cfg.model, spec)
     model.fit_norm(train.audio, train.video)
     model.to(device)
+    net = ddp.wrap(model)  # DistributedDataParallel under torchrun (vaar.baselines.ddp), else model
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     audio, video, labels = train.audio.to(device), train.video.to(device), train.labels.to(device)
     n = len(train.refs)
@@ -179,13 +181,14 @@ def fit_one_seed(
         order = torch.randperm(n, generator=gen).to(device)
         total = 0.0
         for i in range(0, n, cfg.batch_size):
-            idx = order[i : i + cfg.batch_size]
-            out = model(audio[idx], video[idx])  # [(S, b, K, T)]
+            idx = ddp.shard(order[i : i + cfg.batch_size])  # this rank's part of the batch
+            out = net(audio[idx], video[idx])  # [(S, b, K, T)]
             loss = model.loss(out, labels[idx], cfg.smooth_weight, cfg.smooth_tau)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
+        total = ddp.all_sum(total)  # loss summed over the clips of every rank
         val_loss, val_scores = evaluate(model, val, cfg, device)
         val_acc = float((val_scores.argmax(1) == val.labels.numpy()).mean()) if len(val.refs) else 0.0
         record = {"epoch": epoch, "train_loss": total / max(1, n), "val_loss": val_loss, "val_accuracy": val_acc}

@@ -134,6 +134,7 @@ def run_build(
         if on_start:
             on_start(len(todo))
         _process(todo, out, cfg, media_cfg, versions, ledger, on_clip)
+        _remove_stale_temps(out)
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
         write_manifest(ledger.rows(), manifest)
@@ -268,6 +269,13 @@ def _process(
                     pending_per_url[url] -= 1
                     if pending_per_url[url] == 0 and not cfg.keep_downloads:
                         shutil.rmtree(Path(task.src).parent, ignore_errors=True)
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Temporary media of a worker killed mid-clip (its retry or rerun wrote the clip anew)."""
+    for folder in ("clips", "audio"):
+        for p in (out / folder).glob("*/.*.tmp*"):
+            p.unlink(missing_ok=True)
 
 
 def _bug(exc: BaseException) -> str:

@@ -187,3 +187,30 @@ def test_missing_ray_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         "vaar build: error: the Ray backend needs Ray: pip install 'vaar[ray]'"
     ]
+
+
+
+FAULTS = [("e404-gone.mp4", "plain", "failed", "404"), ("e500-broken.mp4", "plain", "failed", "500"),
+          ("cut-half.mp4", "plain", "failed", ""), ("noaudio.mp4", "noaudio", "rejected", "no audio"),
+          ("short.mp4", "short", "failed", "short clip")]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case",
+    ["clean_build_round_trips_through_load_dataset", "one_download_per_source_and_no_byte_twice",
+     "flaky_server_is_retried", "invalid_rows_and_path_traversal_are_recorded", *FAULTS],
+    ids=str,
+)  # fmt: skip
+def test_build_suite_on_ray(
+    case: str | tuple[str, str, str, str], tmp_path: Path, server: FaultyServer, ray_cluster: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The tests of test_build.py that use its FAST config, run again on the Ray backend."""
+    from tests.curation import test_build
+
+    monkeypatch.setattr(test_build, "FAST", replace(test_build.FAST, backend="ray"))
+    if isinstance(case, tuple):
+        test_build.test_faults_become_rows_not_crashes(tmp_path, server, *case)
+    else:
+        getattr(test_build, f"test_{case}")(tmp_path, server)

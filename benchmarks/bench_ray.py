@@ -56,7 +56,11 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="reuse/keep the generated sources here")
     args = ap.parse_args()
 
-    import ray
+    try:
+        import ray
+    except ImportError:
+        print("bench_ray: Ray is not installed (pip install 'vaar[ray]'); skipped")
+        return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="vaar-bench-ray-"))
     www = args.keep or tmp / "www"

@@ -90,7 +90,7 @@ def extract_dataset_ray(
     ``actors`` defaults to one per GPU of the cluster (each ``num_gpus=1``, device ``cuda``),
     or on a CPU-only cluster to one per CPU (each ``num_cpus=1``, one torch thread).
     """
-    from vaar.curation.backends import import_ray
+    from vaar.curation.backends import import_ray, init_ray
 
     start = time.perf_counter()
     if segments < 1:
@@ -105,9 +105,7 @@ def extract_dataset_ray(
     layout = layout_name(segments)
     keys = LazyBackbones(audio_backbone, video_backbone, "cpu")  # keys only: loads nothing
     ray = import_ray()
-    owns = not ray.is_initialized()
-    if owns:
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False)
+    owns = init_ray(ray_address)
     try:
         res = ray.cluster_resources()
         gpus = int(res.get("GPU", 0))

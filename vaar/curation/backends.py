@@ -63,6 +63,24 @@ def import_ray() -> Any:
     return ray
 
 
+def init_ray(address: str | None, **kwargs: Any) -> bool:
+    """Connect to ``address`` (None: start Ray here) unless Ray is up; True if this call started it.
+
+    Workers' output is not streamed to the driver (library code does not print); a Ray started
+    here runs no dashboard. ``ray://`` (Ray Client) addresses get Ray's defaults.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    opts: dict[str, Any] = {}
+    if not (address or "").startswith("ray://"):
+        opts["log_to_driver"] = False
+    if address is None:
+        opts["include_dashboard"] = False
+    ray.init(address=address, **{**opts, **kwargs})
+    return True
+
+
 def _run(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """Body of the Ray task: returns ``(ok, value-or-exception)``.
 
@@ -92,12 +110,7 @@ class RayExecutor(Executor):
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         ray = import_ray()
-        self._owns_ray = False
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            kwargs.update(init_kwargs or {})
-            ray.init(address=address, **kwargs)
-            self._owns_ray = True
+        self._owns_ray = init_ray(address, **(init_kwargs or {}))
         self._remote = ray.remote(num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=False)(_run)
         self._lock = threading.Lock()
         self._shutdown = False

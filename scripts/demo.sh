@@ -17,7 +17,7 @@ rm -rf "$OUT/leaderboard"
 for model in avarnet audio_only video_only late_fusion; do
     "$BIN/vaar-bench" train --config "baselines/$model.yaml" --dataset "$OUT/dataset" \
         --features "$OUT/features" --out "$OUT/runs/$model" \
-        --epochs 25 --batch-size 8 --lr 0.003 --seeds "$SEEDS"
+        --epochs 25 --batch-size 8 --lr 0.003 --seeds "$SEEDS" --threads 1
     VAAR_BASELINE_RUN="$OUT/runs/$model" "$BIN/vaar-bench" submit \
         --model vaar.baselines.serve:from_run --name "$model (sample)" \
         --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     shown = "n/a" if main is None else f"{100 * main:.2f}"
     print(f"{task.name}: {args.name} {task.score_labels[report.main_score]} {shown} -> {path}")
     if cost.measured:
-        print(f"  parameters {cost.parameters}, CPU latency {cost.latency_ms_per_clip} ms/clip "
+        print(f"  parameters {cost.parameters}, CPU latency {cost.latency_ms_per_clip:.1f} ms/clip "
               f"(median of {cost.latency_clips})")
     print(f"  re-rendered {args.leaderboard / 'LEADERBOARD.md'} and {args.leaderboard / 'index.html'}")
     return 0

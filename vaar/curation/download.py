@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class Section:
     offset: float
     start: float
     end: float
+    has_audio: bool = True
 
     def covers(self, start: float, end: float) -> bool:
         return self.start <= start + 1e-6 and end <= self.end + 1e-6
@@ -201,10 +203,9 @@ def _fetch_once(
         if cached is not None and all(any(s.covers(a, b) for s in cached.sections) for a, b in spans):
             return cached
     folder.mkdir(parents=True, exist_ok=True)
-    params = _params(cfg, str(folder / "full.%(ext)s"))
+    ydl = _ydl(cfg)
     try:
-        with yt_dlp.YoutubeDL(params) as ydl:
-            info = ydl.extract_info(url, download=False)
+        info = ydl.extract_info(url, download=False)
         if info is None:
             raise _fail("yt-dlp returned no information for this URL", True)
         meta = {k: info.get(k) for k in INFO_KEYS}
@@ -213,20 +214,17 @@ def _fetch_once(
             mode = "full" if _is_direct(info) else "section"
         sections: list[Section] = []
         if mode == "full":
-            path = _download(params, info)
+            path = _download(ydl, info, folder / "full.%(ext)s", None)
             facts = _check_file(path)
             dur = float(facts.get("duration") or info.get("duration") or 0.0)
-            sections.append(Section(path, 0.0, 0.0, dur if dur > 0 else float("inf")))
+            sections.append(Section(path, 0.0, 0.0, dur if dur > 0 else float("inf"), facts["has_audio"]))
         else:
             for i, (s, e) in enumerate(wanted):
-                p = dict(params)
-                p["outtmpl"] = str(folder / f"section{i}-{s:.3f}-{e:.3f}.%(ext)s")
-                p["download_ranges"] = download_range_func(None, [(s, e)])
-                p["force_keyframes_at_cuts"] = True
-                path = _download(p, info)
+                name = f"section{i}-{s:.3f}-{e:.3f}.%(ext)s"
+                path = _download(ydl, info, folder / name, download_range_func(None, [(s, e)]))
                 facts = _check_file(path)
                 got = float(facts.get("duration") or 0.0)
-                sections.append(Section(path, s, s, s + got))
+                sections.append(Section(path, s, s, s + got, facts["has_audio"]))
     except yt_dlp.utils.DownloadError as exc:
         msg = _clean(str(exc))
         raise _fail(msg, bool(_PERMANENT.search(msg))) from None
@@ -237,11 +235,27 @@ def _fetch_once(
     return media
 
 
-def _download(params: dict[str, Any], info: dict[str, Any]) -> Path:
+_LOCAL = threading.local()
+
+
+def _ydl(cfg: DownloadConfig) -> Any:
+    """This thread's ``YoutubeDL`` for ``cfg``: building one costs ~0.9 s, so it is reused."""
     import yt_dlp
 
-    with yt_dlp.YoutubeDL(params) as ydl:
-        result = ydl.process_ie_result(dict(info), download=True)
+    cache: dict[DownloadConfig, Any] = _LOCAL.__dict__.setdefault("ydl", {})
+    if cfg not in cache:
+        cache[cfg] = yt_dlp.YoutubeDL(_params(cfg, "%(id)s.%(ext)s"))
+    return cache[cfg]
+
+
+def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any) -> Path:
+    """Download ``info`` to ``outtmpl`` (whole, or the ``download_ranges`` given)."""
+    ydl.params["outtmpl"] = {"default": str(outtmpl)}
+    ydl.params["download_ranges"] = ranges
+    ydl.params["force_keyframes_at_cuts"] = ranges is not None  # a section starts on its cut
+    if ranges is None:
+        ydl.params.pop("download_ranges")
+    result = ydl.process_ie_result(dict(info), download=True)
     downloads = (result or {}).get("requested_downloads") or []
     path = downloads[0].get("filepath") if downloads else None
     if not path or not Path(path).exists():
@@ -258,7 +272,8 @@ def _check_file(path: Path) -> dict[str, Any]:
         raise _fail(f"download produced an unreadable file ({size} bytes): {exc.reason}", False) from None
     if not facts.get("streams"):
         raise _fail(f"download produced a file with no media streams ({size} bytes)", False)
-    return {"duration": facts.get("format", {}).get("duration")}
+    has_audio = any(st.get("codec_type") == "audio" for st in facts["streams"])
+    return {"duration": facts.get("format", {}).get("duration"), "has_audio": has_audio}
 
 
 def _clean(msg: str) -> str:
@@ -271,7 +286,8 @@ def _write_done(path: Path, media: SourceMedia) -> None:
         "url": media.url,
         "info": media.info,
         "sections": [
-            {"file": s.path.name, "offset": s.offset, "start": s.start, "end": s.end if s.end != float("inf") else None}
+            {"file": s.path.name, "offset": s.offset, "start": s.start,
+             "end": s.end if s.end != float("inf") else None, "has_audio": s.has_audio}
             for s in media.sections
         ],
     }
@@ -293,5 +309,5 @@ def _load_done(path: Path, url: str) -> SourceMedia | None:
         if not p.exists():
             return None
         end = s["end"] if s["end"] is not None else float("inf")
-        sections.append(Section(p, s["offset"], s["start"], end))
+        sections.append(Section(p, s["offset"], s["start"], end, bool(s.get("has_audio", True))))
     return SourceMedia(url, tuple(sections), data.get("info") or {})

@@ -121,14 +121,22 @@ def trim_commands(
 
 
 def trim_normalise(
-    src: Path, start: float, duration: float, out_video: Path, out_audio: Path, cfg: MediaConfig
+    src: Path,
+    start: float,
+    duration: float,
+    out_video: Path,
+    out_audio: Path,
+    cfg: MediaConfig,
+    has_audio: bool | None = None,
 ) -> bool:
     """Cut and normalise one clip; returns whether the source had an audio track.
 
-    ``start`` is in the time of ``src``. The FLAC is written only when there is audio.
+    ``start`` is in the time of ``src``. The FLAC is written only when there is audio;
+    ``has_audio`` (known from the download's probe) saves probing the source again.
     """
-    facts = probe(src)
-    has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
+    if has_audio is None:
+        facts = probe(src)
+        has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
     out_video.parent.mkdir(parents=True, exist_ok=True)
     out_audio.parent.mkdir(parents=True, exist_ok=True)
     tmp_v = out_video.with_name(f".{out_video.name}.tmp{os.getpid()}")

@@ -180,6 +180,7 @@ class _Task:
     row: SourceRow
     src: str
     offset: float
+    has_audio: bool
     info: dict[str, Any]
     out: str
     media: MediaConfig
@@ -256,7 +257,7 @@ def _process(
                             record(_failed_row(r, exc, versions))
                             continue
                         ready.append(
-                            _Task(r, str(sec.path), sec.offset, media.info, str(out), media_cfg, cfg.qc, versions)
+                            _Task(r, str(sec.path), sec.offset, sec.has_audio, media.info, str(out), media_cfg, cfg.qc, versions)
                         )
                 else:
                     task = clips.pop(fut)  # type: ignore[call-overload]
@@ -294,7 +295,7 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
     video, audio = out / rel_v, out / rel_a
     stage = "trim"
     try:
-        trim_normalise(Path(task.src), r.start - task.offset, r.duration, video, audio, task.media)
+        trim_normalise(Path(task.src), r.start - task.offset, r.duration, video, audio, task.media, task.has_audio)
         stage = "verify"
         facts = verify_clip(video, audio, r.duration, task.media)
         row.update(facts.as_row(), precision=task.media.precision)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +13,7 @@ import pytest
 
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
+from tests.fixtures.procs import kill_after_ok_clips
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
 from vaar.curation.publish import PublishConfig
@@ -209,27 +206,12 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path, server:
     csv = sources_csv(tmp_path / "s.csv", rows)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    db = out / "ledger.sqlite"
-    deadline = time.time() + 120
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as con:
-                    done = con.execute("SELECT COUNT(*) FROM clips WHERE status='ok'").fetchone()[0]
-            except sqlite3.OperationalError:
-                done = 0
-            if done >= 3:
-                break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_after_ok_clips(cmd, out / "ledger.sqlite", 3, timeout=120)
     assert 3 <= done < len(rows), "the build finished before it could be killed"
     report = run_build([csv], out, FAST)
     assert report.skipped >= 3
     m = manifest(out)
     assert len(m) == len(rows) and all(r["status"] == "ok" for r in m.values())
     assert not list(out.rglob(".*.tmp*"))
-    with sqlite3.connect(db) as con:
+    with sqlite3.connect(out / "ledger.sqlite") as con:
         assert con.execute("SELECT COUNT(*), COUNT(DISTINCT clip_id) FROM clips").fetchone() == (16, 16)

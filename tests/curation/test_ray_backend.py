@@ -25,6 +25,7 @@ import pytest
 from tests.curation.test_build import sources_csv
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
+from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.ray_local import local_ray
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
@@ -150,29 +151,14 @@ def test_killed_driver_resumes_from_the_ledger(tmp_path: Path, server: FaultySer
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1",
            "--backend", "ray", "--ray-address", ray_cluster]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    db = out / "ledger.sqlite"
-    deadline = time.time() + 180
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as con:
-                    done = con.execute("SELECT COUNT(*) FROM clips WHERE status='ok'").fetchone()[0]
-            except sqlite3.OperationalError:
-                done = 0
-            if done >= 2:
-                break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_after_ok_clips(cmd, out / "ledger.sqlite", 2, timeout=180)
     assert 2 <= done < n, "the build finished before it could be killed"
     report = run_build([csv], out, RAY)
     assert report.skipped >= 2 and report.processed <= n - 2
     m = manifest(out)
     assert len(m) == n and all(r["status"] == "ok" for r in m.values())
     assert not list(out.rglob(".*.tmp*"))
-    with sqlite3.connect(db) as con:
+    with sqlite3.connect(out / "ledger.sqlite") as con:
         assert con.execute("SELECT COUNT(*), COUNT(DISTINCT clip_id) FROM clips").fetchone() == (n, n)
 
 

@@ -20,6 +20,7 @@ RUNS = [
     ["bench_score.py"],
     ["bench_features.py"],
     ["bench_train.py"],
+    ["bench_ray.py", "--clips", "200"],
 ]
 
 

@@ -278,10 +278,10 @@ def extract_dataset(
     entry: dict[str, Any] = {
         "audio_backbone": audio_backbone,
         "audio_key": loader.key("audio"),
-        "audio_dim": dims.get("audio", loader.dim("audio")),
+        "audio_dim": dims["audio"] if "audio" in dims else loader.dim("audio"),
         "video_backbone": video_backbone,
         "video_key": loader.key("video"),
-        "video_dim": dims.get("video", loader.dim("video")),
+        "video_dim": dims["video"] if "video" in dims else loader.dim("video"),
         "layout": layout,
         "segments": segments,
         "dataset": str(root.resolve()),

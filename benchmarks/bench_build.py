@@ -18,12 +18,14 @@ Ratios are computed within one run: this machine is noisy and shared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,38 +97,39 @@ def build(csv_path: Path, out: Path, workers: int) -> float:
     return timed([*VAAR, str(csv_path), "--out", str(out), "--workers", str(workers)])
 
 
-def overhead(args: argparse.Namespace) -> None:
+@contextlib.contextmanager
+def served(n: int, seconds: float, size: str, start: float, end: float) -> Iterator[tuple[Path, Path, list[Path]]]:
+    """n generated sources served on 127.0.0.1 and a source list of one clip each."""
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
         www = root / "www"
         www.mkdir()
-        srcs = make_sources(www, args.clips, 5.0, "320x240")
+        srcs = make_sources(www, n, seconds, size)
         with LoopbackServer(www) as srv:
-            write_csv(root / "s.csv", srv.base_url, srcs, 0.5, 4.5)
-            t_build = build(root / "s.csv", root / "b1", 1)
-            t_noop = build(root / "s.csv", root / "b1", 1)  # resumed: start-up, manifest, publish
+            write_csv(root / "s.csv", srv.base_url, srcs, start, end)
+            yield root, root / "s.csv", srcs
+
+
+def overhead(args: argparse.Namespace) -> None:
+    with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, srcs):
+        t_build = build(csv_path, root / "b1", 1)
+        t_noop = build(csv_path, root / "b1", 1)  # resumed: start-up, manifest, publish
         t_bare = sum(bare_commands(s, root, 0.5, 4.0) for s in srcs)
-        n = args.clips
-        print(f"clips: {n}")
-        print(f"bare ffmpeg/ffprobe commands: {t_bare:.1f} s ({t_bare / n * 1000:.0f} ms/clip)")
-        print(f"vaar build --workers 1:        {t_build:.1f} s ({t_build / n * 1000:.0f} ms/clip)")
-        print(f"  of which fixed (no-op rerun): {t_noop:.1f} s")
-        print(f"overhead, all in:               {100 * (t_build / t_bare - 1):+.1f} %")
-        print(f"overhead per clip (no start-up): {100 * ((t_build - t_noop) / t_bare - 1):+.1f} %")
+    n = args.clips
+    print(f"clips: {n}")
+    print(f"bare ffmpeg/ffprobe commands: {t_bare:.1f} s ({t_bare / n * 1000:.0f} ms/clip)")
+    print(f"vaar build --workers 1:        {t_build:.1f} s ({t_build / n * 1000:.0f} ms/clip)")
+    print(f"  of which fixed (no-op rerun): {t_noop:.1f} s")
+    print(f"overhead, all in:               {100 * (t_build / t_bare - 1):+.1f} %")
+    print(f"overhead per clip (no start-up): {100 * ((t_build - t_noop) / t_bare - 1):+.1f} %")
 
 
 def scaling(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        root = Path(d)
-        www = root / "www"
-        www.mkdir()
-        srcs = make_sources(www, args.clips, 5.0, "320x240")
-        with LoopbackServer(www) as srv:
-            write_csv(root / "s.csv", srv.base_url, srcs, 0.5, 4.5)
-            t1 = build(root / "s.csv", root / "w1", 1)
-            t2 = build(root / "s.csv", root / "w2", 2)
-        print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
-        print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
+    with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, _):
+        t1 = build(csv_path, root / "w1", 1)
+        t2 = build(csv_path, root / "w2", 2)
+    print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
+    print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
 
 
 def tree_rss(pid: int) -> int:

@@ -14,13 +14,18 @@ SEEDS=${SEEDS:-0}
 "$BIN/vaar-bench" features --dataset "$OUT/dataset" --out "$OUT/features" --segments 16 \
     --audio-backbone handcrafted-audio --video-backbone handcrafted-video
 rm -rf "$OUT/leaderboard"
+mkdir -p "$OUT/meta"
+modalities() { case "$1" in audio_only) echo "[audio]";; video_only) echo "[video]";; *) echo "[audio, video]";; esac; }
 for model in avarnet audio_only video_only late_fusion; do
+    printf 'modalities: %s\nnotes: baseline trained on the embedded sample (hand-crafted features)\n' \
+        "$(modalities "$model")" > "$OUT/meta/$model.yaml"
     "$BIN/vaar-bench" train --config "baselines/$model.yaml" --dataset "$OUT/dataset" \
         --features "$OUT/features" --out "$OUT/runs/$model" \
         --epochs 25 --batch-size 8 --lr 0.003 --seeds "$SEEDS" --threads 1
     VAAR_BASELINE_RUN="$OUT/runs/$model" "$BIN/vaar-bench" submit \
         --model vaar.baselines.serve:from_run --name "$model (sample)" \
-        --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace
+        --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace \
+        --meta "$OUT/meta/$model.yaml"
 done
 echo
 echo "=== $OUT/leaderboard/LEADERBOARD.md (open $OUT/leaderboard/index.html in a browser) ==="

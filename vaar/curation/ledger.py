@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS clips (
     clip_id     TEXT PRIMARY KEY,
     status      TEXT NOT NULL,
     row         TEXT NOT NULL,      -- JSON object with the manifest columns
-    fingerprint TEXT,               -- JSON near-duplicate fingerprint (ok clips)
+    fingerprint TEXT,               -- near-duplicate fingerprint as text (ok clips)
     updated_at  TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +48,7 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def put(self, row: dict[str, Any], fingerprint: Any = None) -> None:
+    def put(self, row: dict[str, Any], fingerprint: str | None = None) -> None:
         """Insert or replace one clip's row (one transaction)."""
         clean = {k: row.get(k) for k in MANIFEST_COLUMNS}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -59,7 +59,7 @@ class Ledger:
                     clean["clip_id"],
                     clean["status"],
                     json.dumps(clean, sort_keys=True),
-                    None if fingerprint is None else json.dumps(fingerprint),
+                    fingerprint,
                     now,
                 ),
             )
@@ -99,12 +99,11 @@ class Ledger:
         for (text,) in cur:
             yield json.loads(text)
 
-    def fingerprints(self) -> Iterator[tuple[str, Any]]:
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
         cur = self._db.execute(
             "SELECT clip_id, fingerprint FROM clips WHERE status='ok' AND fingerprint IS NOT NULL ORDER BY clip_id"
         )
-        for clip_id, text in cur:
-            yield clip_id, json.loads(text)
+        yield from cur
 
     def counts(self) -> Counter[str]:
         return Counter(dict(self._db.execute("SELECT status, COUNT(*) FROM clips GROUP BY status").fetchall()))

@@ -208,7 +208,7 @@ def _process(
     max_in_flight = 2 * cfg.workers + 2
     lock = threading.Lock()
 
-    def record(row: dict[str, Any], fingerprint: Any = None) -> None:
+    def record(row: dict[str, Any], fingerprint: str | None = None) -> None:
         with lock:
             ledger.put(row, fingerprint)
         if on_clip:
@@ -323,7 +323,7 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
             audio_sha256=sha256_file(audio),
             audio_bytes=audio.stat().st_size,
         )
-        return row, _jsonable(fp)
+        return row, fp.to_json()
     except StageError as exc:
         row.update(status=exc.status, error=exc.reason, stage=exc.stage if exc.stage != "unknown" else stage)
     except Exception as exc:  # a bug in one clip must not crash the build
@@ -339,20 +339,8 @@ def _qc_fields(qc: Any) -> dict[str, Any]:
     return {k: getattr(qc, k) for k in keys}
 
 
-def _jsonable(fp: Any) -> Any:
-    if fp is None or isinstance(fp, (int, float, str, list, dict)):
-        return fp
-    if isinstance(fp, tuple):
-        return [_jsonable(x) for x in fp]
-    if hasattr(fp, "tolist"):
-        return fp.tolist()
-    if hasattr(fp, "__dict__"):
-        return {k: _jsonable(v) for k, v in vars(fp).items()}
-    return str(fp)
-
-
 def _assign_dup_groups(ledger: Ledger) -> None:
-    fps = {c: Fingerprint(**{k: tuple(v) for k, v in fp.items()}) for c, fp in ledger.fingerprints()}
+    fps = {c: Fingerprint.from_json(text) for c, text in ledger.fingerprints()}
     if not fps:
         return
     groups = group_duplicates(fps)

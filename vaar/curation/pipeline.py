@@ -301,7 +301,6 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
         row.update(facts.as_row(), precision=task.media.precision)
         stage = "sync"
         qc = check_clip(video, task.qc)
-        fp = qc.fingerprint
         row.update(_qc_fields(qc))
         if qc.sync_verdict == "out_of_sync" and task.qc.out_of_sync == "fix" and qc.av_offset_ms is not None:
             fix_offset(video, video, qc.av_offset_ms)
@@ -323,7 +322,7 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
             audio_sha256=sha256_file(audio),
             audio_bytes=audio.stat().st_size,
         )
-        return row, fp.to_json()
+        return row, qc.fingerprint.to_json()  # of the final clip (after a sync fix)
     except StageError as exc:
         row.update(status=exc.status, error=exc.reason, stage=exc.stage if exc.stage != "unknown" else stage)
     except Exception as exc:  # a bug in one clip must not crash the build

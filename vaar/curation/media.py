@@ -45,7 +45,8 @@ class MediaConfig:
     threads: int = 1
 
 
-def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+def run_tool(cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg/ffprobe, capturing output; a missing binary is one clear line, not a traceback."""
     try:
         return subprocess.run(cmd, capture_output=True, check=False)
     except FileNotFoundError:
@@ -56,7 +57,7 @@ def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
 
 @functools.lru_cache(maxsize=1)
 def ffmpeg_version() -> str:
-    out = _run(["ffmpeg", "-version"], "ffmpeg").stdout.decode(errors="replace")
+    out = run_tool(["ffmpeg", "-version"]).stdout.decode(errors="replace")
     first = out.splitlines()[0] if out else ""
     parts = first.split()
     return parts[2] if len(parts) > 2 and parts[0] == "ffmpeg" else first
@@ -67,7 +68,7 @@ def probe(path: Path, *, count_packets: bool = False) -> dict[str, Any]:
     cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
     if count_packets:
         cmd.append("-count_packets")
-    proc = _run([*cmd, str(path)], "ffprobe")
+    proc = run_tool([*cmd, str(path)])
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise VerifyError(f"ffprobe cannot read the file: {msg[-1] if msg else 'unknown error'}")
@@ -143,7 +144,7 @@ def trim_normalise(
     tmp_a = out_audio.with_name(f".{out_audio.name}.tmp{os.getpid()}")
     try:
         for cmd in trim_commands(src, start, duration, tmp_v, tmp_a, cfg, has_audio):
-            proc = _run(cmd, "ffmpeg")
+            proc = run_tool(cmd)
             if proc.returncode != 0:
                 lines = proc.stderr.decode(errors="replace").strip().splitlines()
                 raise MediaError(f"ffmpeg failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
@@ -162,7 +163,7 @@ def extract_audio(video: Path, out_audio: Path, cfg: MediaConfig) -> None:
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0", "-ac", "1",
            "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(tmp)]  # fmt: skip
     try:
-        proc = _run(cmd, "ffmpeg")
+        proc = run_tool(cmd)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg could not extract audio: {proc.stderr.decode(errors='replace')[-200:]}")
         os.replace(tmp, out_audio)

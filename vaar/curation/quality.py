@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -46,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from vaar.curation.media import run_tool
 from vaar.curation.sync import (
     AUDIO_RATE,
     DecodedClip,
@@ -320,13 +320,10 @@ def _probe_video_span(path: Path) -> tuple[float, float]:
         "-show_entries", "stream=start_time,duration:format=start_time,duration",
         "-of", "default=nw=1", str(path),
     ]  # fmt: skip
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise MissingDependencyError("ffprobe not found: install ffmpeg") from None
+    proc = run_tool(cmd)
     if proc.returncode != 0:
-        raise VerifyError(f"cannot probe {path.name}: {proc.stderr.strip()[:200]}")
-    vals = [ln.partition("=")[::2] for ln in proc.stdout.splitlines() if "=" in ln]
+        raise VerifyError(f"cannot probe {path.name}: {proc.stderr.decode(errors='replace').strip()[:200]}")
+    vals = [ln.partition("=")[::2] for ln in proc.stdout.decode(errors="replace").splitlines() if "=" in ln]
 
     def num(x: str) -> float | None:
         try:
@@ -368,10 +365,10 @@ def fix_offset(src: Path, dst: Path, offset_ms: float, *, audio_bitrate: str = "
         "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart", str(tmp),
     ]  # fmt: skip
     try:
-        proc = subprocess.run(cmd, capture_output=True, check=False)
-    except FileNotFoundError:
+        proc = run_tool(cmd)
+    except MissingDependencyError:
         tmp.unlink(missing_ok=True)
-        raise MissingDependencyError("ffmpeg not found: install ffmpeg") from None
+        raise
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         msg = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["ffmpeg failed"]

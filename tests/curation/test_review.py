@@ -184,7 +184,9 @@ def test_posts_need_the_session_token(server: ReviewServer) -> None:
 
 
 def test_server_refuses_other_interfaces(server: ReviewServer) -> None:
-    ips = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}
+    # 127.0.0.2 is on the loopback interface too: a server bound to 0.0.0.0 would answer there
+    ips = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} | {"127.0.0.2"}
+    ips.discard("127.0.0.1")
     for ip in ips:
         with pytest.raises(OSError):
             socket.create_connection((ip, server.port), timeout=2).close()

@@ -168,6 +168,9 @@ function nudge(key, steps) {
 
 async function decide(action, reason) {
   if (busy) return;
+  if (action === 'accept' && (draft.start === null || draft.end === null)) {
+    status('not saved: an accepted clip needs a start and an end (type them, then a)', true); return;
+  }
   busy = true;
   const it = item();
   const body = {clip_id: it.clip_id, action, label: draft.label, start: draft.start, end: draft.end, reason: reason || ''};

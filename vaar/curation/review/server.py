@@ -124,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             body = page.html(self.server.token).encode()
             self._send(200, body, "text/html; charset=utf-8", head)
+        elif path == "/favicon.ico":
+            self._send(204, b"", "image/x-icon", head)
         elif path == "/app.js":
             self._send(200, page.JS.encode(), "text/javascript; charset=utf-8", head)
         elif path == "/app.css":

@@ -75,7 +75,10 @@ def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelS
     """Read VAAR labels from ``--labels FILE`` or ``--dataset DIR --split S``."""
     tax = taxonomy or default_taxonomy()
     if source.labels is not None:
-        return _read_labels_csv(Path(source.labels), tax, split=None)
+        labels = Path(source.labels)
+        # a split file of a published folder (DIR/splits/test.csv): the version is in DIR's card
+        version = dataset_version(labels.parent.parent) if labels.parent.name == "splits" else None
+        return _read_labels_csv(labels, tax, split=None, version=version)
     assert source.dataset is not None
     return _read_dataset_split(Path(source.dataset), source.split, tax)
 

@@ -95,7 +95,7 @@ def _config(args: argparse.Namespace) -> Any:
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels,
                               license=check_license(args.license),
-                              citation=read_citation(args.citation) if args.citation else None,
+                              citation=read_citation(args.citation) if args.citation is not None else None,
                               version=check_version(args.dataset_version) if args.dataset_version else None,
                               homepage=check_homepage(args.homepage) if args.homepage else None),  # fmt: skip
         do_publish=args.candidates is None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import queue
 import re
 import secrets
 import threading
@@ -53,6 +54,21 @@ class ReviewServer(ThreadingHTTPServer):
         self.session = session
         self.token = secrets.token_urlsafe(32)
         self._thread: threading.Thread | None = None
+        # one background worker draws the previews of the next clips while the curator watches
+        self._prefetch: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._prefetch_loop, daemon=True).start()
+
+    def _prefetch_loop(self) -> None:
+        while (clip_id := self._prefetch.get()) is not None:
+            if self._prefetch.empty():  # only the latest position matters
+                self.session.warm_previews(clip_id)
+
+    def prefetch_after(self, clip_id: str) -> None:
+        self._prefetch.put(clip_id)
+
+    def server_close(self) -> None:
+        self._prefetch.put(None)
+        super().server_close()
 
     @property
     def port(self) -> int:
@@ -153,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         if media is None:
             self._error(404, "no media for this clip", head)
             return
+        if kind == "strip":
+            self.server.prefetch_after(clip_id)
         try:
             png = sess.previews.get(kind, media.video, media.key, media.duration)
         except StageError as exc:

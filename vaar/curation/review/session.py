@@ -10,13 +10,15 @@ from urllib.parse import quote
 from vaar.curation.manifest import read_manifest
 from vaar.curation.review.candidates import Candidate, read_candidates
 from vaar.curation.review.decisions import DecisionStore
-from vaar.curation.review.previews import PreviewCache
+from vaar.curation.review.previews import KINDS, PreviewCache
+from vaar.errors import StageError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
 # manifest columns the page shows (QC flags and the sync verdict of the build)
 SHOWN = ("status", "error", "stage", "start", "end", "duration", "fps", "width", "height",
          "sync_verdict", "av_offset_ms", "sync_confidence", "silence_fraction", "frozen_fraction",
          "black_fraction", "dup_group", "title", "uploader", "license")  # fmt: skip
+PREFETCH_AHEAD = 3  # previews drawn ahead of the clip on screen
 FLAG_FRACTION = 0.3  # a fraction above this is shown as a flag (QC rejects at its own thresholds)
 
 
@@ -49,6 +51,20 @@ class ReviewSession:
         if not path.is_relative_to(self.media_dir) or not path.is_file():
             return None
         return ClipMedia(path, str(r.get("video_sha256") or path.stat().st_mtime_ns), float(r.get("duration") or 0.0))
+
+    def warm_previews(self, clip_id: str, ahead: int = PREFETCH_AHEAD) -> None:
+        """Draw the previews of the ``ahead`` candidates after ``clip_id`` (the curator's next ones)."""
+        ids = [c.clip_id for c in self.candidates]
+        i = ids.index(clip_id) if clip_id in ids else -1
+        for cid in ids[i + 1 : i + 1 + ahead]:
+            m = self.media(cid)
+            if m is None:
+                continue
+            for kind in KINDS:
+                try:
+                    self.previews.get(kind, m.video, m.key, m.duration)
+                except StageError:
+                    break
 
     def state(self) -> dict[str, Any]:
         items = []

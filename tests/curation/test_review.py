@@ -231,3 +231,41 @@ def test_agreement_cli_reads_reviewed_files(built: tuple[Path, Path], tmp_path: 
     out = capsys.readouterr().out
     assert "cand-0-1" in out and "overall" in out and "police_siren" in out
     assert vaar_main(["review", "--agreement", str(files[0]), str(tmp_path / "missing.csv")]) == 2
+
+
+def test_cli_serves_on_loopback_and_stops_cleanly(built: tuple[Path, Path], tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    cands, media = built
+    out = tmp_path / "reviewed.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "review", str(cands), "--media", str(media),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "5 candidate(s) (4 with a built clip, 0 already decided)" in first
+        url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
+        assert url, "no URL printed"
+        with urllib.request.urlopen(url.group(0), timeout=30) as r:
+            assert r.status == 200 and b"vaar review" in r.read()
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert "0 accepted, 0 rejected, 5 undecided" in rest
+
+
+def test_cli_refuses_bad_arguments(built: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cands, media = built
+    assert vaar_main(["review", str(cands), "--media", str(tmp_path / "nope"), "--out", str(tmp_path / "r.csv")]) == 2
+    assert vaar_main(["review", str(cands)]) == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("clip_id,url,label\n../etc,http://x,crash\n", encoding="utf-8")
+    assert vaar_main(["review", str(bad), "--media", str(media), "--out", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "unsafe clip_id" in err and "Traceback" not in err

@@ -63,6 +63,7 @@ def _serve(candidates: Path, media: Path, out: Path, port: int) -> int:
 
 def _agreement(a: Path, b: Path) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from vaar.curation.review.agreement import agreement, read_calls
@@ -75,7 +76,7 @@ def _agreement(a: Path, b: Path) -> int:
         return "n/a" if x is None else f"{x:.3f}"
 
     con = Console()
-    con.print(f"{rep.n} clip(s) decided by both ({rep.only_a} only in {a}, {rep.only_b} only in {b})")
+    con.print(escape(f"{rep.n} clip(s) decided by both ({rep.only_a} only in {a}, {rep.only_b} only in {b})"))
     t = Table(title="Cohen's kappa (per class: one-vs-rest on 'accepted as this class'; rejected: 'rejected?')")
     t.add_column("class")
     t.add_column("kappa", justify="right")
@@ -83,17 +84,17 @@ def _agreement(a: Path, b: Path) -> int:
     t.add_column("B", justify="right")
     for name, (kappa, na, nb) in rep.per_class.items():
         if na or nb:
-            t.add_row(name, k(kappa), str(na), str(nb))
+            t.add_row(escape(name), k(kappa), str(na), str(nb))
     obs = "n/a" if rep.observed is None else f"{100 * rep.observed:.1f}% agree"
     t.add_row("[bold]overall", f"[bold]{k(rep.overall)}", "", obs)
     con.print(t)
     if rep.disagreements or rep.span_disagreements:
         d = Table(title=f"to settle ({len(rep.disagreements)} decision(s), {len(rep.span_disagreements)} span(s))")
         d.add_column("clip_id")
-        d.add_column(str(a))
-        d.add_column(str(b))
+        d.add_column(escape(str(a)))
+        d.add_column(escape(str(b)))
         for row in rep.disagreements + rep.span_disagreements:
-            d.add_row(*row)
+            d.add_row(*(escape(x) for x in row))
         con.print(d)
     else:
         con.print("no disagreements")

@@ -56,9 +56,9 @@ body{font:14px system-ui,sans-serif;margin:0;background:#111;color:#eee}
 header,footer{padding:6px 12px;background:#222}footer{font-size:12px;color:#aaa}
 main{display:flex;gap:16px;padding:12px}#player{flex:0 0 800px}#info{flex:1;min-width:260px}
 video{width:800px;max-height:450px;background:#000;display:block}
-.track{position:relative;width:800px;margin-top:4px;background:#000;min-height:20px}
+.track{position:relative;width:800px;margin-top:4px;background:#000;min-height:20px;overflow:hidden}
 .track img{display:block;width:800px}
-.span{position:absolute;top:0;bottom:0;border:2px solid #ffd400;background:rgba(255,212,0,.15);pointer-events:none}
+.span{position:absolute;top:0;bottom:0;border:3px solid #ffd400;box-shadow:0 0 0 9999px rgba(0,0,0,.55);pointer-events:none}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;word-break:break-all}dt{color:#aaa}
 #flags li{color:#ffb347}#decision.accept{color:#7f7}#decision.reject{color:#f77}
 #status.error{color:#f66}h1{font-size:18px;margin:0 0 6px}input,select{font-size:14px}

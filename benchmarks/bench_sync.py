@@ -37,7 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fixtures import sync_media as sm  # noqa: E402
-from vaar.curation.quality import Fingerprint, QCConfig, check_clip, group_duplicates  # noqa: E402
+from vaar.curation.fingerprint import Fingerprint, group_duplicates  # noqa: E402
+from vaar.curation.quality import QCConfig, check_clip  # noqa: E402
 from vaar.curation.sync import decode_clip, estimate_offset  # noqa: E402
 
 PINGUS = Path("/usr/share/games/pingus/data")

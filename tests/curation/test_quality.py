@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import sync_media as sm
-from vaar.curation.quality import (
-    ClipQC,
-    Fingerprint,
-    QCConfig,
-    check_clip,
-    fix_offset,
-    group_duplicates,
-)
+from vaar.curation.fingerprint import Fingerprint, group_duplicates
+from vaar.curation.media import fix_offset
+from vaar.curation.quality import ClipQC, QCConfig, check_clip
 from vaar.errors import VerifyError
 
 

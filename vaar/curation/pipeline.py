@@ -39,19 +39,21 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
+from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
+from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import (
     MediaConfig,
     extract_audio,
     ffmpeg_version,
-    sha256_file,
+    fix_offset,
     trim_normalise,
 )
 from vaar.curation.publish import PublishConfig, PublishResult, publish
-from vaar.curation.quality import Fingerprint, QCConfig, check_clip, fix_offset, group_duplicates
+from vaar.curation.quality import QCConfig, check_clip
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
 from vaar.curation.verify import verify_clip
 from vaar.errors import ConfigError, ManifestError, StageError

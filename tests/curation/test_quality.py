@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -137,13 +136,10 @@ def test_grouping_scales_without_all_pairs() -> None:
     for i in range(0, 300, 3):  # 100 planted near-duplicates of random clips
         src = f"clip{i * 7:06d}"
         fps[f"dup{i:04d}"] = _perturb(fps[src], rng, vbits=4, abits=2)
-    t0 = time.perf_counter()
-    groups = group_duplicates(fps)
-    elapsed = time.perf_counter() - t0
+    groups = group_duplicates(fps)  # speed: benchmarks/bench_sync.py (100 k clips in seconds)
     assert len(groups) == 200
     for i in range(0, 300, 3):
         assert groups[f"dup{i:04d}"] == f"clip{i * 7:06d}"
-    assert elapsed < 30  # 100 k clips take a few seconds (benchmarks/bench_sync.py)
 
 
 def test_missing_hashes_do_not_crash() -> None:

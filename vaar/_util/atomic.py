@@ -1,7 +1,8 @@
 """Atomic file writes: a temporary file in the target's folder, then ``os.replace``.
 
 A reader sees the old file or the new one, never half of one; a crash leaves at most a
-``.<name>.<random>.tmp`` file beside the target (hidden, and matched by ``.*.tmp*``).
+``.<name>.<random>.tmp<pid>`` file beside the target (hidden, matched by ``.*.tmp*``; the pid
+tells which process was writing it).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path``; on a clean exit it replaces ``path``.
 
     For writers that need a file name (ffmpeg, Parquet, ``np.save``). ``suffix`` is appended
-    after ``.tmp`` for tools that pick a format by extension. On an exception the temporary
+    after ``.tmp<pid>`` for tools that pick a format by extension. On an exception the temporary
     file is removed and ``path`` is left as it was.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{os.getpid()}{suffix}", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:

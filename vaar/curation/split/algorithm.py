@@ -138,24 +138,47 @@ def _make_groups(items: Sequence[SplitItem], label_index: Mapping[str, int], see
 # ----------------------------------------------------------------------------- partition
 
 
-def _partition(groups: Sequence[_Group], ratios: Sequence[float], totals: Sequence[int]) -> list[int]:
-    """Bin index of every group (see the module docstring, steps 2-4)."""
-    n_bins, n_labels = len(ratios), len(totals)
-    active = [b for b in range(n_bins) if ratios[b] > 0]
-    preference = sorted(active, key=lambda b: (-ratios[b], b))
-    # column n_labels holds the split size: its error term keeps split sizes on target too
-    target = [[r * t for t in totals] + [r * sum(totals)] for r in ratios]
-    count = [[0] * (n_labels + 1) for _ in range(n_bins)]
-    where = [-1] * len(groups)
+@dataclass
+class _State:
+    """Counts per split (bin) and column (labels, then the split size) as groups are placed."""
 
-    def place(gi: int, b: int) -> None:
-        where[gi] = b
-        row = count[b]
-        for c, k in groups[gi].labels:
+    groups: Sequence[_Group]
+    ratios: Sequence[float]
+    target: list[list[float]]  # (bins, labels + 1)
+    count: list[list[int]]  # (bins, labels + 1)
+    where: list[int]  # bin of each group, -1 while unplaced
+
+    @classmethod
+    def start(cls, groups: Sequence[_Group], ratios: Sequence[float], totals: Sequence[int]) -> _State:
+        # column len(totals) holds the split size: its error term keeps split sizes on target too
+        target = [[r * t for t in totals] + [r * sum(totals)] for r in ratios]
+        count = [[0] * (len(totals) + 1) for _ in ratios]
+        return cls(groups, ratios, target, count, [-1] * len(groups))
+
+    @property
+    def active(self) -> list[int]:
+        return [b for b in range(len(self.ratios)) if self.ratios[b] > 0]
+
+    def place(self, gi: int, b: int) -> None:
+        self.where[gi] = b
+        row = self.count[b]
+        for c, k in self.groups[gi].labels:
             row[c] += k
-        row[n_labels] += groups[gi].size
+        row[-1] += self.groups[gi].size
 
-    # 3. coverage: every label in every split where a small enough group exists
+
+def _partition(groups: Sequence[_Group], ratios: Sequence[float], totals: Sequence[int]) -> list[int]:
+    """Bin index of every group (see the module docstring, steps 2-5)."""
+    st = _State.start(groups, ratios, totals)
+    _cover(st, totals)
+    _greedy(st)
+    _refine(st)
+    return st.where
+
+
+def _cover(st: _State, totals: Sequence[int]) -> None:
+    """Step 3: every label in every split where a small enough group exists."""
+    groups, n_labels = st.groups, len(totals)
     by_label: list[list[int]] = [[] for _ in range(n_labels)]
     for gi, g in enumerate(groups):
         for c, _ in g.labels:
@@ -163,34 +186,33 @@ def _partition(groups: Sequence[_Group], ratios: Sequence[float], totals: Sequen
     for lst in by_label:
         lst.sort(key=lambda gi: (groups[gi].size, groups[gi].order))
     for c in sorted(range(n_labels), key=lambda c: (totals[c], c)):
-        for b in sorted(active, key=lambda b: (ratios[b], b)):
-            if count[b][c]:
+        for b in sorted(st.active, key=lambda b: (st.ratios[b], b)):
+            if st.count[b][c]:
                 continue
-            cap = max(1, math.ceil(target[b][c]))
-            for gi in by_label[c]:
-                if groups[gi].size > cap:
-                    break
-                if where[gi] < 0:
-                    place(gi, b)
-                    break
+            cap = max(1, math.ceil(st.target[b][c]))
+            # the smallest group of the label decides: too big ends the search, unplaced is taken
+            pick = next((g for g in by_label[c] if groups[g].size > cap or st.where[g] < 0), None)
+            if pick is not None and groups[pick].size <= cap:
+                st.place(pick, b)
 
-    # 4. greedy: largest group first, to the split whose squared relative error grows least
-    rest = sorted((gi for gi in range(len(groups)) if where[gi] < 0),
+
+def _greedy(st: _State) -> None:
+    """Step 4: largest group first, to the split whose squared relative error grows least."""
+    groups = st.groups
+    preference = sorted(st.active, key=lambda b: (-st.ratios[b], b))
+    rest = sorted((gi for gi in range(len(groups)) if st.where[gi] < 0),
                   key=lambda gi: (-groups[gi].size, groups[gi].order))
     for gi in rest:
-        labels, size = groups[gi].labels, groups[gi].size
+        size = groups[gi].size
         best_b, best = preference[0], math.inf
         for b in preference:
-            row, tgt = count[b], target[b]
-            cost = size * (2.0 * (row[n_labels] - tgt[n_labels]) + size) / tgt[n_labels]
-            for c, k in labels:
+            row, tgt = st.count[b], st.target[b]
+            cost = size * (2.0 * (row[-1] - tgt[-1]) + size) / tgt[-1]
+            for c, k in groups[gi].labels:
                 cost += k * (2.0 * (row[c] - tgt[c]) + k) / tgt[c]
             if cost < best:
                 best_b, best = b, cost
-        place(gi, best_b)
-
-    _refine(groups, where, count, target, active)
-    return where
+        st.place(gi, best_b)
 
 
 _EPS = 1e-9  # an action must lower the objective by more than this (termination, determinism)
@@ -204,79 +226,100 @@ def _delta(n: float, t: float, d: int) -> float:
 
 
 _Sig = tuple[tuple[int, int], ...]  # a group's (column, clips) pairs, size column last
+_Action = tuple[_Sig, "_Sig | None"]  # move group A from s to u (and swap group B back)
 
 
-def _refine(groups: Sequence[_Group], where: list[int], count: list[list[int]],
-            target: list[list[float]], active: list[int]) -> None:
-    """Step 5: local search on the same objective, in place (see the module docstring)."""
-    size_col = len(count[0]) - 1  # last column: split size
-    # groups with the same label counts are interchangeable: pool them by (primary label,
-    # split) and signature; the last group of a pool list is the one that moves (O(1))
-    pools: dict[tuple[int, int], dict[tuple[tuple[int, int], ...], list[int]]] = {}
-    primary: dict[tuple[tuple[int, int], ...], int] = {}
-    for gi, g in enumerate(groups):
-        sig = (*g.labels, (size_col, g.size))
-        p = primary.setdefault(sig, min(g.labels, key=lambda ck: (-ck[1], ck[0]))[0])
-        pools.setdefault((p, where[gi]), {}).setdefault(sig, []).append(gi)
+class _LocalSearch:
+    """Step 5: local search on the same objective, in place (see the module docstring).
 
-    def move(p: int, sig: tuple[tuple[int, int], ...], s: int, u: int) -> None:
-        pool = pools[(p, s)]
+    Groups with the same label counts are interchangeable: they are pooled by (primary label,
+    split) and signature; the last group of a pool list is the one that moves (O(1)).
+    """
+
+    def __init__(self, st: _State) -> None:
+        self.st = st
+        self.size_col = len(st.count[0]) - 1  # last column: split size
+        self.pools: dict[tuple[int, int], dict[_Sig, list[int]]] = {}
+        self.evals = 0
+        primary: dict[_Sig, int] = {}
+        for gi, g in enumerate(st.groups):
+            sig = (*g.labels, (self.size_col, g.size))
+            p = primary.setdefault(sig, min(g.labels, key=lambda ck: (-ck[1], ck[0]))[0])
+            self.pools.setdefault((p, st.where[gi]), {}).setdefault(sig, []).append(gi)
+
+    def move(self, p: int, sig: _Sig, s: int, u: int) -> None:
+        pool = self.pools[(p, s)]
         gi = pool[sig].pop()
         if not pool[sig]:
             del pool[sig]
-        pools.setdefault((p, u), {}).setdefault(sig, []).append(gi)
-        where[gi] = u
+        self.pools.setdefault((p, u), {}).setdefault(sig, []).append(gi)
+        self.st.where[gi] = u
         for c, k in sig:
-            count[s][c] -= k
-            count[u][c] += k
+            self.st.count[s][c] -= k
+            self.st.count[u][c] += k
 
-    def gain_of(d: Mapping[int, int], s: int, u: int) -> float:
+    def gain_of(self, d: Mapping[int, int], s: int, u: int) -> float:
         """Objective change when column c of split s grows by d[c] and of split u shrinks by it;
         inf when a label present in s or u would vanish there (coverage is kept)."""
         total = 0.0
-        cs, cu, ts, tu = count[s], count[u], target[s], target[u]
+        cs, cu, ts, tu = self.st.count[s], self.st.count[u], self.st.target[s], self.st.target[u]
         for c, x in d.items():
-            if x:
-                if c != size_col and ((cs[c] and cs[c] + x == 0) or (cu[c] and cu[c] - x == 0)):
-                    return math.inf
-                total += _delta(cs[c], ts[c], x) + _delta(cu[c], tu[c], -x)
+            if not x:
+                continue
+            if c != self.size_col and ((cs[c] and cs[c] + x == 0) or (cu[c] and cu[c] - x == 0)):
+                return math.inf
+            total += _delta(cs[c], ts[c], x) + _delta(cu[c], tu[c], -x)
         return total
 
-    evals = 0
-    labels = sorted({p for p, _ in pools})
-    for _ in range(_MAX_ROUNDS):
+    def best_action(self, p: int, s: int, u: int) -> _Action | None:
+        """The single move (or swap) between splits s and u that lowers the objective most."""
+        best = -_EPS
+        action: _Action | None = None
+        sigs_s = sorted(self.pools.get((p, s), ()))
+        sigs_u = sorted(self.pools.get((p, u), ())) if s < u else []
+        for sa in sigs_s:
+            out = {c: -k for c, k in sa}  # group A leaves s for u
+            gain = self.gain_of(out, s, u)
+            if gain < best:
+                best, action = gain, (sa, None)
+            for sb in sigs_u:  # swap: B comes back from u to s
+                d = dict(out)
+                for c, k in sb:
+                    d[c] = d.get(c, 0) + k
+                gain = self.gain_of(d, s, u)
+                if gain < best:
+                    best, action = gain, (sa, sb)
+            self.evals += 1 + len(sigs_u)
+        return action
+
+    def improve_pair(self, p: int, s: int, u: int) -> bool:
+        """Apply best actions between s and u until none improves; whether any was applied."""
         changed = False
-        for p in labels:
-            for s in active:
-                for u in active:
-                    if u == s:
-                        continue
-                    while evals < _MAX_EVALS:
-                        best = -_EPS
-                        action: tuple[_Sig, _Sig | None] | None = None
-                        sigs_s = sorted(pools.get((p, s), ()))
-                        sigs_u = sorted(pools.get((p, u), ())) if s < u else []
-                        for sa in sigs_s:
-                            out = {c: -k for c, k in sa}  # group A leaves s for u
-                            gain = gain_of(out, s, u)
-                            if gain < best:
-                                best, action = gain, (sa, None)
-                            for sb in sigs_u:  # swap: B comes back from u to s
-                                d = dict(out)
-                                for c, k in sb:
-                                    d[c] = d.get(c, 0) + k
-                                gain = gain_of(d, s, u)
-                                if gain < best:
-                                    best, action = gain, (sa, sb)
-                            evals += 1 + len(sigs_u)
-                        if action is None:
-                            break
-                        move(p, action[0], s, u)
-                        if action[1] is not None:
-                            move(p, action[1], u, s)
-                        changed = True
-        if not changed or evals >= _MAX_EVALS:
-            break
+        while self.evals < _MAX_EVALS:
+            action = self.best_action(p, s, u)
+            if action is None:
+                break
+            self.move(p, action[0], s, u)
+            if action[1] is not None:
+                self.move(p, action[1], u, s)
+            changed = True
+        return changed
+
+    def run(self) -> None:
+        labels = sorted({p for p, _ in self.pools})
+        active = self.st.active
+        pairs = [(s, u) for s in active for u in active if u != s]
+        for _ in range(_MAX_ROUNDS):
+            changed = False
+            for p in labels:
+                for s, u in pairs:
+                    changed = self.improve_pair(p, s, u) or changed
+            if not changed or self.evals >= _MAX_EVALS:
+                break
+
+
+def _refine(st: _State) -> None:
+    _LocalSearch(st).run()
 
 
 def _assign(items: Sequence[SplitItem], ratios: Sequence[float], seed: int, domain: str) -> dict[str, int]:

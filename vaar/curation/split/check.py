@@ -9,7 +9,7 @@ from pathlib import Path
 from vaar._util.graph import components_by_key
 from vaar._util.hashing import sha256_bytes
 from vaar.curation.split.algorithm import group_clips
-from vaar.curation.split.files import Violation, load_split_dir, parse_sums
+from vaar.curation.split.files import SplitDir, SplitRow, Violation, load_split_dir, parse_sums
 from vaar.curation.split.inputs import ManifestClip, read_manifest_clips
 from vaar.curation.split.params import (
     BALANCE_MIN_CLIPS,
@@ -195,27 +195,7 @@ def check_split_dir(
         clips: dict[str, ManifestClip] = {}
         for mc in manifest_clips if manifest_clips is not None else read_manifest_clips(manifest):
             clips.setdefault(mc.clip_id, mc)
-        missing = sorted(c for c in rows if c not in clips)
-        not_ok = sorted(c for c in rows if c in clips and clips[c].status != "ok")
-        relabelled = sorted(c for c in rows if c in clips and clips[c].status == "ok"
-                            and clips[c].label != rows[c].label)
-        if missing:
-            violations.append(Violation("missing", f"clips not in {manifest}: {show_ids(missing)}",
-                                        tuple(missing)))
-        if not_ok:
-            shown = show_ids(f"{c} ({clips[c].status})" for c in not_ok)
-            violations.append(Violation("not_ok", f"clips not ok in {manifest}: {shown}", tuple(not_ok)))
-        if relabelled:
-            violations.append(Violation("label", f"clips whose label differs from {manifest}: "
-                                        f"{show_ids(relabelled)}", tuple(relabelled)))
-        spare = sorted(c for c, mc in clips.items() if mc.status == "ok" and c and c not in rows)
-        if spare:
-            warnings.append(f"{len(spare)} ok clip(s) of the manifest are in no split: {show_ids(spare)}")
-        for cid in rows:
-            known = clips.get(cid)
-            if known is not None:
-                links[cid] += [f"s:{known.source_id}"] if known.source_id else []
-                links[cid] += [f"d:{known.dup_group}"] if known.dup_group else []
+        _check_manifest(rows, clips, str(manifest), violations, warnings, links)
     else:
         warnings.append("no --manifest: groups checked by source_id only (dup_group links, "
                         "existence and ok status not checked)")
@@ -227,29 +207,7 @@ def check_split_dir(
 
     counts, sizes, ratio_dev, prop_dev, absent = _tally(rows.values(), ratios)
     warnings += absent
-    fold_counts: dict[str, dict[int, int]] | None = None
-    if sd.folds is not None:
-        folds = sd.folds
-        k = sd.params.folds if sd.params and sd.params.folds else (max(folds.values(), default=-1) + 1)
-        pool = {c for c, r in rows.items() if r.split in FOLD_POOL}
-        outside = sorted(c for c in folds if c not in pool)
-        unfolded = sorted(pool - folds.keys())
-        out_of_range = sorted(c for c, f in folds.items() if f >= k)
-        if outside:
-            violations.append(Violation("folds", f"{FOLDS_FILE}: clips not in {'/'.join(FOLD_POOL)}: "
-                                        f"{show_ids(outside)}", tuple(outside)))
-        if unfolded:
-            violations.append(Violation("folds", f"{FOLDS_FILE}: {'/'.join(FOLD_POOL)} clips without "
-                                        f"a fold: {show_ids(unfolded)}", tuple(unfolded)))
-        if out_of_range:
-            violations.append(Violation("folds", f"{FOLDS_FILE}: fold >= {k} for {show_ids(out_of_range)}",
-                                        tuple(out_of_range)))
-        in_pool = {c: f for c, f in folds.items() if c in rows}
-        for members, bins in _straddles(groups, in_pool):
-            violations.append(Violation("straddle", f"group {show_ids(members)} straddles folds "
-                                        f"{'+'.join(bins)}", tuple(members)))
-        fold_counts = _fold_tally({c: rows[c].label for c in in_pool}, in_pool, k)
-
+    fold_counts = _check_folds(sd, groups, violations) if sd.folds is not None else None
     digest = sha256_bytes((sd.path / SUMS_FILE).read_bytes()) if (sd.path / SUMS_FILE).is_file() else None
     return CheckReport(
         path=sd.path,
@@ -268,3 +226,54 @@ def check_split_dir(
     )
 
 
+def _check_manifest(rows: Mapping[str, SplitRow], clips: Mapping[str, ManifestClip], manifest: str,
+                    violations: list[Violation], warnings: list[str],
+                    links: dict[str, list[str]]) -> None:
+    """Every split clip exists and is ok in the manifest with the same label; adds the
+    manifest's ``source_id`` / ``dup_group`` to ``links``."""
+    missing = sorted(c for c in rows if c not in clips)
+    not_ok = sorted(c for c in rows if c in clips and clips[c].status != "ok")
+    relabelled = sorted(c for c in rows if c in clips and clips[c].status == "ok"
+                        and clips[c].label != rows[c].label)
+    if missing:
+        violations.append(Violation("missing", f"clips not in {manifest}: {show_ids(missing)}",
+                                    tuple(missing)))
+    if not_ok:
+        shown = show_ids(f"{c} ({clips[c].status})" for c in not_ok)
+        violations.append(Violation("not_ok", f"clips not ok in {manifest}: {shown}", tuple(not_ok)))
+    if relabelled:
+        violations.append(Violation("label", f"clips whose label differs from {manifest}: "
+                                    f"{show_ids(relabelled)}", tuple(relabelled)))
+    spare = sorted(c for c, mc in clips.items() if mc.status == "ok" and c and c not in rows)
+    if spare:
+        warnings.append(f"{len(spare)} ok clip(s) of the manifest are in no split: {show_ids(spare)}")
+    for cid in rows:
+        known = clips.get(cid)
+        if known is not None:
+            links[cid] += [f"s:{known.source_id}"] if known.source_id else []
+            links[cid] += [f"d:{known.dup_group}"] if known.dup_group else []
+
+
+def _check_folds(sd: SplitDir, groups: list[list[str]],
+                 violations: list[Violation]) -> dict[str, dict[int, int]]:
+    """Folds cover exactly the development pool, in range, groups whole; the per-fold counts."""
+    folds, rows = sd.folds or {}, sd.rows
+    k = sd.params.folds if sd.params and sd.params.folds else (max(folds.values(), default=-1) + 1)
+    pool = {c for c, r in rows.items() if r.split in FOLD_POOL}
+    outside = sorted(c for c in folds if c not in pool)
+    unfolded = sorted(pool - folds.keys())
+    out_of_range = sorted(c for c, f in folds.items() if f >= k)
+    if outside:
+        violations.append(Violation("folds", f"{FOLDS_FILE}: clips not in {'/'.join(FOLD_POOL)}: "
+                                    f"{show_ids(outside)}", tuple(outside)))
+    if unfolded:
+        violations.append(Violation("folds", f"{FOLDS_FILE}: {'/'.join(FOLD_POOL)} clips without "
+                                    f"a fold: {show_ids(unfolded)}", tuple(unfolded)))
+    if out_of_range:
+        violations.append(Violation("folds", f"{FOLDS_FILE}: fold >= {k} for {show_ids(out_of_range)}",
+                                    tuple(out_of_range)))
+    in_pool = {c: f for c, f in folds.items() if c in rows}
+    for members, bins in _straddles(groups, in_pool):
+        violations.append(Violation("straddle", f"group {show_ids(members)} straddles folds "
+                                    f"{'+'.join(bins)}", tuple(members)))
+    return _fold_tally({c: rows[c].label for c in in_pool}, in_pool, k)

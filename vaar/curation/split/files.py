@@ -213,12 +213,23 @@ def load_split_dir(split_dir: str | Path) -> SplitDir:
         raise ManifestError(f"{path}: no such split folder; make one with "
                             "`vaar split MANIFEST --out DIR`")
     sd = SplitDir(path)
-    problems = sd.problems
+    contents = _read_checked(sd)
+    _read_rows(sd, contents)
+    if FOLDS_FILE in contents:
+        _read_folds(sd, contents[FOLDS_FILE])
+    if PARAMS_FILE in contents:
+        sd.params = _parse_params(path / PARAMS_FILE, contents[PARAMS_FILE], sd.problems)
+    return sd
+
+
+def _read_checked(sd: SplitDir) -> dict[str, bytes]:
+    """The bytes of the split files, each checked against ``SHA256SUMS`` (into ``sd``)."""
+    path, problems = sd.path, sd.problems
     sums_path = path / SUMS_FILE
     listed: dict[str, str] = {}
     if sums_path.is_file():
         listed = parse_sums(sums_path, sums_path.read_text(encoding="utf-8", errors="replace"),
-                             problems)
+                            problems)
     else:
         problems.append(Violation("checksum", f"{sums_path}: missing; re-run `vaar split` or "
                                   "restore it from git", (SUMS_FILE,)))
@@ -230,51 +241,58 @@ def load_split_dir(split_dir: str | Path) -> SplitDir:
         if not fp.is_file():
             problems.append(Violation("checksum", f"{fp}: missing", (name,)))
             continue
-        data = fp.read_bytes()
-        contents[name] = data
-        digest = sha256_bytes(data)
-        sd.sha256[name] = digest
-        if name not in listed:
-            if sums_path.is_file():
-                problems.append(Violation("checksum", f"{fp}: not listed in {SUMS_FILE}", (name,)))
-        elif listed[name] != digest:
-            problems.append(Violation(
-                "checksum", f"{fp}: sha256 {digest[:12]}… does not match {SUMS_FILE} "
-                f"({listed[name][:12]}…); the file changed after the split was made — restore it "
-                "from git or re-run `vaar split`", (name,)))
+        contents[name] = fp.read_bytes()
+        sd.sha256[name] = sha256_bytes(contents[name])
+        problem = _sum_problem(fp, sd.sha256[name], listed, sums_path.is_file())
+        if problem:
+            problems.append(problem)
     for name in sorted(listed.keys() - set(wanted)):
         if not (path / name).is_file():
             problems.append(Violation("checksum", f"{path / name}: listed in {SUMS_FILE} but missing",
                                       (name,)))
+    return contents
 
+
+def _sum_problem(fp: Path, digest: str, listed: Mapping[str, str], have_sums: bool) -> Violation | None:
+    name = fp.name
+    if name not in listed:
+        return Violation("checksum", f"{fp}: not listed in {SUMS_FILE}", (name,)) if have_sums else None
+    if listed[name] != digest:
+        return Violation(
+            "checksum", f"{fp}: sha256 {digest[:12]}… does not match {SUMS_FILE} "
+            f"({listed[name][:12]}…); the file changed after the split was made — restore it "
+            "from git or re-run `vaar split`", (name,))
+    return None
+
+
+def _read_rows(sd: SplitDir, contents: Mapping[str, bytes]) -> None:
     dup: set[str] = set()
     for split in SPLITS:
         name = f"{split}.csv"
         if name not in contents:
             continue
-        for cid, label, source in _parse_csv(path / name, contents[name], SPLIT_COLUMNS, problems):
+        for cid, label, source in _parse_csv(sd.path / name, contents[name], SPLIT_COLUMNS, sd.problems):
             if cid in sd.rows:
                 dup.add(cid)
                 continue
             sd.rows[cid] = SplitRow(cid, label, source or None, split)
     if dup:
-        problems.append(Violation("format", f"{path}: clips listed twice (in one split or in two): "
-                                  f"{show_ids(dup)}", tuple(sorted(dup))))
-    if FOLDS_FILE in contents:
-        sd.folds = {}
-        bad: list[str] = []
-        for cid, _label, _source, fold in _parse_csv(path / FOLDS_FILE, contents[FOLDS_FILE],
-                                                     FOLD_COLUMNS, problems):
-            if not fold.isdigit() or cid in sd.folds:
-                bad.append(cid)
-                continue
-            sd.folds[cid] = int(fold)
-        if bad:
-            problems.append(Violation("folds", f"{path / FOLDS_FILE}: bad or repeated fold rows "
-                                      f"for {show_ids(bad)}", tuple(sorted(bad))))
-    if PARAMS_FILE in contents:
-        sd.params = _parse_params(path / PARAMS_FILE, contents[PARAMS_FILE], problems)
-    return sd
+        sd.problems.append(Violation("format", f"{sd.path}: clips listed twice (in one split or in "
+                                     f"two): {show_ids(dup)}", tuple(sorted(dup))))
+
+
+def _read_folds(sd: SplitDir, data: bytes) -> None:
+    folds: dict[str, int] = {}
+    bad: list[str] = []
+    for cid, _label, _source, fold in _parse_csv(sd.path / FOLDS_FILE, data, FOLD_COLUMNS, sd.problems):
+        if not fold.isdigit() or cid in folds:
+            bad.append(cid)
+            continue
+        folds[cid] = int(fold)
+    sd.folds = folds
+    if bad:
+        sd.problems.append(Violation("folds", f"{sd.path / FOLDS_FILE}: bad or repeated fold rows "
+                                     f"for {show_ids(bad)}", tuple(sorted(bad))))
 
 
 def _parse_params(path: Path, data: bytes, problems: list[Violation]) -> SplitParams | None:

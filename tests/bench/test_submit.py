@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchdata import SLUGS, make_dataset, make_truth, write_predictions
 
+from tests.bench.benchdata import SLUGS, make_dataset, make_truth, write_predictions
 from vaar.bench import leaderboard as lb
 from vaar.bench.cli import main
 

@@ -86,7 +86,7 @@ def test_ray_and_local_builds_are_identical(tmp_path: Path, server: FaultyServer
 
 
 def _trimming_worker_pids(out: Path) -> list[int]:
-    """Pids of workers in the middle of a trim: they own a ``.<clip>.mp4.tmp<pid>`` file now."""
+    """Pids of workers in the middle of a trim: they own a ``.<clip>.mp4.<random>.tmp<pid>`` file now."""
     return sorted({int(p.name.rsplit(".tmp", 1)[1]) for p in out.glob("clips/*/.*.tmp*")})
 
 

@@ -45,17 +45,11 @@ from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, yt
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
-from vaar.curation.media import (
-    MediaConfig,
-    extract_audio,
-    ffmpeg_version,
-    fix_offset,
-    trim_normalise,
-)
+from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.publish import PublishConfig, PublishResult, publish
-from vaar.curation.quality import ClipQC, QCConfig, check_clip
+from vaar.curation.quality import QCConfig
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
-from vaar.curation.verify import verify_clip
+from vaar.curation.stages import CLIP_STAGES, ClipWork
 from vaar.errors import ConfigError, ManifestError, StageError
 from vaar.schema import empty_row
 from vaar.taxonomy import Taxonomy, default_taxonomy
@@ -286,64 +280,6 @@ def _bug(exc: BaseException) -> str:
     return f"internal error: {last}"
 
 
-@dataclass
-class ClipWork:
-    """One clip on its way through :data:`CLIP_STAGES`: the task, its files and its row so far."""
-
-    task: _Task
-    row: dict[str, Any]
-    rel_video: Path
-    rel_audio: Path
-    qc: ClipQC | None = None
-
-    @property
-    def video(self) -> Path:
-        return Path(self.task.out) / self.rel_video
-
-    @property
-    def audio(self) -> Path:
-        return Path(self.task.out) / self.rel_audio
-
-
-Stage = Callable[[ClipWork], None]
-"""A per-clip stage: adds its manifest fields to ``work.row``; raises :class:`StageError` to
-fail or reject the clip. Its ``__name__`` is what the manifest's ``stage`` column records."""
-
-
-def trim(w: ClipWork) -> None:
-    t, r = w.task, w.task.row
-    trim_normalise(Path(t.src), r.start - t.offset, r.duration, w.video, w.audio, t.media, t.has_audio)
-
-
-def verify(w: ClipWork) -> None:
-    facts = verify_clip(w.video, w.audio, w.task.row.duration, w.task.media)
-    w.row.update(facts.as_row(), precision=w.task.media.precision)
-
-
-def sync(w: ClipWork) -> None:
-    """Sync, silence, frozen and black checks; with the ``fix`` policy, re-mux and check again."""
-    cfg = w.task.qc
-    qc = check_clip(w.video, cfg)
-    w.row.update(_qc_fields(qc))
-    if qc.sync_verdict == "out_of_sync" and cfg.out_of_sync == "fix" and qc.av_offset_ms is not None:
-        fix_offset(w.video, w.video, qc.av_offset_ms)
-        extract_audio(w.video, w.audio, w.task.media)  # the FLAC follows the fixed MP4
-        before = qc.av_offset_ms
-        qc = check_clip(w.video, cfg)
-        w.row.update(_qc_fields(qc))
-        w.row["av_offset_ms_before_fix"] = before
-    w.qc = qc
-
-
-def quality(w: ClipWork) -> None:
-    reason = w.qc.reject_reason(w.task.qc) if w.qc is not None else "quality checks did not run"
-    if reason:
-        raise StageError(reason, status="rejected")
-
-
-CLIP_STAGES: tuple[Stage, ...] = (trim, verify, sync, quality)
-
-
 def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
     """Worker: every stage of :data:`CLIP_STAGES` on one clip. Never raises."""
     r = task.row
@@ -374,12 +310,6 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
     w.video.unlink(missing_ok=True)
     w.audio.unlink(missing_ok=True)
     return row, None
-
-
-def _qc_fields(qc: ClipQC) -> dict[str, Any]:
-    keys = ("av_offset_ms", "sync_confidence", "sync_verdict", "silence_fraction", "frozen_fraction",
-            "black_fraction", "video_start_time", "audio_start_time")  # fmt: skip
-    return {k: getattr(qc, k) for k in keys}
 
 
 def _assign_dup_groups(ledger: Ledger) -> None:

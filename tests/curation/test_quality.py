@@ -150,3 +150,13 @@ def test_missing_hashes_do_not_crash() -> None:
 
 def test_clipqc_is_a_frozen_dataclass() -> None:
     assert ClipQC.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_clip_stages_are_one_signature_and_name_the_manifest_stage() -> None:
+    import inspect
+
+    from vaar.curation.stages import CLIP_STAGES
+
+    # the names are the manifest's `stage` values for a clip stopped there
+    assert [s.__name__ for s in CLIP_STAGES] == ["trim", "verify", "sync", "quality"]
+    assert {str(inspect.signature(s)) for s in CLIP_STAGES} == {"(w: 'ClipWork') -> 'None'"}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.baselines.conftest import make_clip, write_dataset
+from tests.fixtures.datasets import make_clip, write_dataset
 from vaar.baselines.features import (
     FeatureCache,
     clip_bounds,

@@ -230,6 +230,18 @@ class ExtractionSummary:
     seconds: float
 
 
+def open_splits(root: Path, splits: list[str] | None, segments: int) -> tuple[Any, list[str]]:
+    """The dataset folder and the names of the splits to extract (all by default), checked."""
+    if segments < 1:
+        raise ConfigError(f"--segments must be >= 1, got {segments}")
+    dd = open_dataset(root)
+    names = splits or list(dd)
+    for s in names:
+        if s not in dd:
+            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    return dd, names
+
+
 def extract_dataset(
     dataset_dir: str | Path,
     cache_dir: str | Path,
@@ -243,14 +255,8 @@ def extract_dataset(
 ) -> ExtractionSummary:
     """Fill the cache for every clip of the dataset folder; returns counts and timings."""
     start = time.perf_counter()
-    if segments < 1:
-        raise ConfigError(f"--segments must be >= 1, got {segments}")
     root = Path(dataset_dir)
-    dd = open_dataset(root)
-    names = splits or list(dd)
-    for s in names:
-        if s not in dd:
-            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    dd, names = open_splits(root, splits, segments)
     cache = FeatureCache(cache_dir)
     layout = layout_name(segments)
     loader = LazyBackbones(audio_backbone, video_backbone, device)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from vaar.baselines.backbones import DEFAULT_AUDIO, DEFAULT_VIDEO
-from vaar.baselines.data import clip_refs, open_dataset
+from vaar.baselines.data import clip_refs
 from vaar.baselines.features import (
     MODALITIES,
     ExtractionSummary,
@@ -40,8 +40,8 @@ from vaar.baselines.features import (
     clip_bounds,
     extract_clip,
     layout_name,
+    open_splits,
 )
-from vaar.errors import ConfigError
 
 Result = tuple["np.ndarray | None", "np.ndarray | None", Timings, "str | None"]
 
@@ -103,14 +103,8 @@ def extract_dataset_ray(
     from vaar.curation.backends import RayActorExecutor, import_ray, init_ray
 
     start = time.perf_counter()
-    if segments < 1:
-        raise ConfigError(f"--segments must be >= 1, got {segments}")
     root = Path(dataset_dir).resolve()
-    dd = open_dataset(root)
-    names = splits or list(dd)
-    for s in names:
-        if s not in dd:
-            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    dd, names = open_splits(root, splits, segments)
     cache = FeatureCache(cache_dir)
     layout = layout_name(segments)
     keys = LazyBackbones(audio_backbone, video_backbone, "cpu")  # keys only: loads nothing

@@ -11,15 +11,15 @@ installed (``pip install 'vaar[release]'``; the dev install has it), checked wit
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from vaar._util.atomic import atomic_write_text
+from vaar._util.hashing import sha256_file
 from vaar.curation.release import ReleaseInfo
 from vaar.errors import ManifestError, MissingDependencyError
 from vaar.schema import MANIFEST_FIELDS, PUBLISHED_FACTS
@@ -84,9 +84,7 @@ def write_croissant(
         if problems:
             raise ManifestError(f"{folder}/croissant.json does not validate: {problems[0]}")
     path = folder / "croissant.json"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return path
 
 
@@ -110,14 +108,6 @@ def require_mlcroissant() -> None:
         raise MissingDependencyError("mlcroissant is not installed: pip install 'vaar[release]'") from None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def croissant_document(
     folder: Path, rows: Sequence[Mapping[str, Any]], release: ReleaseInfo, *, name: str, version: str,
     taxonomy: Taxonomy,
@@ -132,7 +122,7 @@ def croissant_document(
             "@type": "cr:FileObject", "@id": rel, "name": rel, "contentUrl": rel,
             "contentSize": f"{p.stat().st_size} B",
             "encodingFormat": "application/x-parquet" if p.suffix == ".parquet" else "text/csv",
-            "sha256": _sha256(p),
+            "sha256": sha256_file(p),
         })  # fmt: skip
     distribution.append({
         "@type": "cr:FileSet", "@id": "parquet-shards", "name": "parquet-shards",

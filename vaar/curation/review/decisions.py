@@ -16,13 +16,13 @@ import csv
 import io
 import json
 import math
-import os
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from vaar._util.atomic import atomic_write_text
 from vaar.curation.review.candidates import Candidate
 from vaar.curation.sources import SourceLimits
 from vaar.errors import ConfigError, InputError
@@ -133,9 +133,9 @@ class DecisionStore:
             self._log.append(d)
             self.decisions[d.clip_id] = d
             reviewed, rejected, log = self.paths
-            _atomic_write(log, "".join(json.dumps(asdict(x), ensure_ascii=False) + "\n" for x in self._log))
-            _atomic_write(reviewed, self._accepted_csv())
-            _atomic_write(rejected, self._rejected_csv())
+            atomic_write_text(log, "".join(json.dumps(asdict(x), ensure_ascii=False) + "\n" for x in self._log))
+            atomic_write_text(reviewed, self._accepted_csv())
+            atomic_write_text(rejected, self._rejected_csv())
 
     def _rows(self, action: Action) -> list[dict[str, str]]:
         rows = []
@@ -178,13 +178,3 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

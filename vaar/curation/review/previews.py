@@ -8,11 +8,11 @@ size and mtime), so a rebuilt clip gets new images.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Literal
 
+from vaar._util.atomic import atomic_path
 from vaar.curation.media import run_tool
 from vaar.errors import StageError
 
@@ -50,13 +50,10 @@ class PreviewCache:
         with lock:
             if path.is_file():
                 return path
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{name}.tmp{os.getpid()}.png")
-            cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), *_filter(kind, duration), str(tmp)]
-            proc = run_tool(cmd)
-            if proc.returncode != 0 or not tmp.is_file():
-                tmp.unlink(missing_ok=True)
-                msg = proc.stderr.decode(errors="replace").strip().splitlines()
-                raise StageError(f"ffmpeg could not draw the {kind}: {msg[-1] if msg else 'no output'}")
-            os.replace(tmp, path)
+            with atomic_path(path, suffix=".png") as tmp:
+                cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), *_filter(kind, duration), str(tmp)]
+                proc = run_tool(cmd)
+                if proc.returncode != 0 or not tmp.stat().st_size:
+                    msg = proc.stderr.decode(errors="replace").strip().splitlines()
+                    raise StageError(f"ffmpeg could not draw the {kind}: {msg[-1] if msg else 'no output'}")
         return path

@@ -269,3 +269,26 @@ def test_cli_refuses_bad_arguments(built: tuple[Path, Path], tmp_path: Path, cap
     assert vaar_main(["review", str(bad), "--media", str(media), "--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err
     assert "unsafe clip_id" in err and "Traceback" not in err
+
+
+def test_previews_drawn_once_and_cached(built: tuple[Path, Path], tmp_path: Path) -> None:
+    import struct
+
+    from vaar.curation.review.previews import KINDS, WIDTH, PreviewCache
+    from vaar.errors import StageError
+
+    s = ReviewSession(*built, tmp_path / "reviewed.csv", cache_dir=tmp_path / "cache")
+    m = s.media("cand-1-0")
+    assert m is not None and s.media("xd-nospan") is None
+    paths = {k: s.previews.get(k, m.video, m.key, m.duration) for k in KINDS}
+    assert len(set(paths.values())) == 3
+    for p in paths.values():
+        head = p.read_bytes()[:24]
+        assert head.startswith(b"\x89PNG") and struct.unpack(">I", head[16:20])[0] == WIDTH
+    stamp = {k: p.stat().st_mtime_ns for k, p in paths.items()}
+    assert {k: s.previews.get(k, m.video, m.key, m.duration).stat().st_mtime_ns for k in KINDS} == stamp
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(m.video.read_bytes()[:500])
+    with pytest.raises(StageError):
+        PreviewCache(tmp_path / "c2").get("wave", broken, "k", 2.0)
+    assert not [p for p in (tmp_path / "c2").iterdir() if p.name.endswith(".png")]

@@ -292,3 +292,26 @@ def test_previews_drawn_once_and_cached(built: tuple[Path, Path], tmp_path: Path
     with pytest.raises(StageError):
         PreviewCache(tmp_path / "c2").get("wave", broken, "k", 2.0)
     assert not [p for p in (tmp_path / "c2").iterdir() if p.name.endswith(".png")]
+
+
+def test_reviewed_list_builds_reusing_the_candidate_clips(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """Built into the candidates' folder, unchanged accepted clips are not processed again."""
+    import shutil
+
+    from vaar.curation.pipeline import BuildConfig, run_build
+
+    cands, media = built
+    folder = tmp_path / "build"
+    shutil.copytree(media, folder)
+    s = ReviewSession(cands, folder, tmp_path / "reviewed.csv")
+    for cid, start in (("cand-0-0", 0.5), ("cand-0-1", 2.5), ("cand-1-0", 0.5)):
+        s.store.record(s.store.check({"clip_id": cid, "action": "accept", "label": s.store._by_id[cid].label,
+                                      "start": start, "end": start + 2}))  # fmt: skip
+    s.store.record(s.store.check({"clip_id": "cand-1-1", "action": "accept", "label": "crash",  # relabelled
+                                  "start": 2.5, "end": 4.5}))  # fmt: skip
+    report = run_build([tmp_path / "reviewed.csv"], folder, BuildConfig(workers=1, do_publish=False))
+    assert (report.skipped, report.processed) == (3, 1)
+    rows = {r["clip_id"]: r for r in pq.read_table(folder / "manifest.parquet").to_pylist()}
+    assert set(rows) == {"cand-0-0", "cand-0-1", "cand-1-0", "cand-1-1"}  # the unreviewed row is gone
+    assert all(rows[c]["status"] == "ok" for c in ("cand-0-0", "cand-0-1", "cand-1-0"))
+    assert rows["cand-1-1"]["label"] == "crash"  # redone (its source server is gone here, so it failed)

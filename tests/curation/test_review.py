@@ -305,7 +305,7 @@ def test_reviewed_list_builds_reusing_the_candidate_clips(built: tuple[Path, Pat
     shutil.copytree(media, folder)
     s = ReviewSession(cands, folder, tmp_path / "reviewed.csv")
     for cid, start in (("cand-0-0", 0.5), ("cand-0-1", 2.5), ("cand-1-0", 0.5)):
-        s.store.record(s.store.check({"clip_id": cid, "action": "accept", "label": s.store._by_id[cid].label,
+        s.store.record(s.store.check({"clip_id": cid, "action": "accept", "label": {c.clip_id: c for c in s.candidates}[cid].label,
                                       "start": start, "end": start + 2}))  # fmt: skip
     s.store.record(s.store.check({"clip_id": "cand-1-1", "action": "accept", "label": "crash",  # relabelled
                                   "start": 2.5, "end": 4.5}))  # fmt: skip

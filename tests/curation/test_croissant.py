@@ -161,3 +161,25 @@ def test_bad_release_options_are_one_line(tmp_path: Path, flags: list[str], caps
     assert main(["build", str(tmp_path / "s.csv"), "--out", str(tmp_path / "o"), *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
+
+
+def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_path: Path) -> None:
+    from vaar.bench.cli import main as bench_main
+    from vaar.curation.publish import publish
+    from vaar.taxonomy import default_taxonomy
+
+    build = published.parent
+    rows = [r for r in pq.read_table(build / "manifest.parquet").to_pylist() if r["status"] == "ok"]
+    private = tmp_path / "host" / "test_labels.csv"
+    cfg = PublishConfig(private_test_labels=private, version="1.2.1", splits_dir=published / "splits")
+    publish(rows, build, tmp_path / "dataset", default_taxonomy(), cfg)
+    hidden = list(csv.DictReader(io.StringIO(private.read_text(encoding="utf-8"))))
+    assert hidden and {r["dataset_version"] for r in hidden} == {"1.2.1"}
+    preds = tmp_path / "preds.csv"
+    preds.write_text("clip_id,label\n" + "".join(f"{r['clip_id']},{r['label']}\n" for r in hidden), encoding="utf-8")
+    board = tmp_path / "board"
+    assert bench_main(["submit", str(preds), "--task", "vaar-cls", "--name", "host", "--leaderboard", str(board),
+                       "--bootstrap", "10", "--labels", str(private)]) == 0  # fmt: skip
+    entry = json.loads((board / "entries" / "vaar-cls" / "host.json").read_text())
+    assert entry["dataset"]["version"] == "1.2.1"
+    assert card_header(tmp_path / "dataset")["dataset_version"] == "1.2.1"

@@ -100,6 +100,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         cid, lab = row.get("clip_id", ""), row.get("label", "")
         if not cid:
             continue
+        version = version or row.get("dataset_version") or None  # private labels carry it (vaar publish)
         if not lab or lab == "-1":
             unlabelled += 1
             continue

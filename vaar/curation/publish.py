@@ -105,8 +105,10 @@ def publish(
     # with private test labels the published test.csv carries no labels either
     listed = [replace(it, label="") if private and assignment[it.clip_id] == "test" else it for it in items]
     sums = write_split_dir(listed, assignment, tmp / "splits", params=SplitParams(cfg.ratios, cfg.seed))
+    release = ReleaseInfo(cfg.license, cfg.citation, cfg.version, cfg.homepage)
+    version = resolve_version(release, split_digest(tmp / "splits"))
     if private:
-        _write_private_labels(split_items["test"], cfg.private_test_labels)  # type: ignore[arg-type]
+        _write_private_labels(split_items["test"], cfg.private_test_labels, version)  # type: ignore[arg-type]
     features = dataset_features(taxonomy.slugs)
     schema = features.arrow_schema.with_metadata(
         {"huggingface": json.dumps({"info": {"features": features.to_dict()}})}
@@ -131,8 +133,6 @@ def publish(
                 _write_shard(path, chunk, lookup, build_dir, schema, taxonomy, split, private, stats)
         assert want == {c for ids in rows_by_split.values() for c in ids}
         data_bytes = {s: sum(p.stat().st_size for p in (tmp / "data").glob(f"{s}-*.parquet")) for s in SPLITS}
-        release = ReleaseInfo(cfg.license, cfg.citation, cfg.version, cfg.homepage)
-        version = resolve_version(release, split_digest(tmp / "splits"))
         (tmp / "README.md").write_text(_card(cfg, taxonomy, counts, data_bytes, stats, sums, version), encoding="utf-8")
         rows = pq.read_table(build_dir / "manifest.parquet").to_pylist()
         write_croissant(tmp, rows, release, name=cfg.name, version=version, taxonomy=taxonomy)
@@ -200,8 +200,10 @@ def _write_shard(
             writer.write_table(pa.Table.from_pylist(batch, schema=schema))
 
 
-def _write_private_labels(items: list[SplitItem], path: Path) -> None:
-    lines = ["clip_id,label"] + [f"{it.clip_id},{it.label}" for it in sorted(items, key=lambda i: i.clip_id)]
+def _write_private_labels(items: list[SplitItem], path: Path, version: str) -> None:
+    # the dataset version rides along, so an entry scored on these labels records it
+    lines = ["clip_id,label,dataset_version"] + [
+        f"{it.clip_id},{it.label},{version}" for it in sorted(items, key=lambda i: i.clip_id)]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 

@@ -315,3 +315,36 @@ def test_reviewed_list_builds_reusing_the_candidate_clips(built: tuple[Path, Pat
     assert set(rows) == {"cand-0-0", "cand-0-1", "cand-1-0", "cand-1-1"}  # the unreviewed row is gone
     assert all(rows[c]["status"] == "ok" for c in ("cand-0-0", "cand-0-1", "cand-1-0"))
     assert rows["cand-1-1"]["label"] == "crash"  # redone (its source server is gone here, so it failed)
+
+
+def test_a_killed_server_loses_no_decision(built: tuple[Path, Path], tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    cands, media = built
+    out = tmp_path / "reviewed.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "review", str(cands), "--media", str(media),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
+        assert url
+        with urllib.request.urlopen(url.group(0), timeout=30) as r:
+            token = re.search(rb'name="review-token" content="([^"]+)"', r.read())
+        assert token
+        body = json.dumps({"clip_id": "cand-0-1", "action": "reject", "label": "police_siren", "reason": "duplicate"})
+        req = urllib.request.Request(url.group(0) + "api/decide", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "X-Review-Token": token.group(1).decode()})  # fmt: skip
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.loads(r.read())["decided"] == 1
+        proc.send_signal(signal.SIGKILL)  # no clean shutdown
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    again = ReviewSession(cands, media, out)
+    assert again.store.decisions["cand-0-1"].reason == "duplicate" and again.store.first_undecided() == 0
+    assert "cand-0-1,http" in out.with_name("reviewed.rejected.csv").read_text()

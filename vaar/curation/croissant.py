@@ -12,6 +12,7 @@ installed (``pip install 'vaar[release]'``; the dev install has it), checked wit
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -86,6 +87,13 @@ def write_croissant(
     path = folder / "croissant.json"
     atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return path
+
+
+def _publication_date() -> str:
+    """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` when set (reproducible releases)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
+    return when.date().isoformat()
 
 
 def validate_croissant(doc: Mapping[str, Any]) -> list[str]:
@@ -172,7 +180,7 @@ def croissant_document(
         ),
         "conformsTo": CONFORMS_TO,
         "version": version,
-        "datePublished": datetime.now(timezone.utc).date().isoformat(),
+        "datePublished": _publication_date(),
         "license": release.license_url() or release.license,
         "keywords": ["audio-visual", "anomaly detection", "video classification", "audio classification"],
         "isLiveDataset": False,

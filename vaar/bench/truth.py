@@ -137,18 +137,13 @@ def _split_csv(root: Path, split: str) -> Path:
 
 
 def _verify_sums(root: Path, csv_path: Path) -> None:
-    sums = root / "splits" / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and Path(parts[1].lstrip("*")).name == csv_path.name:
-            actual = sha256_file(csv_path)
-            if parts[0].lower() != actual:
-                raise ManifestError(
-                    f"{csv_path}: sha256 {actual[:12]}... does not match splits/SHA256SUMS "
-                    f"({parts[0][:12]}...); the split file was changed, re-download the dataset")
-            return
+    """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.contracts.sums`)."""
+    from vaar.contracts.sums import check_file, read_sums
+
+    listed = read_sums(csv_path.parent)
+    problem = check_file(csv_path.parent, csv_path.name, listed)
+    if problem is not None:
+        raise ManifestError(f"{problem.message} (re-download the dataset)")
 
 
 def dataset_version(root: Path) -> str | None:

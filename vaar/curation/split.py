@@ -75,6 +75,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from vaar.contracts import sums as _sums
+from vaar.contracts.sums import SUMS_FILE
 from vaar.errors import ConfigError, ManifestError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -86,7 +88,6 @@ FOLD_POOL: tuple[str, ...] = ("train", "validation")
 
 SPLIT_COLUMNS: tuple[str, ...] = ("clip_id", "label", "source_id")
 FOLD_COLUMNS: tuple[str, ...] = ("clip_id", "label", "source_id", "fold")
-SUMS_FILE = "SHA256SUMS"
 PARAMS_FILE = "split.json"
 FOLDS_FILE = "folds.csv"
 SPLIT_FILES: tuple[str, ...] = tuple(f"{s}.csv" for s in SPLITS)
@@ -594,12 +595,7 @@ def write_split_dir(
 
 def split_digest(split_dir: str | Path) -> str:
     """sha256 of ``SHA256SUMS``: one id for the whole split version (checksums not verified)."""
-    path = Path(split_dir) / SUMS_FILE
-    try:
-        return sha256_hex(path.read_bytes())
-    except OSError:
-        raise ManifestError(f"{path}: missing; a split folder needs SHA256SUMS "
-                            "(make one with `vaar split`)") from None
+    return _sums.split_digest(Path(split_dir))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -635,16 +631,9 @@ class SplitDir:
     problems: list[Violation] = field(default_factory=list)
 
 
-def _parse_sums(path: Path, text: str, problems: list[Violation]) -> dict[str, str]:
-    listed: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        digest, sep, name = line.partition("  ")
-        name = name.lstrip("*")
-        if not sep or len(digest) != 64 or not name or "/" in name:
-            problems.append(Violation("checksum", f"{path} line {n}: not `<sha256>  <file>`",
-                                      (SUMS_FILE,)))
-            continue
-        listed[name] = digest.lower()
+def _parse_sums(path: Path, problems: list[Violation]) -> dict[str, str]:
+    listed, found = _sums.parse_sums(path)
+    problems.extend(Violation("checksum", p.message, (p.name,)) for p in found)
     return listed
 
 
@@ -685,13 +674,7 @@ def load_split_dir(split_dir: str | Path) -> SplitDir:
     sd = SplitDir(path)
     problems = sd.problems
     sums_path = path / SUMS_FILE
-    listed: dict[str, str] = {}
-    if sums_path.is_file():
-        listed = _parse_sums(sums_path, sums_path.read_text(encoding="utf-8", errors="replace"),
-                             problems)
-    else:
-        problems.append(Violation("checksum", f"{sums_path}: missing; re-run `vaar split` or "
-                                  "restore it from git", (SUMS_FILE,)))
+    listed = _parse_sums(sums_path, problems)  # a missing SHA256SUMS is a problem too
     wanted = list(SPLIT_FILES) + [n for n in (FOLDS_FILE, PARAMS_FILE)
                                   if n in listed or (path / n).exists()]
     contents: dict[str, bytes] = {}
@@ -702,20 +685,14 @@ def load_split_dir(split_dir: str | Path) -> SplitDir:
             continue
         data = fp.read_bytes()
         contents[name] = data
-        digest = sha256_hex(data)
-        sd.sha256[name] = digest
-        if name not in listed:
-            if sums_path.is_file():
-                problems.append(Violation("checksum", f"{fp}: not listed in {SUMS_FILE}", (name,)))
-        elif listed[name] != digest:
-            problems.append(Violation(
-                "checksum", f"{fp}: sha256 {digest[:12]}… does not match {SUMS_FILE} "
-                f"({listed[name][:12]}…); the file changed after the split was made — restore it "
-                "from git or re-run `vaar split`", (name,)))
+        sd.sha256[name] = sha256_hex(data)
+        problem = _sums.check_file(path, name, listed, data) if sums_path.is_file() else None
+        if problem is not None:
+            problems.append(Violation("checksum", problem.message, (name,)))
     for name in sorted(listed.keys() - set(wanted)):
-        if not (path / name).is_file():
-            problems.append(Violation("checksum", f"{path / name}: listed in {SUMS_FILE} but missing",
-                                      (name,)))
+        problem = _sums.check_file(path, name, listed)
+        if problem is not None:
+            problems.append(Violation("checksum", problem.message, (name,)))
 
     dup: set[str] = set()
     for split in SPLITS:
@@ -991,10 +968,10 @@ def summarize_split(
     counts, sizes, ratio_dev, prop_dev, absent = _tally(sd_rows, ratios)
     sums = (path / SUMS_FILE).read_text(encoding="utf-8")
     problems: list[Violation] = []
-    listed = _parse_sums(path / SUMS_FILE, sums, problems)
+    listed = _parse_sums(path / SUMS_FILE, problems)
     sha = {name: sha256_hex((path / name).read_bytes()) for name in sorted(listed)}
-    problems += [Violation("checksum", f"{path / n}: sha256 does not match {SUMS_FILE}", (n,))
-                 for n in sha if sha[n] != listed[n]]
+    problems += [Violation("checksum", p.message, (p.name,))
+                 for p in (_sums.check_file(path, n, listed, (path / n).read_bytes()) for n in sha) if p]
     fold_counts = None
     if folds:
         labels = {it.clip_id: it.label for it in items}

@@ -10,7 +10,7 @@
          ▼
     trim + normalise + verify + content checks (process pool) ────► ledger (ok/failed/rejected)
          ▼
-    near-duplicate groups ──► manifest.parquet ──► dataset/ (HF folder, ok clips only)
+    near-duplicate groups ──► manifest.parquet ──► vaar.curation.publish ──► dataset/ (HF folder)
 
 The driver is the only writer of the ledger; workers return rows. Work in flight is bounded,
 so memory does not grow with the source list. A rerun skips what the ledger has (``failed``
@@ -74,6 +74,7 @@ class BuildConfig:
     qc: QCConfig = field(default_factory=QCConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     do_publish: bool = True
+    splits_dir: Path | None = None  # committed split files to publish with (else a new split)
 
 
 @dataclass(frozen=True)
@@ -138,16 +139,14 @@ def run_build(
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
         write_manifest(ledger.rows(), manifest)
-        result, publish_error = None, None
-        if cfg.do_publish:
-            try:
-                result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
-            except ManifestError as exc:  # e.g. too few clips of a class to split: keep the build
-                publish_error = str(exc)
-        report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
-        report.publish_error = publish_error
+        report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest)
     finally:
         ledger.close()
+    if cfg.do_publish:  # the same function as `vaar publish`: it reads only the manifest and media
+        try:
+            report.publish = publish(manifest, cfg.splits_dir, out / "dataset", cfg.publish, taxonomy=tax)
+        except ManifestError as exc:  # e.g. no ok clip: keep the build, say why, exit non-zero
+            report.publish_error = str(exc)
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
         shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
     return report

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import shutil
 import threading
 import traceback
@@ -52,6 +51,7 @@ from vaar.curation.media import (
 )
 from vaar.curation.publish import PublishConfig, PublishResult, publish
 from vaar.curation.quality import Fingerprint, QCConfig, check_clip, fix_offset, group_duplicates
+from vaar.curation.reasons import reason_code
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
 from vaar.curation.verify import verify_clip
 from vaar.errors import ConfigError, ManifestError, StageError
@@ -98,6 +98,7 @@ class BuildReport:
     publish: PublishResult | None
     manifest: Path
     publish_error: str | None = None
+    reason_examples: dict[str, str] = field(default_factory=dict)  # reason code -> one real error
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -423,16 +424,13 @@ def _report(
     counts: Counter[str] = Counter()
     by_class: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
+    examples: dict[str, str] = {}
     for row in ledger.rows():
         counts[row["status"]] += 1
         by_class[row.get("label") or "?"][row["status"]] += 1
         if row["status"] != "ok" and row.get("error"):
-            reasons[_reason_key(row["error"])] += 1
-    return BuildReport(out, counts, dict(by_class), reasons, processed, skipped, result, manifest)
-
-
-def _reason_key(error: str) -> str:
-    """Group similar errors: drop the ``file:line:`` prefix, quoted values and numbers."""
-    text = re.sub(r"^.*?:\d+: ", "", error)
-    text = re.sub(r"'[^']*'", "'…'", text.split(" (")[0])
-    return re.sub(r"\d+(\.\d+)?", "N", text)[:90]
+            code = reason_code(row.get("stage"), row["error"])
+            reasons[code] += 1
+            examples.setdefault(code, f"{row['clip_id']}: {row['error']}")
+    return BuildReport(out, counts, dict(by_class), reasons, processed, skipped, result, manifest,
+                       reason_examples=examples)

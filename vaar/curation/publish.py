@@ -272,7 +272,7 @@ class _MediaRows:
 def _media_rows(manifest: Path) -> _MediaRows:
     cols = list(dict.fromkeys([*MEDIA_COLUMNS, *PUBLISHED_FACTS]))
     table = read_manifest(manifest, cols)
-    return _MediaRows(table.filter(pc.equal(table.column("status"), "ok")))
+    return _MediaRows(table.filter(pc.equal(table.column("status"), pa.scalar("ok"))))
 
 
 def _media(build_dir: Path, manifest: Path, row: dict[str, Any], kind: str) -> bytes:
@@ -311,7 +311,7 @@ def _write_data(
     )
     counts: dict[str, int] = {}
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
-    seconds: Counter[str] = Counter()
+    seconds: dict[str, float] = defaultdict(float)
     for split in SPLITS:
         # sorted by published id: a private test split's order says nothing about its clips
         ids = sorted((it.clip_id for it in items if assignment[it.clip_id] == split), key=lambda c: pub_id[c])

@@ -129,6 +129,12 @@ def publish(
     """
     tax = taxonomy or default_taxonomy()
     secret = private.load_secret(options.host_secret_file) if options.private_test_labels else None
+    # a mistyped path is a plain input error; the old dataset is retired only when the inputs
+    # exist and still cannot be published
+    if not Path(manifest_path).is_file():
+        raise ManifestError(f"{manifest_path}: no such manifest; pass the manifest.parquet written by `vaar build`")
+    if splits_dir is not None and not Path(splits_dir).is_dir():
+        raise ManifestError(f"{splits_dir}: no such split folder; make one with `vaar split MANIFEST --out DIR`")
     try:
         return _publish(Path(manifest_path), splits_dir, Path(out_dir), options, tax, secret)
     except ManifestError as exc:

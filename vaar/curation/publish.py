@@ -37,7 +37,7 @@ import math
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -266,8 +266,9 @@ class _MediaRows:
         self._table = table
         self._index = {c: i for i, c in enumerate(table.column("clip_id").to_pylist())}
 
-    def get(self, clip_id: str) -> dict[str, Any]:
-        return self._table.slice(self._index[clip_id], 1).to_pylist()[0]
+    def get_many(self, clip_ids: list[str]) -> list[dict[str, Any]]:
+        """Rows of ``clip_ids``, in that order (one Arrow ``take``: a few hundred at a time)."""
+        return self._table.take(pa.array([self._index[c] for c in clip_ids], pa.int64())).to_pylist()
 
     def media_bytes(self, clip_id: str) -> int:
         i = self._index[clip_id]
@@ -334,8 +335,7 @@ def _write_data(
             with pq.ParquetWriter(path, schema) as writer:
                 batch: list[dict[str, Any]] = []
                 batch_bytes = 0
-                for clip_id in chunk:
-                    r = rows.get(clip_id)
+                for clip_id, r in _batched_rows(rows, chunk):
                     row = _row(r, pub_id[clip_id], manifest, tax, hide)
                     batch.append(row)
                     batch_bytes += len(row["video"]["bytes"]) + len(row["audio"]["bytes"])
@@ -347,6 +347,12 @@ def _write_data(
                 if batch:
                     writer.write_table(pa.Table.from_pylist(batch, schema=schema))
     return counts, {s: dict(per_class[s]) for s in SPLITS}, dict(seconds)
+
+
+def _batched_rows(rows: _MediaRows, ids: list[str], n: int = 256) -> Iterator[tuple[str, dict[str, Any]]]:
+    for k in range(0, len(ids), n):
+        part = ids[k : k + n]
+        yield from zip(part, rows.get_many(part), strict=True)
 
 
 def _row(r: dict[str, Any], pub: str, manifest: Path, tax: Taxonomy, secret: bytes | None) -> dict[str, Any]:

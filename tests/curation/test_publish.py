@@ -243,6 +243,10 @@ def test_private_test_labels_cannot_be_recovered(
     rc, _, err = run_cli(capsys, *args)
     assert rc == 2 and "needs a host secret" in err and not (tmp_path / "ds").exists()
     (host / "secret").write_text(SECRET)
+    rc, _, err = run_cli(capsys, "publish", copy / "manifest.parquet", "--out", tmp_path / "ds",
+                         "--private-test-labels", tmp_path / "ds" / "labels.csv",
+                         "--host-secret-file", host / "secret")
+    assert rc == 2 and "inside the published folder" in err
     rc, out, err = run_cli(capsys, *args, "--host-secret-file", host / "secret")
     assert rc == 0, err
     ds = tmp_path / "ds"

@@ -183,7 +183,8 @@ def _summary(report: Any) -> None:
         r.add_column("reason")
         r.add_column("example", overflow="fold")
         for code, n in report.reasons.most_common(5):
-            r.add_row(str(n), code, report.reason_examples.get(code, ""))
+            example = report.reason_examples.get(code, "")
+            r.add_row(str(n), code, example if len(example) <= 160 else example[:159] + "…")
         con.print(r)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     con.print(f"manifest: {report.manifest}")

@@ -63,7 +63,7 @@ from vaar.curation.split import (
     render_split_files,
     write_files,
 )
-from vaar.errors import ManifestError
+from vaar.errors import ConfigError, ManifestError
 from vaar.schema import PUBLISHED_FACTS, dataset_features
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -133,6 +133,10 @@ def publish(
     # exist and still cannot be published
     if not Path(manifest_path).is_file():
         raise ManifestError(f"{manifest_path}: no such manifest; pass the manifest.parquet written by `vaar build`")
+    labels = options.private_test_labels
+    if labels is not None and Path(labels).resolve().is_relative_to(Path(out_dir).resolve()):
+        raise ConfigError(f"--private-test-labels {labels}: inside the published folder {out_dir}; "
+                          "keep the host's labels outside it (e.g. host/test_labels.csv)")
     if splits_dir is not None and not Path(splits_dir).is_dir():
         raise ManifestError(f"{splits_dir}: no such split folder; make one with `vaar split MANIFEST --out DIR`")
     try:

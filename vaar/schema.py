@@ -15,7 +15,7 @@ Statuses: ``ok`` (in the dataset), ``failed`` (a stage broke: download, trim, ve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pyarrow as pa
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import datasets
 
 Status = Literal["ok", "failed", "invalid", "rejected"]
-STATUSES: tuple[Status, ...] = ("ok", "failed", "invalid", "rejected")
 AUDIO_SAMPLE_RATE = 16_000
 
 
@@ -114,7 +113,7 @@ def validate_manifest(table: pa.Table, where: str) -> None:
     """Check ``table`` (some or all manifest columns) against :data:`MANIFEST_FIELDS`.
 
     Raises :class:`~vaar.errors.ManifestError` naming the column or row: a known column with
-    another Arrow type, a ``status`` outside :data:`STATUSES`, an ``ok`` row without ``clip_id``.
+    another Arrow type, a ``status`` outside :data:`Status`, an ``ok`` row without ``clip_id``.
     """
     from vaar.errors import ManifestError
 
@@ -125,11 +124,12 @@ def validate_manifest(table: pa.Table, where: str) -> None:
         if want is not None and got != want and got != pa.null():
             raise ManifestError(f"{where}: column {name} is {got}, the manifest schema says {want} "
                                 "(see vaar/schema.py); rebuild it with `vaar build`")
+    statuses = get_args(Status)
     if "status" in table.column_names:
         for i, st in enumerate(table.column("status").to_pylist()):
-            if st not in STATUSES:
+            if st not in statuses:
                 raise ManifestError(f"{where} row {i}: status {st!r} is not one of "
-                                    f"{', '.join(STATUSES)}; rebuild it with `vaar build`")
+                                    f"{', '.join(statuses)}; rebuild it with `vaar build`")
 
 
 def empty_row() -> dict[str, Any]:

@@ -63,14 +63,6 @@ class XDAnnotations:
     source: str
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelSet:
     """Read VAAR labels from ``--labels FILE`` or ``--dataset DIR --split S``."""
     tax = taxonomy or default_taxonomy()

@@ -15,10 +15,10 @@ that stop at the first problem use :func:`read_sums` / :func:`verify_listed`.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaar._util.hashing import sha256_bytes
 from vaar.errors import ManifestError
 
 SUMS_FILE = "SHA256SUMS"
@@ -31,10 +31,6 @@ class SumsProblem:
 
     name: str
     message: str
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def render_sums(digests: dict[str, str]) -> str:

@@ -31,11 +31,11 @@ the swap (extra files such as a datasheet); each gets a :class:`PublishContext`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import shutil
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,7 +46,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vaar.contracts.sums import SUMS_FILE, render_sums, sha256_bytes
+from vaar._util.hashing import sha256_bytes
+from vaar.contracts.sums import SUMS_FILE, render_sums
 from vaar.curation import fallback_split, private
 from vaar.curation.manifest import read_manifest
 from vaar.curation.publish_card import CardFacts, render_card
@@ -256,10 +257,14 @@ def _write_private_labels(
     test = sorted((pub_id[it.clip_id], it.label) for it in items if assignment[it.clip_id] == "test")
     data = ("\n".join(["clip_id,label"] + [f"{c},{lab}" for c, lab in test]) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.chmod(tmp, 0o600)  # host only
-    os.replace(tmp, path)
+    # host only: mkstemp makes the file 0600 from the start (not vaar._util.atomic, which shares 0644)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{os.getpid()}", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return private.split_identity(secret, data)
 
 
@@ -299,7 +304,7 @@ def _media(build_dir: Path, manifest: Path, row: dict[str, Any], kind: str) -> b
         raise ManifestError(f"{path}: missing (clip {row['clip_id']} of {manifest}); rerun `vaar build` "
                             "to remake it") from None
     want = row.get(f"{kind}_sha256")
-    if want and hashlib.sha256(data).hexdigest() != want:
+    if want and sha256_bytes(data) != want:
         raise ManifestError(f"{path}: sha256 differs from {manifest} (clip {row['clip_id']}); the file "
                             "changed after the build — rerun `vaar build` to remake it")
     return data

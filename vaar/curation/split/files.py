@@ -81,8 +81,7 @@ def render_split_files(
     if params is not None:
         k = (max(folds.values()) + 1 if folds else 0) if folds is not None else None
         files[PARAMS_FILE] = SplitParams(validate_ratios(params.ratios), params.seed, k).to_json()
-    sums = "".join(f"{sha256_bytes(files[n])}  {n}\n" for n in sorted(files))
-    files[SUMS_FILE] = sums.encode("utf-8")
+    files[SUMS_FILE] = sums.render_sums({n: sha256_bytes(b) for n, b in files.items()}).encode("utf-8")
     return files
 
 

@@ -121,6 +121,17 @@ def test_build_stops_at_manifest_and_publish_reads_only_it(
     assert rc == 2 and "does not match SHA256SUMS" in err and err.count("\n") == 1
 
 
+def test_out_must_be_a_dataset_folder_of_its_own(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = copy_build(built, tmp_path / "copy")
+    rc, _, err = run_cli(capsys, "publish", copy / "manifest.parquet", "--out", copy)
+    assert rc == 2 and "holds the manifest" in err and (copy / "clips").is_dir()
+    (tmp_path / "home" / "notes").mkdir(parents=True)
+    rc, _, err = run_cli(capsys, "publish", copy / "manifest.parquet", "--out", tmp_path / "home")
+    assert rc == 2 and "not a published dataset" in err and (tmp_path / "home" / "notes").is_dir()
+
+
 def test_changed_media_is_refused(built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = copy_build(built, tmp_path / "copy")
     clip = next((copy / "clips").rglob("*.mp4"))
@@ -194,7 +205,7 @@ def test_build_cli_exit_code_reasons_and_summary_last(tmp_path: Path, server: Fa
     csv.write_text(HEADER + f"gone,{server.url('e404-gone.mp4')},0.5,2.5,crash,,,\n"
                    f"backwards,{server.url('ok.mp4')},3,1,crash,,,\n")
     out = tmp_path / "out"
-    (out / "dataset").mkdir(parents=True)
+    (out / "dataset" / "data").mkdir(parents=True)
     (out / "dataset" / "README.md").write_text("an older dataset\n")
     primary, secondary = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out)],

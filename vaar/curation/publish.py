@@ -134,6 +134,7 @@ def publish(
     # exist and still cannot be published
     if not Path(manifest_path).is_file():
         raise ManifestError(f"{manifest_path}: no such manifest; pass the manifest.parquet written by `vaar build`")
+    _check_out(Path(manifest_path), Path(out_dir))
     labels = options.private_test_labels
     if labels is not None and Path(labels).resolve().is_relative_to(Path(out_dir).resolve()):
         raise ConfigError(f"--private-test-labels {labels}: inside the published folder {out_dir}; "
@@ -146,6 +147,16 @@ def publish(
         moved = retire(Path(out_dir))
         note = f"; the previous {out_dir} was moved to {moved} so it does not look current" if moved else ""
         raise ManifestError(f"{exc}{note}") from None
+
+
+def _check_out(manifest: Path, out: Path) -> None:
+    """``out`` is replaced as a whole: it must not hold the build, and must be a dataset folder."""
+    if manifest.resolve().is_relative_to(out.resolve()):
+        raise ConfigError(f"--out {out}: holds the manifest {manifest}; the dataset folder is replaced "
+                          "as a whole — publish into a folder of its own (e.g. build/dataset)")
+    if out.is_dir() and any(out.iterdir()) and not ((out / "README.md").is_file() and (out / "data").is_dir()):
+        raise ConfigError(f"--out {out}: an existing folder that is not a published dataset (no README.md "
+                          "and data/); it would be replaced — pick a new or empty folder")
 
 
 def retire(out: Path) -> Path | None:

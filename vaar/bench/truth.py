@@ -130,12 +130,12 @@ def _split_csv(root: Path, split: str) -> Path:
 
 def _verify_sums(root: Path, csv_path: Path) -> None:
     """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.contracts.sums`)."""
-    from vaar.contracts.sums import check_file, read_sums
+    from vaar.contracts.sums import verify_listed
 
-    listed = read_sums(csv_path.parent)
-    problem = check_file(csv_path.parent, csv_path.name, listed)
-    if problem is not None:
-        raise ManifestError(f"{problem.message} (re-download the dataset)")
+    try:
+        verify_listed(csv_path.parent, [csv_path.name])  # every listed file present and unchanged
+    except ManifestError as exc:
+        raise ManifestError(f"{exc} (re-download the dataset)") from None
 
 
 def dataset_version(root: Path) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from packaging.requirements import Requirement
 
 from tests.bench.benchdata import SLUGS, make_dataset, make_scores, make_truth, write_predictions
 from vaar.schema import empty_row, manifest_schema
@@ -83,3 +84,36 @@ def test_vaar_build_help_split_and_publish_without_baselines_extras(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "v1" / "test.csv").read_text().count("\n") > 5
     assert "LOADED []" in proc.stderr
+
+
+def _requirements() -> tuple[list[Requirement], dict[str, list[Requirement]]]:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    extras = {k: [Requirement(r) for r in v] for k, v in project["optional-dependencies"].items()}
+    return [Requirement(r) for r in project["dependencies"]], extras
+
+
+def test_core_dependencies_leave_out_the_baselines_stack() -> None:
+    core, extras = _requirements()
+    names = {r.name.lower() for r in core}
+    heavy = {"torch", "torchvision", "torchcodec", "timm", "transformers", "safetensors", "scikit-learn",
+             "matplotlib"}
+    assert not names & heavy, names & heavy
+    assert {"yt-dlp", "pyarrow", "datasets", "numpy", "pyyaml", "rich", "filelock"} <= names
+    numpy = next(r for r in core if r.name == "numpy")
+    assert not numpy.specifier.contains("1.26.4") and numpy.specifier.contains("2.0.0")  # np.bitwise_count
+    baselines = {r.name.lower() for r in extras["baselines"]} | {r.name.lower() for r in extras["video"]}
+    assert heavy <= baselines
+
+
+def test_torch_range_matches_the_torchcodec_it_allows() -> None:
+    """torchcodec loads only with the torch minor it was built for (0.17 <-> 2.14), and its
+    wheel does not say so: the video extra pins the pair, and the pinned stack satisfies it."""
+    from importlib.metadata import version
+
+    video = {r.name: r for r in _requirements()[1]["video"]}
+    torch, codec = video["torch"].specifier, video["torchcodec"].specifier
+    assert torch.contains(version("torch").split("+")[0]) and codec.contains(version("torchcodec"))
+    assert not torch.contains("2.13.0") and not torch.contains("2.15.0")
+    assert not codec.contains("0.16.0") and not codec.contains("0.18.0")

@@ -42,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private-test-labels", type=Path,
                    help="publish the test split without labels and write them to this CSV")  # fmt: skip
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="allow source URLs on loopback, private or link-local addresses "
+                        "(refused by default: a source list must not reach the build machine's network)")  # fmt: skip
+    p.add_argument("--prune", action="store_true",
+                   help="drop ledger rows (and their media) of clips that are not in these source lists")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +82,8 @@ def _config(args: argparse.Namespace) -> Any:
         keep_downloads=args.keep_downloads,
         media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
-                                rate_limit=args.rate_limit),  # fmt: skip
+                                rate_limit=args.rate_limit,
+                                allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels),
     )

@@ -1,0 +1,196 @@
+"""`vaar build` against an attacker's source list and server (issue 10, build inputs).
+
+Every test plays the attacker with real files on the loopback server and the real yt-dlp and
+ffmpeg: playlists that name local files, URLs and redirects into the private network, source
+metadata that would leak into published media.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.fixtures.http_server import FaultyServer
+from tests.fixtures.media import ffmpeg, make_source
+from vaar.curation.download import DownloadConfig
+from vaar.curation.media import MediaConfig, trim_normalise
+from vaar.curation.netguard import NetworkPolicy, url_problem
+from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.errors import MediaError
+
+HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
+OPEN = DownloadConfig(retries=0, backoff_s=0.05, allow_private_network=True)
+FAST = BuildConfig(workers=1, download=OPEN, do_publish=False)
+
+
+def sources_csv(path: Path, rows: list[tuple[str, str, float, float, str]]) -> Path:
+    lines = [HEADER] + [f"{c},{u},{s},{e},{lab},,CC-BY-4.0,\n" for c, u, s, e, lab in rows]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    return {r["clip_id"]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+
+
+def secret_ts(folder: Path) -> Path:
+    """A local file of the build machine that the attacker wants published."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=25", "-f", "lavfi", "-i", "sine=f=440",
+           "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mpegts", str(path))  # fmt: skip
+    return path
+
+
+def hls_playlist(path: Path, target: str) -> Path:
+    path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:4.0,\n{target}\n#EXT-X-ENDLIST\n")
+    return path
+
+
+# ----------------------------------------------------------------------------- playlists
+
+
+@pytest.mark.parametrize("mode", ["auto", "section"])
+def test_hls_playlist_served_as_mp4_never_publishes_a_local_file(
+    tmp_path: Path, server: FaultyServer, mode: str
+) -> None:
+    secret = secret_ts(tmp_path / "home")
+    hls_playlist(server.root / "clip.mp4", secret.as_uri())  # served as Content-Type video/mp4
+    csv = sources_csv(tmp_path / "s.csv", [("leak", server.url("clip.mp4"), 0.5, 2.5, "crash")])
+    out = tmp_path / "out"
+    cfg = replace(FAST, download=replace(OPEN, mode=mode))  # type: ignore[arg-type]
+    run_build([csv], out, cfg)
+    row = manifest(out)["leak"]
+    assert row["status"] == "failed", row
+    assert row["stage"] == "download"
+    if mode == "auto":
+        assert "HLS playlist" in row["error"]
+    assert not list(out.glob("clips/**/*.mp4")) and not list(out.glob("audio/**/*.flac"))
+
+
+def test_trim_refuses_playlists_even_without_the_download_check(tmp_path: Path) -> None:
+    """What a worker (local or Ray) runs: sniff plus ffmpeg's format and protocol whitelists."""
+    secret = secret_ts(tmp_path / "home")
+    playlist = hls_playlist(tmp_path / "full.mp4", secret.as_uri())
+    with pytest.raises(MediaError, match="HLS playlist"):
+        trim_normalise(playlist, 0.5, 2.0, tmp_path / "c.mp4", tmp_path / "c.flac", MediaConfig(), True)
+    # the ffmpeg command line alone (no sniff) refuses the hls demuxer too: a BOM-free variant
+    # that the sniff would not catch is still not opened
+    from vaar.curation.media import run_tool, trim_commands
+
+    cmd = trim_commands(playlist, 0.5, 2.0, tmp_path / "c.mp4", tmp_path / "c.flac", MediaConfig(), True)[0]
+    proc = run_tool(cmd)
+    assert proc.returncode != 0 and not (tmp_path / "c.mp4").exists()
+    assert b"whitelist" in proc.stderr or b"Invalid data" in proc.stderr
+
+
+def test_process_clip_carries_the_restriction_to_the_worker(tmp_path: Path) -> None:
+    """The per-clip function that Ray ships to other nodes refuses a playlist by itself."""
+    from vaar.curation.pipeline import _Task, process_clip
+    from vaar.curation.quality import QCConfig
+    from vaar.curation.sources import SourceRow
+
+    secret = secret_ts(tmp_path / "home")
+    (tmp_path / "cache").mkdir()
+    playlist = hls_playlist(tmp_path / "cache" / "full.mp4", secret.as_uri())
+    row = SourceRow("leak", "http://example.org/clip.mp4", 0.5, 2.5, "crash", "s", None, None, "s.csv", 2)
+    task = _Task(row, str(playlist), 0.0, True, {}, str(tmp_path / "out"), MediaConfig(), QCConfig(), {})
+    result, fp = process_clip(task)
+    assert result["status"] == "failed" and "playlist" in result["error"] and fp is None
+    assert not list((tmp_path / "out").rglob("*.mp4"))
+
+
+# ----------------------------------------------------------------------------- private network
+
+
+def test_loopback_source_is_refused_without_the_flag(tmp_path: Path, server: FaultyServer) -> None:
+    make_source(server.root / "v.mp4", 4.0)
+    csv = sources_csv(tmp_path / "s.csv", [("c", server.url("v.mp4"), 0.5, 2.5, "crash")])
+    run_build([csv], tmp_path / "closed", replace(FAST, download=replace(OPEN, allow_private_network=False)))
+    row = manifest(tmp_path / "closed")["c"]
+    assert row["status"] == "failed" and "non-public address 127.0.0.1" in row["error"]
+    assert "--allow-private-network" in row["error"]
+    assert server.requests["v.mp4"] == 0  # not a single request reached the server
+    run_build([csv], tmp_path / "open", FAST)
+    assert manifest(tmp_path / "open")["c"]["status"] == "ok"
+
+
+def test_cli_refuses_loopback_and_the_flag_allows_it(tmp_path: Path, server: FaultyServer) -> None:
+    import sys
+
+    make_source(server.root / "v.mp4", 4.0)
+    csv = sources_csv(tmp_path / "s.csv", [("c", server.url("v.mp4"), 0.5, 2.5, "crash")])
+    base = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--workers", "1"]
+    subprocess.run([*base, "--out", str(tmp_path / "a")], capture_output=True, check=False)
+    assert manifest(tmp_path / "a")["c"]["status"] == "failed"
+    subprocess.run([*base, "--out", str(tmp_path / "b"), "--allow-private-network"], capture_output=True, check=False)
+    assert manifest(tmp_path / "b")["c"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://127.0.0.1/x.mp4", "127.0.0.1"),
+        ("http://localhost/x.mp4", "non-public"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://10.1.2.3/x.mp4", "10.1.2.3"),
+        ("http://[::1]/x.mp4", "::1"),
+        ("http://[::ffff:192.168.0.1]/x.mp4", "non-public"),
+        ("http://0.0.0.0/x.mp4", "0.0.0.0"),
+        ("file:///etc/passwd", "scheme 'file'"),
+        ("data:video/mp4;base64,AAAA", "scheme 'data'"),
+        ("ftp://example.org/x.mp4", "scheme 'ftp'"),
+    ],
+)
+def test_url_policy(url: str, needle: str) -> None:
+    problem = url_problem(url)
+    assert problem is not None and needle in problem
+    if url.startswith("http"):
+        assert url_problem(url, NetworkPolicy(allow_private=True)) is None
+    assert url_problem("http://93.184.215.14/x.mp4") is None
+
+
+def test_redirect_into_the_private_network_is_refused(tmp_path: Path, server: FaultyServer) -> None:
+    """Only 127.0.0.1 is exempt here (it stands for the public web); 127.0.0.2 stands for an
+    internal host. A redirect, and a page whose video points there, must not be followed."""
+    from tests.fixtures.http_server import FaultyServer as Server
+
+    inner_root = tmp_path / "inner"
+    inner_root.mkdir()
+    make_source(inner_root / "internal.mp4", 4.0)
+    with Server(inner_root, host="127.0.0.2") as inner:
+        server.redirects["go.mp4"] = inner.url("internal.mp4")
+        (server.root / "page.html").write_text(
+            f'<html><head><title>p</title></head><body><video src="{inner.url("internal.mp4")}"></video></body></html>'
+        )
+        make_source(server.root / "fine.mp4", 4.0)
+        csv = sources_csv(
+            tmp_path / "s.csv",
+            [("redir", server.url("go.mp4"), 0.5, 2.5, "crash"), ("page", server.url("page.html"), 0.5, 2.5, "crash"),
+             ("fine", server.url("fine.mp4"), 0.5, 2.5, "crash")],
+        )  # fmt: skip
+        dl = replace(OPEN, allow_private_network=False, exempt_networks=("127.0.0.1/32",))
+        run_build([csv], tmp_path / "out", replace(FAST, download=dl))
+        m = manifest(tmp_path / "out")
+        assert m["fine"]["status"] == "ok", m["fine"]["error"]
+        for cid in ("redir", "page"):
+            assert m[cid]["status"] == "failed" and "127.0.0.2" in m[cid]["error"], m[cid]
+        assert inner.bytes_sent["internal.mp4"] == 0
+
+
+def test_page_pointing_at_a_local_file_is_refused(tmp_path: Path, server: FaultyServer) -> None:
+    secret = tmp_path / "home" / "secret.mp4"
+    secret.parent.mkdir()
+    make_source(secret, 4.0)
+    (server.root / "page.html").write_text(
+        f'<html><head><title>p</title></head><body><video src="{secret.as_uri()}"></video></body></html>'
+    )
+    csv = sources_csv(tmp_path / "s.csv", [("page", server.url("page.html"), 0.5, 2.5, "crash")])
+    run_build([csv], tmp_path / "out", FAST)
+    row = manifest(tmp_path / "out")["page"]
+    assert row["status"] == "failed", row
+    assert not list((tmp_path / "out").glob("clips/**/*.mp4"))

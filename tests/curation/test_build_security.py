@@ -7,6 +7,7 @@ metadata that would leak into published media.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -194,3 +195,73 @@ def test_page_pointing_at_a_local_file_is_refused(tmp_path: Path, server: Faulty
     row = manifest(tmp_path / "out")["page"]
     assert row["status"] == "failed", row
     assert not list((tmp_path / "out").glob("clips/**/*.mp4"))
+
+
+# ----------------------------------------------------------------------------- bytes (issue 14)
+
+
+def test_direct_file_is_fetched_once(tmp_path: Path, server: FaultyServer) -> None:
+    """The type probe is a HEAD: the body crosses the wire once (≤ 1.05× the file)."""
+    make_source(server.root / "big.mp4", 12.0, size="320x240")
+    size = (server.root / "big.mp4").stat().st_size
+    csv = sources_csv(tmp_path / "s.csv", [("c", server.url("big.mp4"), 0.5, 2.5, "crash")])
+    run_build([csv], tmp_path / "out", FAST)
+    assert manifest(tmp_path / "out")["c"]["status"] == "ok"
+    assert server.methods[("big.mp4", "HEAD")] == 1 and server.methods[("big.mp4", "GET")] == 1
+    assert server.bytes_sent["big.mp4"] <= 1.05 * size, (server.bytes_sent["big.mp4"], size)
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def tagged_source(path: Path, work: Path) -> Path:
+    """A Matroska source whose tags name the class, with chapters, a subtitle and an attachment."""
+    plain = make_source(work / "plain.mp4", 4.0)
+    meta = work / "meta.txt"
+    meta.write_text(
+        ";FFMETADATA1\ntitle=LEAK-title-explosion\ncomment=LEAK-comment-label-is-explosion\n"
+        "artist=LEAK-artist\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=LEAK-chapter\n"
+    )
+    srt = work / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:03,000\nLEAK-subtitle\n")
+    note = work / "note.txt"
+    note.write_text("LEAK-attachment")
+    ffmpeg("-i", str(plain), "-i", str(meta), "-i", str(srt), "-map", "0", "-map", "2",
+           "-map_metadata", "1", "-map_chapters", "1", "-metadata:s:a:0", "title=LEAK-stream-title",
+           "-attach", str(note), "-metadata:s:t", "mimetype=text/plain",
+           "-c:v", "copy", "-c:a", "copy", "-c:s", "srt", str(path))  # fmt: skip
+    return path
+
+
+def ffprobe_all(path: Path) -> str:
+    proc = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-show_chapters",
+         str(path)], capture_output=True, check=True,
+    )  # fmt: skip
+    return proc.stdout.decode()
+
+
+@pytest.mark.parametrize("fix", [False, True])
+def test_source_metadata_is_not_published(tmp_path: Path, server: FaultyServer, fix: bool) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    src = tagged_source(server.root / "tagged.mkv", work)
+    assert "LEAK-title" in ffprobe_all(src) and "LEAK-chapter" in ffprobe_all(src)  # the attack is real
+    csv = sources_csv(tmp_path / "s.csv", [("c", server.url("tagged.mkv"), 0.5, 2.5, "crash")])
+    out = tmp_path / "out"
+    cfg = FAST
+    if fix:  # the sync fix re-mux must not bring anything back: force it with a zero tolerance
+        from vaar.curation.quality import QCConfig
+
+        cfg = replace(FAST, qc=replace(QCConfig(), out_of_sync="fix", tolerance_ms=0.0))
+    run_build([csv], out, cfg)
+    row = manifest(out)["c"]
+    assert row["status"] == "ok", row["error"]
+    if fix:
+        assert row["av_offset_ms_before_fix"] is not None, row  # the re-mux did run
+    for rel in (row["video_path"], row["audio_path"]):
+        facts = ffprobe_all(out / rel)
+        assert "LEAK" not in facts, facts
+        data = json.loads(facts)
+        assert not data.get("chapters")
+        assert {s["codec_type"] for s in data["streams"]} <= {"video", "audio"}

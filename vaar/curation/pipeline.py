@@ -74,6 +74,7 @@ class BuildConfig:
     qc: QCConfig = field(default_factory=QCConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     do_publish: bool = True
+    prune: bool = False  # drop ledger rows (and media) of clips not in these lists
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class BuildReport:
     publish: PublishResult | None
     manifest: Path
     publish_error: str | None = None
+    pruned: int = 0
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -127,7 +129,9 @@ def run_build(
     versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
     ledger = Ledger(out / "ledger.sqlite")
     try:
-        ledger.delete_missing({r.clip_id for r in valid} | {r.clip_id for r in invalid})
+        # the manifest, dataset and report cover these lists; other rows stay unless --prune
+        current = {r.clip_id for r in valid} | {r.clip_id for r in invalid}
+        pruned = _prune(ledger, current, out) if cfg.prune else 0
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
@@ -137,20 +141,34 @@ def run_build(
         _remove_stale_temps(out)
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
-        write_manifest(ledger.rows(), manifest)
+        write_manifest(ledger.rows(ids=current), manifest)
         result, publish_error = None, None
         if cfg.do_publish:
             try:
-                result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
+                result = publish(ledger.rows("ok", ids=current), out, out / "dataset", tax, cfg.publish)
             except ManifestError as exc:  # e.g. too few clips of a class to split: keep the build
                 publish_error = str(exc)
-        report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
+        report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest, current)
         report.publish_error = publish_error
+        report.pruned = pruned
     finally:
         ledger.close()
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
         shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
     return report
+
+
+def _prune(ledger: Ledger, keep: set[str], out: Path) -> int:
+    """``--prune``: forget rows not in ``keep`` and delete their media (inside ``out`` only)."""
+    gone = ledger.prune(keep)
+    root = out.resolve()
+    for row in gone:
+        for key in ("video_path", "audio_path"):
+            rel = row.get(key)
+            path = (root / str(rel)).resolve() if rel else None
+            if path is not None and path.is_relative_to(root) and path.is_file():
+                path.unlink()
+    return len(gone)
 
 
 def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool) -> list[SourceRow]:
@@ -419,12 +437,13 @@ def _invalid_row(bad: InvalidRow, versions: dict[str, str]) -> dict[str, Any]:
 
 
 def _report(
-    ledger: Ledger, out: Path, processed: int, skipped: int, result: PublishResult | None, manifest: Path
+    ledger: Ledger, out: Path, processed: int, skipped: int, result: PublishResult | None, manifest: Path,
+    ids: set[str] | None = None,
 ) -> BuildReport:
     counts: Counter[str] = Counter()
     by_class: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
-    for row in ledger.rows():
+    for row in ledger.rows(ids=ids):
         counts[row["status"]] += 1
         by_class[row.get("label") or "?"][row["status"]] += 1
         if row["status"] != "ok" and row.get("error"):

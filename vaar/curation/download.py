@@ -336,7 +336,8 @@ def _guarded_class() -> Any:
         policy = NetworkPolicy()
 
         def urlopen(self, req: Any) -> Any:
-            _check_url(req if isinstance(req, str) else req.url, self.policy)
+            url = req if isinstance(req, str) else getattr(req, "url", None) or getattr(req, "full_url", "")
+            _check_url(str(url), self.policy)
             resp = super().urlopen(req)
             problem = self.policy.url_problem(str(resp.url))  # after redirects
             if problem:

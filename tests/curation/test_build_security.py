@@ -202,6 +202,7 @@ def test_redirect_into_the_private_network_is_refused(tmp_path: Path, server: Fa
         for cid in ("redir", "page"):
             assert m[cid]["status"] == "failed" and "127.0.0.2" in m[cid]["error"], m[cid]
         assert inner.bytes_sent["internal.mp4"] == 0
+        assert sum(inner.requests.values()) == 0, inner.requests  # not even a HEAD reached it
 
 
 def test_page_pointing_at_a_local_file_is_refused(tmp_path: Path, server: FaultyServer) -> None:

@@ -16,8 +16,8 @@ A direct file is recognised from a ``HEAD`` request (its ``Content-Type``), so i
 once: the generic extractor's ``GET`` probe made the server send the whole file a second time.
 
 The source list and everything behind its URLs are untrusted (see :mod:`vaar.curation.netguard`
-and :mod:`vaar.curation.inputguard`): every request yt-dlp makes, and the final URL of every
-response (after redirects), must pass the :class:`~vaar.curation.netguard.NetworkPolicy`; so
+and :mod:`vaar.curation.inputguard`): every request yt-dlp makes, every redirect target (before
+it is followed) and the final URL of every response must pass the :class:`~vaar.curation.netguard.NetworkPolicy`; so
 must the page, media, manifest and fragment URLs of the extracted formats (ffmpeg fetches those
 itself in ``section`` mode, restricted to network protocols). A downloaded file must be a media
 container, not a playlist: it is sniffed and probed with ffprobe limited to the ``file``
@@ -328,18 +328,49 @@ def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
 _LOCAL = threading.local()
 
 
-def _guarded_class() -> Any:
-    """``YoutubeDL`` whose every request, and every response's final URL, obeys the policy."""
+def _guarded_class(policy: NetworkPolicy) -> Any:
+    """``YoutubeDL`` whose every request, redirect and final URL obeys ``policy``.
+
+    Requests go through yt-dlp's urllib handler only, with its redirect handler checking the
+    target *before* following it (so a redirect into the private network sends nothing there);
+    :meth:`urlopen` checks each request and the final URL of each response.
+    """
     import yt_dlp
+    from yt_dlp.networking._urllib import RedirectHandler, UrllibRH
+    from yt_dlp.networking.exceptions import RequestError
+
+    class Refused(RequestError):
+        pass
+
+    class GuardedUrllibRH(UrllibRH):  # type: ignore[misc]
+        def _create_instance(self, *args: Any, **kwargs: Any) -> Any:
+            opener = super()._create_instance(*args, **kwargs)
+            for handler in opener.handlers:
+                if isinstance(handler, RedirectHandler):
+                    follow = handler.redirect_request
+
+                    def checked(req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str,
+                                _follow: Any = follow) -> Any:  # fmt: skip
+                        problem = policy.url_problem(newurl)
+                        if problem:
+                            raise Refused(f"redirected: {problem}")
+                        return _follow(req, fp, code, msg, headers, newurl)
+
+                    handler.redirect_request = checked
+            return opener
 
     class Guarded(yt_dlp.YoutubeDL):  # type: ignore[misc]
-        policy = NetworkPolicy()
+        def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+            return super().build_request_director([GuardedUrllibRH], preferences)
 
         def urlopen(self, req: Any) -> Any:
             url = req if isinstance(req, str) else getattr(req, "url", None) or getattr(req, "full_url", "")
-            _check_url(str(url), self.policy)
-            resp = super().urlopen(req)
-            problem = self.policy.url_problem(str(resp.url))  # after redirects
+            _check_url(str(url), policy)
+            try:
+                resp = super().urlopen(req)
+            except Refused as exc:
+                raise _fail(str(exc.msg or exc), True) from None
+            problem = policy.url_problem(str(resp.url))  # after redirects
             if problem:
                 resp.close()
                 raise _fail(f"redirected: {problem}", True)
@@ -352,9 +383,7 @@ def _ydl(cfg: DownloadConfig) -> Any:
     """This thread's ``YoutubeDL`` for ``cfg``: building one costs ~0.9 s, so it is reused."""
     cache: dict[DownloadConfig, Any] = _LOCAL.__dict__.setdefault("ydl", {})
     if cfg not in cache:
-        ydl = _guarded_class()(_params(cfg, "%(id)s.%(ext)s"))
-        ydl.policy = cfg.network
-        cache[cfg] = ydl
+        cache[cfg] = _guarded_class(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
     return cache[cfg]
 
 

@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from vaar._util.atomic import atomic_write_text
 from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
 from vaar.curation.netguard import NetworkPolicy
@@ -315,7 +315,7 @@ def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
     m = _DIRECT_TYPE.match(ctype)
     if not m or any(t in m.group(2) for t in _MANIFEST_TYPES):
         return None
-    stem = os.path.splitext(final.split("?")[0].rstrip("/").split("/")[-1])[0]
+    stem = PurePosixPath(final.split("?")[0].rstrip("/").split("/")[-1]).stem
     name = urllib.parse.unquote(stem) or "video"
     ext = determine_ext(final, default_ext=None) or mimetype2ext(ctype, default=None) or "mp4"
     fmt = {"format_id": m.group(2), "url": final, "ext": ext, "vcodec": "none" if m.group(1) == "audio" else None}
@@ -433,9 +433,7 @@ def _write_done(path: Path, media: SourceMedia) -> None:
             for s in media.sections
         ],
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, sort_keys=True))
 
 
 def _load_done(path: Path, url: str) -> SourceMedia | None:

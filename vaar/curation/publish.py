@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from vaar import __version__
+from vaar._util.atomic import atomic_write_bytes
 from vaar.csvsafe import csv_bytes
 from vaar.curation.split import (
     SPLITS,
@@ -189,11 +190,8 @@ def _write_shard(
 
 
 def _write_private_labels(items: list[SplitItem], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     rows = ((it.clip_id, it.label) for it in sorted(items, key=lambda i: i.clip_id))
-    tmp.write_bytes(csv_bytes(("clip_id", "label"), rows))  # vaar.csvsafe: no formula cells
-    os.replace(tmp, path)
+    atomic_write_bytes(path, csv_bytes(("clip_id", "label"), rows))  # vaar.csvsafe: no formula cells
 
 
 def _swap(tmp: Path, out: Path) -> None:

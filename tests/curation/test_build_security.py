@@ -108,6 +108,27 @@ def test_process_clip_carries_the_restriction_to_the_worker(tmp_path: Path) -> N
     assert not list((tmp_path / "out").rglob("*.mp4"))
 
 
+@pytest.mark.slow
+def test_a_ray_task_refuses_a_playlist(tmp_path: Path, ray_cluster: str) -> None:
+    """The same per-clip task on a Ray worker: the limits travel in its MediaConfig argument."""
+    from vaar.curation.backends import RayExecutor
+    from vaar.curation.pipeline import _Task, process_clip
+    from vaar.curation.quality import QCConfig
+    from vaar.curation.sources import SourceRow
+
+    secret = secret_ts(tmp_path / "home")
+    playlist = hls_playlist(tmp_path / "full.mp4", secret.as_uri())
+    row = SourceRow("leak", "http://example.org/clip.mp4", 0.5, 2.5, "crash", "s", None, None, "s.csv", 2)
+    task = _Task(row, str(playlist), 0.0, True, {}, str(tmp_path / "out"), MediaConfig(), QCConfig(), {})
+    pool = RayExecutor(max_retries=0)
+    try:
+        result, fp = pool.submit(process_clip, task).result(timeout=300)
+    finally:
+        pool.shutdown()
+    assert result["status"] == "failed" and "playlist" in result["error"] and fp is None
+    assert not list((tmp_path / "out").rglob("*.mp4"))
+
+
 def test_ffmpeg_run_by_ytdlp_on_downloads_refuses_playlists(tmp_path: Path) -> None:
     """Separate video and audio formats are merged by yt-dlp's ffmpeg before vaar sees the file."""
     from yt_dlp.postprocessor import FFmpegMergerPP

@@ -24,8 +24,12 @@ HC = {"audio_backbone": "handcrafted-audio", "video_backbone": "handcrafted-vide
 def test_segment_and_snippet_bounds() -> None:
     b = segment_bounds(0.5, 2.0, 4)
     assert b.shape == (4, 2) and b[0, 0] == 0.5 and abs(float(b[-1, 1]) - 2.5) < 1e-9
-    s = snippet_bounds(0.0, 40, 20.0, 16)  # 16 + 16 + 8 frames
-    assert s.tolist() == [[0.0, 0.8], [0.8, 1.6], [1.6, 2.0]]
+    s = snippet_bounds(0.0, 40, 20.0, 16)  # 16 + 16 + 8 frames: no partial last snippet
+    assert s.tolist() == [[0.0, 0.8], [0.8, 1.6]]
+    from vaar.bench.truth import xd_snippet_count
+
+    for frames in (1, 16, 17, 32, 33, 64, 1000):  # the scorer's count, as make_gt.py's
+        assert len(snippet_bounds(0.0, frames, 24.0)) == xd_snippet_count(frames) == (frames - 1) // 16
 
 
 def test_centre_frames_are_the_right_ones(tmp_path: Path) -> None:
@@ -117,3 +121,27 @@ def test_features_cli_with_tiny_real_backbones(
     e = FeatureCache(tmp_path).find()
     assert (e["audio_dim"], e["video_dim"]) == (32, 320)
     torch.set_num_threads(1)
+
+
+def test_audio_segments_use_the_audio_streams_own_start(tmp_path: Path) -> None:
+    """Issue 10 item 15: audio that starts 2 s after the video. Its first 1.5 s are silent, its
+    last half second a loud tone, so on the presentation timeline only [3.5, 4) s is loud."""
+    import subprocess
+
+    from vaar.baselines.backbones import create_backbone
+    from vaar.baselines.features import decode_audio_timed, extract_clip
+
+    clip = tmp_path / "late_audio.mp4"
+    subprocess.run([
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=64x48:r=10:d=4",
+        "-itsoffset", "2", "-f", "lavfi", "-i", "aevalsrc='0.6*gte(t,1.5)*sin(2*PI*1000*t)':s=16000:d=2",
+        "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", str(clip),
+    ], check=True, capture_output=True)  # fmt: skip
+    assert decode_audio_timed(str(clip))[1] == pytest.approx(2.0, abs=0.1)  # AAC priming: 1.936
+    bounds = segment_bounds(0.0, 4.0, 4)  # [0,1) [1,2) [2,3) [3,4) on the video's timeline
+    audio = create_backbone("handcrafted-audio", "audio")
+    a, _ = extract_clip(str(clip), str(clip), bounds, audio, None)  # type: ignore[arg-type]
+    assert a is not None
+    loud = a.float().mean(dim=1)  # (4,) log power: higher is louder
+    assert loud[3] > loud[2] + 1.0 and loud[3] > loud[1] + 1.0, loud.tolist()

@@ -59,12 +59,16 @@ def segment_bounds(start: float, duration: float, segments: int) -> Tensor:
 
 
 def snippet_bounds(start: float, num_frames: int, fps: float, length: int = 16) -> Tensor:
-    """Consecutive ``length``-frame snippets (the last may be shorter): (N, 2) seconds."""
+    """Consecutive whole ``length``-frame snippets: (N, 2) seconds, N = (num_frames - 1) // length.
+
+    The count of the official XD-Violence features, which the scorer requires
+    (:func:`vaar.bench.truth.xd_snippet_count`): no partial last snippet.
+    """
     import torch
 
-    first = torch.arange(0, max(num_frames, 1), length, dtype=torch.float64)  # (N,)
-    last = torch.clamp(first + length, max=max(num_frames, 1))
-    return torch.stack([start + first / fps, start + last / fps], dim=1)  # (N, 2)
+    n = max(0, (int(num_frames) - 1) // length)
+    first = torch.arange(n, dtype=torch.float64) * length  # (N,)
+    return torch.stack([start + first / fps, start + (first + length) / fps], dim=1)  # (N, 2)
 
 
 def layout_name(segments: int | None, snippet: int | None = None) -> str:
@@ -113,10 +117,17 @@ def decode_centre_frames(video_src: bytes | str, bounds: Tensor) -> Tensor:
 
 def decode_audio(audio_src: bytes | str) -> Tensor:
     """The whole track, resampled to 16 kHz mono: (S,) float32."""
+    return decode_audio_timed(audio_src)[0]
+
+
+def decode_audio_timed(audio_src: bytes | str) -> tuple[Tensor, float]:
+    """The whole track at 16 kHz mono (S,) and the presentation time of its first sample
+    (the audio stream's own ``pts_seconds``, which may differ from the video's start)."""
     from torchcodec.decoders import AudioDecoder
 
     dec = AudioDecoder(audio_src, sample_rate=SAMPLE_RATE, num_channels=1)
-    return dec.get_all_samples().data[0]  # (S,)
+    samples = dec.get_all_samples()
+    return samples.data[0], float(samples.pts_seconds)  # (S,), seconds
 
 
 def extract_clip(
@@ -142,11 +153,12 @@ def extract_clip(
     if audio_bb is not None:
         t0 = time.perf_counter()
         try:
-            wave = decode_audio(audio_src if audio_src is not None else video_src)  # (S,)
+            wave, audio_start = decode_audio_timed(audio_src if audio_src is not None else video_src)  # (S,)
         except (RuntimeError, ValueError):  # no audio stream: silence, so the clip still counts
-            wave = torch.zeros(int(float(bounds[-1, 1]) * SAMPLE_RATE) + 1)
+            wave, audio_start = torch.zeros(int(float(bounds[-1, 1]) * SAMPLE_RATE) + 1), 0.0
         t1 = time.perf_counter()
-        a = audio_bb.embed(wave, bounds.float())  # (T, Da)
+        # bounds are on the presentation timeline; sample 0 of ``wave`` plays at ``audio_start``
+        a = audio_bb.embed(wave, (bounds - audio_start).float())  # (T, Da)
         tm.decode_audio += t1 - t0
         tm.audio_forward += time.perf_counter() - t1
     return a, v

@@ -22,6 +22,13 @@ against the video label with binary cross-entropy, plus the MS-TCN smoothing ter
 Testing runs the fully convolutional model over all snippets of a video; each snippet's violence
 probability is repeated over its 16 frames and AP is computed over all frames of all test videos
 (the scoring of ``vaar-bench score --task xd-violence``).
+
+Selection never looks at the test set: a validation split is held out from ROOT/train (whole
+source films together -- the name before ``__#`` -- seeded, with both classes), every seed keeps
+its last epoch, and the seed with the best video-level validation AP (the MIL video score against
+the video label) writes ``scores.jsonl``. When the training set is too small for such a split
+the first seed of the config (declared before training) is used. The choice and its inputs are
+written to ``RUN/selection.json``. Test AP per seed is reported, never used to choose.
 """
 
 from __future__ import annotations
@@ -108,6 +115,49 @@ def read_layout(root: str | Path) -> XDLayout:
     if not ann.is_file():
         raise ConfigError(f"{ann}: missing; it comes with the XD-Violence test set")
     return XDLayout(scan_videos(r / "train"), scan_videos(r / "test"), ann)
+
+
+def source_group(name: str) -> str:
+    """The source film or upload of a release name (``Bad.Boys.1995__#01-11-55...`` → ``Bad.Boys.1995``)."""
+    return name.split("__#", 1)[0]
+
+
+def holdout(videos: list[XDVideo], fraction: float, seed: int) -> list[XDVideo]:
+    """A seeded, group-aware validation split of ``videos``: whole source groups, about
+    ``fraction`` of the videos, with at least one group of each class. Empty when that would
+    leave training or validation without both classes."""
+    if fraction <= 0:
+        return []
+    groups: dict[str, list[XDVideo]] = {}
+    for v in videos:
+        groups.setdefault(source_group(v.name), []).append(v)
+    names = sorted(groups)
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    want = max(2, round(fraction * len(videos)))
+    picked: list[str] = []
+    for cls in (True, False):  # one group holding each class first
+        g = next((g for g in order if g not in picked and any(v.violent == cls for v in groups[g])), None)
+        if g is not None:
+            picked.append(g)
+    for g in order:
+        if sum(len(groups[x]) for x in picked) >= want:
+            break
+        if g not in picked:
+            picked.append(g)
+    val = [v for g in picked for v in groups[g]]
+    rest = [v for v in videos if source_group(v.name) not in picked]
+    if {v.violent for v in val} != {True, False} or {v.violent for v in rest} != {True, False}:
+        return []
+    return sorted(val, key=lambda v: v.name)
+
+
+def video_ap(scores: dict[str, np.ndarray], videos: list[XDVideo]) -> float:
+    """Video-level AP of the MIL video score (mean of the top ⌊N/16⌋+1 snippet scores)."""
+    from vaar.bench.metrics import curve_areas, ones, rank
+
+    vs = np.array([np.sort(scores[v.name])[::-1][: top_k(len(scores[v.name]))].mean() for v in videos])
+    y = np.array([float(v.violent) for v in videos])
+    return float(curve_areas(rank(vs, y), ones(len(videos)))[0][0])
 
 
 def file_sha256(path: Path) -> str:
@@ -234,6 +284,10 @@ def frame_ap(scores: dict[str, np.ndarray], test: list[XDVideo], annotations: Pa
     return float(average_precision_score(t, p)), float(auc(recall, precision))
 
 
+VAL_FRACTION = 0.2
+SPLIT_SEED = 0
+
+
 def train_xd(
     cfg: TrainConfig,
     root: str | Path,
@@ -241,23 +295,32 @@ def train_xd(
     out_dir: str | Path,
     *,
     on_epoch: Callable[[int, int, int, float], None] | None = None,
+    val_fraction: float = VAL_FRACTION,
+    split_seed: int = SPLIT_SEED,
 ) -> XDResult:
     """Weakly supervised training on ROOT/train, snippet scores and AP on ROOT/test.
 
     ``cfg.segments`` (default 32) is the T training videos are resampled to; every seed is
-    trained for ``cfg.epochs`` epochs (XD-Violence has no validation split: the last epoch is
-    kept) and scored; ``RUN/scores.jsonl`` holds the best seed's snippet scores in the format of
-    ``vaar-bench score --task xd-violence``.
+    trained for ``cfg.epochs`` epochs and keeps its last epoch. The seed that writes
+    ``RUN/scores.jsonl`` (the format of ``vaar-bench score --task xd-violence``) is chosen on a
+    validation split held out from ROOT/train (see the module docstring), never on test.
     """
     t0 = time.perf_counter()
     layout = read_layout(root)
+    val_videos = holdout(layout.train, val_fraction, split_seed)
+    val_names = {v.name for v in val_videos}
     cache = FeatureCache(features_dir)
     entry = cache.find(cfg.audio_backbone, cfg.video_backbone, layout_name(None, SNIPPET))
     steps = cfg.segments or 32
     cfg = replace(cfg, audio_backbone=entry["audio_backbone"], video_backbone=entry["video_backbone"],
                   segments=steps)  # fmt: skip
     train_a, train_v, labels = [], [], []
+    val_feats = {v.name: load_video_features(cache, entry, v) for v in val_videos}
+    if any(f is None for f in val_feats.values()):
+        raise ConfigError(f"{root}/train: validation videos without cached features; extract them first")
     for v in layout.train:
+        if v.name in val_names:
+            continue
         feats = load_video_features(cache, entry, v)
         if feats is not None:
             train_a.append(resample(feats[0], steps))
@@ -277,7 +340,7 @@ def train_xd(
     out.mkdir(parents=True, exist_ok=True)
     write_config(cfg, out / "config.yaml")
     per_seed: list[dict[str, float]] = []
-    best: tuple[float, dict[str, np.ndarray]] | None = None
+    test_scores: dict[int, dict[str, np.ndarray]] = {}
     for seed in cfg.seeds:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
@@ -300,23 +363,52 @@ def train_xd(
                 total += float(loss.detach()) * len(idx)
             if on_epoch is not None:
                 on_epoch(seed, epoch, cfg.epochs, total / len(y))
+        val_scores = {}
+        for name, f in val_feats.items():
+            assert f is not None
+            val_scores[name] = snippet_scores(model, f[0], f[1], device)
+        val_ap = video_ap(val_scores, val_videos) if val_videos else math.nan
         scores = {}
         for name, f in test_feats.items():
             assert f is not None
             scores[name] = snippet_scores(model, f[0], f[1], device)
+        test_scores[seed] = scores
         ap, pr_auc = frame_ap(scores, layout.test, layout.annotations)
-        per_seed.append({"seed": seed, "ap": ap, "pr_auc": pr_auc})
+        per_seed.append({"seed": seed, "validation_video_ap": val_ap, "ap": ap, "pr_auc": pr_auc})
         save_checkpoint(model, out / f"seed_{seed}" / "model.safetensors", cfg.model)
-        if best is None or (ap if not math.isnan(ap) else -1) > best[0]:
-            best = (ap if not math.isnan(ap) else -1, scores)
-    assert best is not None
+    selection = select_seed(per_seed, [v.name for v in val_videos], cfg.epochs, split_seed, val_fraction)
+    write_json(out / "selection.json", selection)
+    chosen = test_scores[int(selection["seed"])]
     with open(out / "scores.jsonl", "w", encoding="utf-8") as fh:
         for v in layout.test:
-            fh.write(json.dumps({"video": v.name, "scores": [round(float(s), 6) for s in best[1][v.name]]}) + "\n")
+            fh.write(json.dumps({"video": v.name, "scores": [round(float(s), 6) for s in chosen[v.name]]}) + "\n")
     aps = [r["ap"] for r in per_seed]
     result = XDResult(str(out), float(np.mean(aps)), float(np.mean([r["pr_auc"] for r in per_seed])),
                       per_seed, len(labels), len(layout.test), time.perf_counter() - t0)  # fmt: skip
     (out / "metrics.json").write_text(json.dumps(
         {"per_seed": per_seed, "mean_ap": result.ap, "std_ap": float(np.std(aps, ddof=1)) if len(aps) > 1 else 0.0,
-         "mean_pr_auc": result.pr_auc, "extraction": entry}, indent=2), encoding="utf-8")  # fmt: skip
+         "mean_pr_auc": result.pr_auc, "selection": selection, "extraction": entry}, indent=2),
+        encoding="utf-8")  # fmt: skip
     return result
+
+
+def select_seed(per_seed: list[dict[str, float]], val_videos: list[str], epochs: int, split_seed: int,
+                val_fraction: float) -> dict[str, Any]:
+    """The seed that writes the run's scores, from validation results only (no test key is read)."""
+    seeds = [int(r["seed"]) for r in per_seed]
+    val = {int(r["seed"]): float(r["validation_video_ap"]) for r in per_seed}
+    base: dict[str, Any] = {"epoch": epochs, "epoch_rule": "last", "split_seed": split_seed,
+                            "validation_fraction": val_fraction, "validation_videos": val_videos}
+    if val_videos and all(math.isfinite(v) for v in val.values()):
+        best = max(seeds, key=lambda s: (val[s], -seeds.index(s)))  # ties: the earlier seed
+        return {"seed": best, "rule": "best video-level validation AP (held out from train, by source film)",
+                "validation_video_ap": val, **base}
+    why = ("no validation split asked (--val-fraction 0)" if val_fraction <= 0 else
+           "the training set is too small for a validation split with both classes")
+    return {"seed": seeds[0], "rule": f"first seed of the config (declared before training): {why}", **base}
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -34,7 +34,13 @@ import numpy.typing as npt
 from vaar.bench import metrics as M
 from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, fail, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
-from vaar.bench.truth import XD_NORMAL_MARKER, TruthSource, XDAnnotations, load_xd_truth, xd_frame_truth
+from vaar.bench.truth import (
+    XD_NORMAL_MARKER,
+    TruthSource,
+    XDAnnotations,
+    load_xd_truth,
+    xd_frame_truth,
+)
 from vaar.errors import ConfigError, SubmissionError
 
 SNIPPET_FRAMES = 16

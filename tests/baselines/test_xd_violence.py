@@ -137,3 +137,15 @@ def test_seed_selection_never_reads_test_labels(xd_root: Path, tmp_path: Path) -
     assert sel["rule"].startswith("best video-level validation AP") and sel["epoch"] == 8
     assert len(sel["validation_videos"]) == 2 and sel["seed"] in (0, 1, 2)
     assert not any(v in sel["validation_videos"] for v in (x.name for x in read_layout(xd_root).test))
+
+
+def test_xd_frames_writes_the_host_frame_counts(xd_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vaar.bench.cli import main
+    from vaar.bench.truth import xd_snippet_count
+
+    out = tmp_path / "frames.csv"
+    assert main(["xd-frames", "--root", str(xd_root), "--out", str(out)]) == 1  # not the official test set
+    rows = out.read_text().splitlines()
+    assert rows[0] == "video,frames" and len(rows) == 4
+    assert all(r.endswith(",64") for r in rows[1:]) and xd_snippet_count(64) == 3
+    assert "800 official test video(s) not in" in capsys.readouterr().out  # fixture names are not official

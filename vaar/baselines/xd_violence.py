@@ -117,6 +117,27 @@ def read_layout(root: str | Path) -> XDLayout:
     return XDLayout(scan_videos(r / "train"), scan_videos(r / "test"), ann)
 
 
+def count_frames(path: Path) -> int:
+    """Frames of a video from its stream header, as feature extraction reads them (``clip_bounds``)."""
+    from torchcodec.decoders import VideoDecoder
+
+    meta = VideoDecoder(str(path), seek_mode="approximate").metadata
+    if meta.num_frames:
+        return int(meta.num_frames)
+    begin, end = float(meta.begin_stream_seconds or 0.0), float(meta.end_stream_seconds or 0.0)
+    return int(round((end - begin) * float(meta.average_fps or 25.0)))
+
+
+def write_frame_counts(videos: list[XDVideo], path: Path) -> dict[str, int]:
+    """``video,frames`` for each video (the host's ``frames.csv`` read by the scorer); atomic."""
+    counts = {v.name: count_frames(v.path) for v in videos}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("video,frames\n" + "".join(f"{k},{n}\n" for k, n in counts.items()), encoding="utf-8")
+    tmp.replace(path)
+    return counts
+
+
 def source_group(name: str) -> str:
     """The source film or upload of a release name (``Bad.Boys.1995__#01-11-55...`` → ``Bad.Boys.1995``)."""
     return name.split("__#", 1)[0]

@@ -177,3 +177,15 @@ def test_host_files_are_checked(xd, capsys, tmp_path: Path) -> None:  # type: ig
             (host / "frames.csv").write_text(text)
         rc, _, err = run(capsys, ok, host)  # --labels also takes the folder
         assert rc == 2 and needle in err, err
+
+
+def test_reported_citations() -> None:
+    """Issue 10 item 14: the XD-Violence results cite their own papers and say what differs."""
+    from vaar.bench.reported import reported_for
+
+    rep = {r.model: r for r in reported_for("xd-violence")}
+    assert rep["HyperVD"].citation.startswith("Peng et al.") and "2305.18797" in rep["HyperVD"].url
+    assert rep["MAVD"].citation.startswith("Jin et al.") and "2501.07496" in rep["MAVD"].url
+    assert "RGB, audio and optical flow" in rep["MAVD"].citation
+    assert rep["CFA"].value == 0.8634 and "2412.20455" in rep["CFA"].url
+    assert "unverified" in rep["AVAR-Net"].citation and "unverified" not in reported_for("vaar-cls")[0].citation

@@ -34,7 +34,6 @@ written to ``RUN/selection.json``. Test AP per seed is reported, never used to c
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import re
@@ -49,6 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vaar._util.atomic import atomic_write_text
+from vaar._util.hashing import sha256_file
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model
 from vaar.baselines.config import TrainConfig, write_config
 from vaar.baselines.features import (
@@ -132,9 +133,7 @@ def write_frame_counts(videos: list[XDVideo], path: Path) -> dict[str, int]:
     """``video,frames`` for each video (the host's ``frames.csv`` read by the scorer); atomic."""
     counts = {v.name: count_frames(v.path) for v in videos}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("video,frames\n" + "".join(f"{k},{n}\n" for k, n in counts.items()), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, "video,frames\n" + "".join(f"{k},{n}\n" for k, n in counts.items()))
     return counts
 
 
@@ -181,14 +180,6 @@ def video_ap(scores: dict[str, np.ndarray], videos: list[XDVideo]) -> float:
     return float(curve_areas(rank(vs, y), ones(len(videos)))[0][0])
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -------------------------------------------------------------------------------------- features
 
 
@@ -208,7 +199,7 @@ def extract_videos(
     summary, timings, dims = SplitSummary(), Timings(), dict[str, int]()
     for i, v in enumerate(videos):
         sources = functools.partial(_same, str(v.path))
-        cache_clip(cache, loader, layout, v.name, file_sha256(v.path), sources, summary, timings,
+        cache_clip(cache, loader, layout, v.name, sha256_file(v.path), sources, summary, timings,
                    dims, snippet=SNIPPET)  # fmt: skip
         if progress is not None:
             progress(i + 1, len(videos), v.name)
@@ -228,7 +219,7 @@ def _same(src: str) -> tuple[str, str]:
 
 
 def load_video_features(cache: FeatureCache, entry: dict[str, Any], v: XDVideo) -> tuple[Tensor, Tensor] | None:
-    key = file_sha256(v.path)
+    key = sha256_file(v.path)
     a = cache.load("audio", entry["audio_key"], entry["layout"], key)
     b = cache.load("video", entry["video_key"], entry["layout"], key)
     if a is None or b is None:
@@ -335,25 +326,10 @@ def train_xd(
     steps = cfg.segments or 32
     cfg = replace(cfg, audio_backbone=entry["audio_backbone"], video_backbone=entry["video_backbone"],
                   segments=steps)  # fmt: skip
-    train_a, train_v, labels = [], [], []
-    val_feats = {v.name: load_video_features(cache, entry, v) for v in val_videos}
-    if any(f is None for f in val_feats.values()):
-        raise ConfigError(f"{root}/train: validation videos without cached features; extract them first")
-    for v in layout.train:
-        if v.name in val_names:
-            continue
-        feats = load_video_features(cache, entry, v)
-        if feats is not None:
-            train_a.append(resample(feats[0], steps))
-            train_v.append(resample(feats[1], steps))
-            labels.append(int(v.violent))
-    if not labels or len(set(labels)) < 2:
-        raise ConfigError(f"{root}/train: need cached features of normal and violent videos")
-    audio, video, y = torch.stack(train_a), torch.stack(train_v), torch.tensor(labels)
-    test_feats = {v.name: load_video_features(cache, entry, v) for v in layout.test}
-    missing = [n for n, f in test_feats.items() if f is None]
-    if missing:
-        raise ConfigError(f"{len(missing)} test video(s) have no features (first: {missing[0]})")
+    audio, video, y = _training_tensors(cache, entry, [v for v in layout.train if v.name not in val_names],
+                                        steps, root)  # fmt: skip
+    val_feats = _all_features(cache, entry, val_videos, f"{root}/train: validation")
+    test_feats = _all_features(cache, entry, layout.test, "test")
     spec = HeadSpec(int(entry["audio_dim"]), int(entry["video_dim"]), 2, cfg.num_stages,
                     cfg.num_layers, cfg.num_f_maps, cfg.dropout)  # fmt: skip
     device = pick_device(cfg.device)
@@ -363,36 +339,10 @@ def train_xd(
     per_seed: list[dict[str, float]] = []
     test_scores: dict[int, dict[str, np.ndarray]] = {}
     for seed in cfg.seeds:
-        torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        model = create_model(cfg.model, spec)
-        model.fit_norm(audio, video)
-        model.to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        a_d, v_d, y_d = audio.to(device), video.to(device), y.to(device)
-        for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            order = torch.randperm(len(y), generator=gen).to(device)
-            total = 0.0
-            for i in range(0, len(y), cfg.batch_size):
-                idx = order[i : i + cfg.batch_size]
-                loss = weak_loss(model(a_d[idx], v_d[idx]), y_d[idx], top_k(steps),
-                                 cfg.smooth_weight, cfg.smooth_tau)  # fmt: skip
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-            if on_epoch is not None:
-                on_epoch(seed, epoch, cfg.epochs, total / len(y))
-        val_scores = {}
-        for name, f in val_feats.items():
-            assert f is not None
-            val_scores[name] = snippet_scores(model, f[0], f[1], device)
+        model = _train_seed(cfg, spec, seed, audio, video, y, device, on_epoch)
+        val_scores = {n: snippet_scores(model, a, v, device) for n, (a, v) in val_feats.items()}
         val_ap = video_ap(val_scores, val_videos) if val_videos else math.nan
-        scores = {}
-        for name, f in test_feats.items():
-            assert f is not None
-            scores[name] = snippet_scores(model, f[0], f[1], device)
+        scores = {n: snippet_scores(model, a, v, device) for n, (a, v) in test_feats.items()}
         test_scores[seed] = scores
         ap, pr_auc = frame_ap(scores, layout.test, layout.annotations)
         per_seed.append({"seed": seed, "validation_video_ap": val_ap, "ap": ap, "pr_auc": pr_auc})
@@ -405,12 +355,71 @@ def train_xd(
             fh.write(json.dumps({"video": v.name, "scores": [round(float(s), 6) for s in chosen[v.name]]}) + "\n")
     aps = [r["ap"] for r in per_seed]
     result = XDResult(str(out), float(np.mean(aps)), float(np.mean([r["pr_auc"] for r in per_seed])),
-                      per_seed, len(labels), len(layout.test), time.perf_counter() - t0)  # fmt: skip
+                      per_seed, len(y), len(layout.test), time.perf_counter() - t0)  # fmt: skip
     (out / "metrics.json").write_text(json.dumps(
         {"per_seed": per_seed, "mean_ap": result.ap, "std_ap": float(np.std(aps, ddof=1)) if len(aps) > 1 else 0.0,
          "mean_pr_auc": result.pr_auc, "selection": selection, "extraction": entry}, indent=2),
         encoding="utf-8")  # fmt: skip
     return result
+
+
+def _training_tensors(cache: FeatureCache, entry: dict[str, Any], videos: list[XDVideo], steps: int,
+                      root: str | Path) -> tuple[Tensor, Tensor, Tensor]:
+    """Cached features of the training videos resampled to T: (N, T, Da), (N, T, Dv), labels (N,)."""
+    train_a, train_v, labels = [], [], []
+    for v in videos:
+        feats = load_video_features(cache, entry, v)
+        if feats is not None:
+            train_a.append(resample(feats[0], steps))
+            train_v.append(resample(feats[1], steps))
+            labels.append(int(v.violent))
+    if not labels or len(set(labels)) < 2:
+        raise ConfigError(f"{root}/train: need cached features of normal and violent videos")
+    return torch.stack(train_a), torch.stack(train_v), torch.tensor(labels)
+
+
+def _all_features(cache: FeatureCache, entry: dict[str, Any], videos: list[XDVideo],
+                  what: str) -> dict[str, tuple[Tensor, Tensor]]:
+    """Every video's cached features, or one line naming the first video without them."""
+    out: dict[str, tuple[Tensor, Tensor]] = {}
+    missing = []
+    for v in videos:
+        f = load_video_features(cache, entry, v)
+        if f is None:
+            missing.append(v.name)
+        else:
+            out[v.name] = f
+    if missing:
+        raise ConfigError(f"{len(missing)} {what} video(s) have no features (first: {missing[0]})")
+    return out
+
+
+def _train_seed(cfg: TrainConfig, spec: HeadSpec, seed: int, audio: Tensor, video: Tensor, y: Tensor,
+                device: torch.device, on_epoch: Callable[[int, int, int, float], None] | None) -> BaselineModel:
+    """One seed, ``cfg.epochs`` epochs of the weak (top-k MIL) loss; the last epoch's model."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = create_model(cfg.model, spec)
+    model.fit_norm(audio, video)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    a_d, v_d, y_d = audio.to(device), video.to(device), y.to(device)
+    steps = int(cfg.segments or 32)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = torch.randperm(len(y), generator=gen).to(device)
+        total = 0.0
+        for i in range(0, len(y), cfg.batch_size):
+            idx = order[i : i + cfg.batch_size]
+            loss = weak_loss(model(a_d[idx], v_d[idx]), y_d[idx], top_k(steps),
+                             cfg.smooth_weight, cfg.smooth_tau)  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        if on_epoch is not None:
+            on_epoch(seed, epoch, cfg.epochs, total / len(y))
+    return model
 
 
 def select_seed(per_seed: list[dict[str, float]], val_videos: list[str], epochs: int, split_seed: int,
@@ -430,6 +439,4 @@ def select_seed(per_seed: list[dict[str, float]], val_videos: list[str], epochs:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")

@@ -108,7 +108,7 @@ def test_page_is_self_contained_and_escaped() -> None:
         assert bad not in html
     for cited in ("arXiv:2510.13630", "MACIL-SD", "HyperVD", "MAVD", "89.29", "83.40", "85.67", "86.07", "88.56"):
         assert cited in html
-    assert html.count('<span class="badge">reported, not reproduced</span>') == 5
+    assert html.count('<span class="badge">reported, not reproduced</span>') == 6  # with CFA
     md = render_markdown(fixed_entries())
     assert "Reported in papers, not reproduced here" in md and "89.29" in md
 
@@ -171,7 +171,7 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
             assert lat == sorted(lat)
             assert page.get_attribute(f"{table} thead th[data-key=latency]", "aria-sort") == "ascending"
             assert page.locator("#plot-vaar-cls circle.point").count() == 2
-            assert page.locator("#plot-xd-violence line[stroke-dasharray]").count() == 4
+            assert page.locator("#plot-xd-violence line[stroke-dasharray]").count() == 5  # reported XD results, CFA included
         finally:
             browser.close()
     assert errors == []

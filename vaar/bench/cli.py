@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",
     "train-xd": "vaar.baselines.cmd_xd",
+    "xd-frames": "vaar.baselines.cmd_xd_frames",
 }
 
 main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)

@@ -7,10 +7,8 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 from benchdata import SLUGS, make_dataset, make_truth, write_predictions
 
@@ -137,60 +135,3 @@ def test_private_test_labels(capsys, tmp_path: Path) -> None:  # type: ignore[no
     rc = main(["score", str(preds), "--dataset", str(root), "--bootstrap", "10"])
     err = capsys.readouterr().err
     assert rc == 2 and "--labels" in err and "without labels" in err
-
-
-MODEL = textwrap.dedent('''
-    import numpy as np
-    SLUGS = {slugs!r}
-
-    class Model:
-        batch_size = 4
-        def parameters(self):
-            return 1234
-        def predict(self, batch):
-            out = np.zeros((len(batch), len(SLUGS)))
-            for i, clip in enumerate(batch):
-                assert clip.video.startswith(b"MP4") and clip.audio.startswith(b"WAV")
-                out[i, SLUGS.index(clip.video[4:].decode())] = 1.0
-            return out
-
-    def factory():
-        return Model()
-''')
-
-
-def test_submit_model(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    ids, y = make_truth(24)
-    root = make_dataset(tmp_path / "ds", ids, y)
-    (root / "data").mkdir()
-    media = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-    table = pa.table({
-        "clip_id": ids,
-        "label": pa.array(y, pa.int64()),
-        "video": pa.array([{"bytes": b"MP4:" + SLUGS[c].encode(), "path": f"{i}.mp4"} for i, c in zip(ids, y, strict=True)], media),
-        "audio": pa.array([{"bytes": b"WAV", "path": f"{i}.wav"} for i in ids], media),
-    })
-    pq.write_table(table.slice(0, 10), root / "data/test-00000-of-00002.parquet")
-    pq.write_table(table.slice(10), root / "data/test-00001-of-00002.parquet")
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (pkg / "toy_model.py").write_text(MODEL.format(slugs=list(SLUGS)))
-    monkeypatch.syspath_prepend(str(pkg))
-    board = tmp_path / "board"
-    rc, out, err = submit(capsys, "--model", "toy_model:factory", "--name", "toy", "--dataset", str(root),
-                          "--leaderboard", str(board), "--save-predictions", str(tmp_path / "toy.csv"))
-    assert rc == 0, err
-    entry = json.loads((board / "entries/vaar-cls/toy.json").read_text())
-    assert entry["scores"]["accuracy"] == 1.0 and entry["scores"]["mean_ap"] == 1.0
-    cost = entry["cost"]
-    assert cost["measured"] is True and cost["parameters"] == 1234 and cost["device"] == "cpu"
-    assert cost["latency_ms_per_clip"] > 0 and cost["latency_clips"] == 16
-    assert entry["dataset"]["split"] == "test" and entry["dataset"]["version"] == "1.0.0"
-    assert (tmp_path / "toy.csv").read_text().startswith("clip_id,label,score_abuse")
-    rc, _, err = submit(capsys, "--model", "toy_model:nope", "--name", "t2", "--dataset", str(root), "--leaderboard", str(board))
-    assert rc == 2 and "no callable nope" in err
-    np.testing.assert_equal(len(list((board / "entries/vaar-cls").iterdir())), 1)

@@ -29,7 +29,7 @@ def rewrite(src: Path, dst: Path, fn) -> Path:  # type: ignore[no-untyped-def]
 def test_all_formats_score_the_same(small, capsys, fmt: str) -> None:  # type: ignore[no-untyped-def]
     d = small["dir"]
     path = write_predictions(d / f"p.{fmt}", small["ids"], small["scores"])
-    rc, out, _ = score(capsys, path, small["labels"], "--json")
+    rc, out, _ = score(capsys, path, small["labels"], "--json", "--per-class")  # host: per-class shown
     assert rc == 0
     data = json.loads(out)
     assert data["task"] == "vaar-cls" and data["n"] == 200 and len(data["split_sha256"]) == 64
@@ -38,6 +38,7 @@ def test_all_formats_score_the_same(small, capsys, fmt: str) -> None:  # type: i
     assert all(len(v) == 2 for v in data["ci95"].values())
     ref = json.loads(score(capsys, small["preds"], small["labels"], "--json")[1])
     assert data["scores"] == ref["scores"]
+    assert ref["per_class"] == {}  # private labels (--labels): no per-class detail without --per-class
 
 
 def _expect(capsys, preds: Path, labels: Path, *needles: str) -> str:  # type: ignore[no-untyped-def]
@@ -184,6 +185,8 @@ def test_binary_accepts_anomaly_label_and_score(small, capsys, tmp_path: Path) -
 
 
 def test_text_output(small, capsys) -> None:  # type: ignore[no-untyped-def]
-    rc, out, _ = score(capsys, small["preds"], small["labels"])
+    rc, out, _ = score(capsys, small["preds"], small["labels"], "--per-class")
     assert rc == 0 and "Macro-F1" in out and "police_siren" in out
+    rc, out, _ = score(capsys, small["preds"], small["labels"])  # private labels: no per-class table
+    assert rc == 0 and "Macro-F1" in out and "police_siren" not in out
     assert np.isfinite(float(out.split("Macro-F1")[1].split()[0]))

@@ -204,10 +204,11 @@ def submit_entry(root: Path, entry: Mapping[str, Any], *, replace: bool = False,
             validate_entry(entry)
         except EntryError as exc:
             raise SubmissionError(f"{target}: the entry would be invalid: {exc}") from None
+        pin = task not in board.test_sets  # the first entry of a task pins its test set
         test_sets = {**board.test_sets, task: want}
         board = Board([*others, dict(entry)], board.skipped, test_sets)
         outputs = _render_all(root, board)  # render before writing anything
-        if task not in board.test_sets:  # the first entry of a task pins its test set
+        if pin:
             atomic_write(root / TEST_SETS, json.dumps(test_sets, indent=2, sort_keys=True) + "\n")
         atomic_write(target, dumps_entry(entry))
         for path, text in outputs.items():

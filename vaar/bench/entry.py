@@ -127,7 +127,7 @@ def load_meta(path: Path | None, name: str) -> ModelMeta:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)[:200]}; valid: {', '.join(sorted(valid))}")
     data["name"] = name
     mods = data.get("modalities") or ()
-    if not isinstance(mods, (str, list)) or len(mods) > len(MODALITIES):
+    if not isinstance(mods, (str, list, tuple)) or len(mods) > len(MODALITIES):
         raise ConfigError(f"{path}: modalities is a list of {', '.join(MODALITIES)}")
     data["modalities"] = tuple(str(m)[:20] for m in ([mods] if isinstance(mods, str) else mods))
     for key in ("url", "paper", "code", "notes"):

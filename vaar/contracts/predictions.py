@@ -40,6 +40,7 @@ DEFAULT_MAX_ROWS = 1_000_000  # XD-Violence's long CSV: one row a snippet (~200k
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_COLUMNS = 64
+MAX_FOOTER_BYTES = 4 * 1024 * 1024
 MAX_SHOWN = 5
 CLIP_ID = "clip_id"
 LABEL = "label"
@@ -291,6 +292,12 @@ def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    with open(p, "rb") as f:
+        f.seek(-8, os.SEEK_END)
+        footer = int.from_bytes(f.read(4), "little")
+    if footer > MAX_FOOTER_BYTES:
+        raise fail(p, f"has a {footer / 1e6:.1f} MB Parquet footer (at most {MAX_FOOTER_BYTES >> 20} MB)",
+                   "write a plain table of clip_id, label and the score columns")
     try:
         pf = pq.ParquetFile(p)
         meta = pf.metadata

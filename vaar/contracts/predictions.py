@@ -292,9 +292,13 @@ def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    size = os.path.getsize(p)
     with open(p, "rb") as f:
-        f.seek(-8, os.SEEK_END)
-        footer = int.from_bytes(f.read(4), "little")
+        f.seek(max(0, size - 8))
+        tail = f.read(8)
+    footer = int.from_bytes(tail[:4], "little")
+    if size < 12 or tail[4:] != b"PAR1" or footer > size - 12:
+        raise fail(p, "cannot be read as Parquet (no valid footer)", "write it with pyarrow or pandas .to_parquet")
     if footer > MAX_FOOTER_BYTES:
         raise fail(p, f"has a {footer / 1e6:.1f} MB Parquet footer (at most {MAX_FOOTER_BYTES >> 20} MB)",
                    "write a plain table of clip_id, label and the score columns")

@@ -1,6 +1,7 @@
 """Leaderboard entries: one JSON file a submission, ``entries/<task>/<slug>.json``.
 
-Schema (``schema_version`` 1; a reader refuses versions it does not know)::
+The format is defined once, as JSON Schema, in :mod:`vaar.contracts.entry` (exported to
+``leaderboard/schema/entry.schema.json``); this module builds entries from a score report::
 
     {
       "schema": "vaar-bench/entry", "schema_version": 1,
@@ -8,15 +9,16 @@ Schema (``schema_version`` 1; a reader refuses versions it does not know)::
       "model": {"name", "url", "modalities": ["audio", "video"], "paper", "code", "notes"},
       "cost": {"parameters", "latency_ms_per_clip", "latency_clips", "device", "threads",
                "measured": true},         # all null when a predictions file was submitted
-      "dataset": {"source", "split", "split_sha256", "version"},
+      "dataset": {"source", "split", "split_sha256", "version", "private"},
       "n": 600, "main_score": "macro_f1",
-      "scores": {...}, "ci95": {name: [lo, hi]}, "per_class": {...},
+      "scores": {...}, "ci95": {name: [lo, hi]}, "per_class": {...},   # {} on private labels
       "bootstrap": {"resamples", "seed", "level"},
-      "predictions_sha256": "..."
+      "predictions_sha256": "...", "submissions": 1
     }
 
-Costs are measured by ``vaar-bench submit --model`` and never self-reported: ``--meta`` files
-may describe a model (name, url, modalities, paper, code, notes) but not its cost.
+Costs are measured by ``vaar-bench submit --model`` (:mod:`vaar.bench.sandbox`) and never
+self-reported: ``--meta`` files may describe a model (name, url, modalities, paper, code, notes,
+within the schema's length caps, no YAML aliases) but not its cost.
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def load_meta(path: Path | None, name: str) -> ModelMeta:
 
 @dataclass(frozen=True)
 class Cost:
-    """Measured by :mod:`vaar.bench.model`; ``None`` fields when a file was submitted."""
+    """Measured by :mod:`vaar.bench.sandbox`; ``None`` fields when a file was submitted
+    (``parameters`` is also ``None`` when the model has no torch modules: not measured)."""
 
     parameters: int | None = None
     latency_ms_per_clip: float | None = None

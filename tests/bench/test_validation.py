@@ -296,3 +296,10 @@ def test_hostile_json_numbers_and_nesting(small, capsys, tmp_path: Path, value: 
     rows[3] = rows[3].replace('"score_abuse": 0.1', f'"score_abuse": {value}')
     p.write_text("\n".join(rows) + "\n")
     _expect(capsys, p, small["labels"], needle, "line 4")
+
+
+@pytest.mark.parametrize("flag,value", [("--seed", "-1"), ("--seed", "9" * 30), ("--bootstrap", "9" * 30)])
+def test_out_of_range_numbers_are_one_line(small, capsys, flag: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["score", str(small["preds"]), "--labels", str(small["labels"]), flag, value])
+    err = capsys.readouterr().err
+    assert rc == 2 and flag in err and len(err.strip().splitlines()) == 1, err

@@ -30,6 +30,8 @@ def truth_source(args: argparse.Namespace):  # -> vaar.bench.truth.TruthSource
 
     if args.bootstrap < 0 or args.bootstrap > 100_000:
         raise ConfigError("--bootstrap must be between 0 and 100000")
+    if not 0 <= args.seed < 2**63:
+        raise ConfigError("--seed must be between 0 and 2**63 - 1")
     if args.max_mb <= 0 or args.max_mb > 10_000:
         raise ConfigError("--max-mb must be between 0 and 10000")
     if args.labels is not None:

@@ -48,6 +48,8 @@ def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, An
     if args.dataset is None or not task.supports_dataset:
         raise ConfigError("--model runs over a published VAAR dataset's media: give --dataset DIR "
                           "(and a vaar-cls or vaar-binary --task; --labels FILE for private labels)")
+    if not 0 <= args.latency_clips <= 10_000 or (args.batch_size is not None and not 1 <= args.batch_size <= 256):
+        raise ConfigError("--latency-clips must be in [0, 10000] and --batch-size in [1, 256]")
     if not 0 < args.model_timeout <= 7 * 24 * 3600 or not 64 <= args.model_memory_mb <= 1 << 22:
         raise ConfigError("--model-timeout must be in (0, 604800] s and --model-memory-mb in [64, 4194304]")
 

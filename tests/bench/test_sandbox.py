@@ -58,6 +58,9 @@ def steal():
 
 class Model:
     def predict(self, batch):
+        import os
+        if any("SECRET" in k for k in os.environ):
+            raise RuntimeError("saw the host's secret")
         truth = steal()
         out = np.zeros((len(batch), len(SLUGS)))
         if truth is None:
@@ -171,6 +174,7 @@ def test_honest_model_scored_cost_measured_not_reported(capsys, tmp_path: Path, 
 def test_model_cannot_find_the_labels(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     root, _, y = media_dataset(tmp_path, encode_label=False)
     model_module(tmp_path, monkeypatch, "thief", THIEF)
+    monkeypatch.setenv("VAAR_SPLIT_SECRET", "host-only")  # not passed to the model's process
     board = tmp_path / "board"
     rc, _, err = submit(capsys, "--model", "thief:factory", "--name", "thief", "--dataset", str(root),
                         "--leaderboard", str(board))

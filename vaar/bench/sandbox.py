@@ -20,6 +20,7 @@ The sandbox (why the model cannot see the labels or report its own cost)::
     scorer process (has the labels)                 model process: python -I -m vaar.bench.sandbox
     ───────────────────────────────                 ────────────────────────────────────────────
     reads clip_id + media columns of the shards     RLIMIT_AS = --model-memory-mb, GPUs hidden,
+                                                    environment cut to ENV_KEEP (no host secrets),
     writes each batch's media to temp files  ──►    stdout moved to stderr; imports the model,
       JSON line: clip ids + file paths              counts torch.nn.Module parameters itself,
                                              ◄──    JSON line: scores (validated by the scorer)
@@ -35,7 +36,8 @@ directly, so an overridden ``parameters()`` is never called); a model without to
 scorer's side (after one warm-up request), including reading the clip's temporary files.
 
 Limits, stated plainly: the model runs as the same OS user, so it can read any file that user
-can read; keep private labels where that user cannot (or run ``submit`` in a container). Code
+can read (including the scorer's command line in ``/proc``, which names ``--labels``); keep
+private labels where that user cannot (or run ``submit`` in a container). Code
 running in the model's process could rewrite the counting code there; the host reviews the
 model code it runs.
 """
@@ -67,6 +69,11 @@ DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_MEMORY_MB = 8192
 MAX_BATCH_SIZE = 256
 MAX_REPLY_BYTES = 64 * 1024 * 1024
+#: the environment the model's process gets: locale, paths, thread and cache settings, and the
+#: variables meant for models; not the host's tokens or secrets
+ENV_KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "TORCH_HOME", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "XDG_CACHE_HOME"}
+ENV_KEEP_PREFIXES = ("VAAR_MODEL_", "VAAR_BASELINE_")
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,8 @@ class ModelProcess:
         self.deadline = time.monotonic() + limits.wall_s
         self.stderr_path = workdir / "model.stderr"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed in close())
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1")
+        env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
+        env.update(CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "vaar.bench.sandbox", str(limits.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,

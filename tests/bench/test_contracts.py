@@ -108,3 +108,27 @@ def test_entry_must_be_a_plain_file(tmp_path: Path) -> None:
     assert read_entry(real)["slug"] == "m0"
     with pytest.raises(EntryError, match="symbolic link"):
         read_entry(link)
+
+
+def test_predictions_schema_agrees_with_the_validator(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Records the scorer accepts validate against the exported schema; ones it refuses do not."""
+    from benchdata import write_predictions
+
+    from vaar.bench.cli import main
+
+    schema = predictions_schema()
+    path = write_predictions(tmp_path / "p.jsonl", small["ids"], small["scores"])
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    cls = {**schema, **schema["$defs"]["vaar-cls"]}
+    for r in records[:20]:
+        jsonschema.validate(r, cls)
+        assert not jsonschema_lite.errors(r, schema["$defs"]["vaar-cls"], schema)
+    assert main(["score", str(path), "--labels", str(small["labels"]), "--bootstrap", "0"]) == 0
+    for bad in ({**records[0], "label": "anomaly"}, {**records[0], "extra": 1}, {**records[0], "score_abuse": "x"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, cls)
+        path.write_text("\n".join(json.dumps(r) for r in [bad, *records[1:]]) + "\n")
+        assert main(["score", str(path), "--labels", str(small["labels"]), "--bootstrap", "0"]) == 2
+    binary = {**schema, **schema["$defs"]["vaar-binary"]}
+    jsonschema.validate({**records[0], "label": "anomaly", "score_anomaly": 0.9}, binary)
+    capsys.readouterr()

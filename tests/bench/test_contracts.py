@@ -9,8 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from test_render import fixed_entries
 
+from tests.bench.test_render import fixed_entries
 from vaar.bench.cmd_schema import schema_files
 from vaar.contracts import jsonschema_lite
 from vaar.contracts.entry import EntryError, entry_schema, read_entry, validate_entry
@@ -112,8 +112,7 @@ def test_entry_must_be_a_plain_file(tmp_path: Path) -> None:
 
 def test_predictions_schema_agrees_with_the_validator(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Records the scorer accepts validate against the exported schema; ones it refuses do not."""
-    from benchdata import write_predictions
-
+    from tests.bench.benchdata import write_predictions
     from vaar.bench.cli import main
 
     schema = predictions_schema()

@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from benchdata import SLUGS, make_dataset, make_truth, write_labels
 
+from tests.bench.benchdata import SLUGS, make_dataset, make_truth, write_labels
 from vaar.bench.cli import main
 
 HONEST = '''

@@ -53,13 +53,25 @@ def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, An
     if not 0 < args.model_timeout <= 7 * 24 * 3600 or not 64 <= args.model_memory_mb <= 1 << 22:
         raise ConfigError("--model-timeout must be in (0, 604800] s and --model-memory-mb in [64, 4194304]")
 
-    def progress(done: int, total: int) -> None:
-        print(f"\r  predicted {done}/{total} clips", end="", file=sys.stderr, flush=True)
+    from vaar._util.progress import ProgressBar
 
-    text, m = run_model(args.model, args.dataset, args.split, truth.clip_ids, batch_size=args.batch_size,
-                        latency_clips=args.latency_clips,
-                        limits=Limits(args.model_timeout, args.model_memory_mb), progress=progress)
-    print(file=sys.stderr)
+    bar = ProgressBar("predict")
+    started = False
+
+    def progress(done: int, total: int) -> None:  # the bar starts once the model has answered
+        nonlocal started
+        if not started:
+            bar.start(total)
+            started = True
+        bar.update(done, total, "")
+
+    try:
+        text, m = run_model(args.model, args.dataset, args.split, truth.clip_ids, batch_size=args.batch_size,
+                            latency_clips=args.latency_clips, limits=Limits(args.model_timeout, args.model_memory_mb),
+                            progress=progress)
+    finally:
+        if started:
+            bar.stop()
     return text, Cost(parameters=m.parameters, latency_ms_per_clip=m.latency_ms_per_clip,
                       latency_clips=m.latency_clips, device="cpu", threads=m.threads, measured=True)
 

@@ -99,26 +99,7 @@ def load_meta(path: Path | None, name: str) -> ModelMeta:
     """Read ``--meta`` YAML (at most 16 KB, no aliases); ``name`` (from ``--name``) wins over a name in the file."""
     if path is None:
         return ModelMeta(name=name)
-    import yaml
-
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_META_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read model metadata ({exc.strerror})") from None
-    if len(raw) > MAX_META_BYTES:
-        raise ConfigError(f"{path}: model metadata is over {MAX_META_BYTES // 1024} KB; keep it to a few fields")
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: model metadata is not UTF-8") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: model metadata is nested too deeply; write a flat YAML mapping") from None
-    except yaml.YAMLError as exc:
-        why = "YAML aliases (*name) are not allowed" if "aliases" in str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read model metadata ({why}); write a flat YAML mapping") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: model metadata must be a YAML mapping")
+    data = _read_meta(path)
     cost = sorted(_COST_KEYS & {str(k) for k in data})
     if cost:
         raise ConfigError(f"{path}: {', '.join(cost)} cannot be self-reported; "
@@ -140,6 +121,31 @@ def load_meta(path: Path | None, name: str) -> ModelMeta:
             raise ConfigError(f"{path}: {key} must be text of at most {MAX_LEN[key]} characters")
         data[key] = str(value)
     return ModelMeta(**data)
+
+
+def _read_meta(path: Path) -> dict[Any, Any]:
+    """The ``--meta`` file as a mapping: at most 16 KB, UTF-8, YAML without aliases."""
+    import yaml
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_META_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read model metadata ({exc.strerror})") from None
+    if len(raw) > MAX_META_BYTES:
+        raise ConfigError(f"{path}: model metadata is over {MAX_META_BYTES // 1024} KB; keep it to a few fields")
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: model metadata is not UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: model metadata is nested too deeply; write a flat YAML mapping") from None
+    except yaml.YAMLError as exc:
+        why = "YAML aliases (*name) are not allowed" if "aliases" in str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read model metadata ({why}); write a flat YAML mapping") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: model metadata must be a YAML mapping")
+    return data
 
 
 @dataclass(frozen=True)

@@ -27,37 +27,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vaar._util.atomic import FILE_MODE, atomic_write_text
 from vaar.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
 from vaar.errors import ManifestError, SubmissionError
 
 LOCK_TIMEOUT_S = 300.0
 TEST_SETS = "test_sets.json"
-FILE_MODE = 0o644
+__all__ = ["FILE_MODE", "Board", "atomic_write", "load_board", "rerender", "submit_entry"]
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (mode 0644) via a temporary file and a rename; the old file survives a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path``, mode 0644, via a temporary file and a rename (:mod:`vaar._util.atomic`)."""
+    atomic_write_text(path, text)
 
 
 def entry_path(root: Path, task: str, slug: str) -> Path:

@@ -64,16 +64,25 @@ def errors(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None
            path: str = "") -> list[str]:
     """Every violation of ``schema`` by ``value``, as ``"path: problem"`` strings (empty if valid)."""
     root = schema if root is None else root
-    here = path or "(top)"
     if "$ref" in schema:
         name = str(schema["$ref"]).removeprefix("#/$defs/")
         return errors(value, root["$defs"][name], root, path)
-    out: list[str] = []
     types = schema.get("type")
     if types is not None:
         names = [types] if isinstance(types, str) else list(types)
         if not any(_is_type(value, t) for t in names):
-            return [f"{here}: expected {' or '.join(names)}, got {_kind(value)}"]
+            return [f"{path or '(top)'}: expected {' or '.join(names)}, got {_kind(value)}"]
+    out = _value(value, schema, path or "(top)")
+    if isinstance(value, dict):
+        out += _object(value, schema, root, path)
+    if isinstance(value, list):
+        out += _array(value, schema, root, path)
+    return out + _combined(value, schema, root, path)
+
+
+def _value(value: Any, schema: Mapping[str, Any], here: str) -> list[str]:
+    """``const``, ``enum``, and the string and number keywords."""
+    out: list[str] = []
     if "const" in schema and value != schema["const"]:
         out.append(f"{here}: must be {schema['const']!r}")
     if "enum" in schema and value not in schema["enum"]:
@@ -93,23 +102,32 @@ def errors(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None
             out.append(f"{here}: {value} is below {schema['minimum']}")
         if value > schema.get("maximum", math.inf):
             out.append(f"{here}: {value} is above {schema['maximum']}")
-    if isinstance(value, dict):
-        out += _object(value, schema, root, path)
-    if isinstance(value, list):
-        if len(value) > schema.get("maxItems", math.inf):
-            out.append(f"{here}: more than {schema['maxItems']} items")
-        if len(value) < schema.get("minItems", 0):
-            out.append(f"{here}: fewer than {schema['minItems']} items")
-        if "items" in schema and len(value) <= schema.get("maxItems", math.inf):
-            for i, item in enumerate(value):
-                out += errors(item, schema["items"], root, f"{path}[{i}]")
+    return out
+
+
+def _array(value: list[Any], schema: Mapping[str, Any], root: Mapping[str, Any], path: str) -> list[str]:
+    here = path or "(top)"
+    if len(value) > schema.get("maxItems", math.inf):
+        return [f"{here}: more than {schema['maxItems']} items"]
+    out: list[str] = []
+    if len(value) < schema.get("minItems", 0):
+        out.append(f"{here}: fewer than {schema['minItems']} items")
+    if "items" in schema:
+        for i, item in enumerate(value):
+            out += errors(item, schema["items"], root, f"{path}[{i}]")
+    return out
+
+
+def _combined(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], path: str) -> list[str]:
+    """``allOf``, ``anyOf`` and ``if``/``then``."""
+    out: list[str] = []
     for sub in schema.get("allOf", ()):
         out += errors(value, sub, root, path)
     if "anyOf" in schema:
         tries: list[list[str]] = [errors(value, sub, root, path) for sub in schema["anyOf"]]
         if all(tries):
             out.extend(tries[min(range(len(tries)), key=lambda i: len(tries[i]))])
-    if "if" in schema and not errors(value, schema["if"], root, path) and "then" in schema:
+    if "if" in schema and "then" in schema and not errors(value, schema["if"], root, path):
         out += errors(value, schema["then"], root, path)
     return out
 

@@ -248,7 +248,6 @@ def _read_csv(p: Path, lines: Iterator[tuple[int, str]], max_rows: int) -> tuple
 
 
 def _read_jsonl(p: Path, lines: Iterator[tuple[int, str]], max_rows: int) -> tuple[list[str], dict[str, list[Any]], list[str]]:
-    columns: list[str] | None = None
     cols: dict[str, list[Any]] = {}
     where: list[str] = []
     bad: list[str] = []
@@ -256,36 +255,45 @@ def _read_jsonl(p: Path, lines: Iterator[tuple[int, str]], max_rows: int) -> tup
     for i, line in lines:
         if not line.strip():
             continue
-        try:
-            obj = loads(line)
-        except JsonInputError as exc:
-            bad.append(f"line {i}: {exc}")
+        problem = _add_record(p, line, cols, max_rows, len(where))
+        if problem is None:
+            where.append(f"line {i}")
+        elif problem.startswith("keys "):
+            odd.append(f"line {i}: {problem}")
         else:
-            if not isinstance(obj, dict):
-                bad.append(f"line {i}: not an object")
-            elif columns is None:
-                columns = list(obj)
-                _check_header(p, columns)
-                cols = {c: [obj[c]] for c in columns}
-                where.append(f"line {i}")
-            elif obj.keys() != cols.keys():
-                odd.append(f"line {i}: keys {sorted(obj)}")
-            else:
-                if len(where) >= max_rows:
-                    raise _too_many(p, max_rows)
-                for c in columns:
-                    cols[c].append(obj[c])
-                where.append(f"line {i}")
+            bad.append(f"line {i}: {problem}")
         if len(bad) > MAX_SHOWN or len(odd) > MAX_SHOWN:
             break
     if bad:
         raise fail(p, "lines that are not JSON objects", "write one JSON object per line", bad)
-    if columns is None:
+    if not cols:
         raise fail(p, "has no records", "write one JSON object per line, one per clip")
     if odd:
-        raise fail(p, f"records whose keys differ from the first record's {sorted(columns)}",
+        raise fail(p, f"records whose keys differ from the first record's {sorted(cols)}",
                    "give every record the same keys", odd)
-    return columns, cols, where
+    return list(cols), cols, where
+
+
+def _add_record(p: Path, line: str, cols: dict[str, list[Any]], max_rows: int, n: int) -> str | None:
+    """Append one JSONL record to ``cols``; returns why it cannot be, or None."""
+    try:
+        obj = loads(line)
+    except JsonInputError as exc:
+        return str(exc)
+    if not isinstance(obj, dict):
+        return "not an object"
+    if not cols:
+        _check_header(p, list(obj))
+        if not obj:
+            return "an empty object"
+        cols.update({c: [] for c in obj})
+    elif obj.keys() != cols.keys():
+        return f"keys {sorted(obj)}"
+    if n >= max_rows:
+        raise _too_many(p, max_rows)
+    for c, v in obj.items():
+        cols[c].append(v)
+    return None
 
 
 def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any]], list[str]]:

@@ -303,3 +303,9 @@ def test_out_of_range_numbers_are_one_line(small, capsys, flag: str, value: str)
     rc = main(["score", str(small["preds"]), "--labels", str(small["labels"]), flag, value])
     err = capsys.readouterr().err
     assert rc == 2 and flag in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_csv_field_over_the_limit_is_named(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "wide.csv"
+    p.write_text("clip_id,label\nclip00000," + "x" * 200_000 + "\n")
+    _expect(capsys, p, small["labels"], "line 2 has a field longer than 128 KB")

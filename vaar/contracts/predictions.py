@@ -239,12 +239,18 @@ def _read_csv(p: Path, lines: Iterator[tuple[int, str]], max_rows: int) -> tuple
                 c.append(value)
             where.append(f"line {current[0]}")
     except csv.Error as exc:
-        raise fail(p, f"is not valid CSV (line {current[0]}: {exc})",
-                   "quote fields that contain commas or newlines") from None
+        raise _csv_error(p, current[0], exc) from None
     if ragged:
         raise fail(p, f"rows with a field count other than the header's {n_col}",
                    "give every row one value per header column", ragged)
     return columns, dict(zip(columns, cols, strict=True)), where
+
+
+def _csv_error(p: Path, line: int, exc: csv.Error) -> SubmissionError:
+    if "field limit" in str(exc):
+        return fail(p, f"line {line} has a field longer than {csv.field_size_limit() // 1024} KB",
+                    "write clip ids, labels and numbers only")
+    return fail(p, f"is not valid CSV (line {line}: {exc})", "quote fields that contain commas or newlines")
 
 
 def _read_jsonl(p: Path, lines: Iterator[tuple[int, str]], max_rows: int) -> tuple[list[str], dict[str, list[Any]], list[str]]:

@@ -48,7 +48,7 @@ def read_clip_predictions(
     path: Path, truth: LabelSet, *, binary: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> ClipPredictions:
     """Read and validate a VAAR predictions file; any problem is one clear SubmissionError."""
-    table = read_table(path, max_bytes=max_bytes)
+    table = read_table(path, max_bytes=max_bytes, max_rows=len(truth.clip_ids) + max(16, len(truth.clip_ids) // 100))
     return validate_clip_table(table, truth, binary=binary)
 
 

@@ -182,7 +182,7 @@ def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_pa
     preds.write_text("clip_id,label\n" + "".join(f"{r['clip_id']},{r['label']}\n" for r in hidden), encoding="utf-8")
     board = tmp_path / "board"
     assert bench_main(["submit", str(preds), "--task", "vaar-cls", "--name", "host", "--leaderboard", str(board),
-                       "--bootstrap", "10", "--labels", str(private)]) == 0  # fmt: skip
+                       "--bootstrap", "10", "--labels", str(private), "--host-secret-file", str(secret)]) == 0  # fmt: skip
     entry = json.loads((board / "entries" / "vaar-cls" / "host.json").read_text())
     assert entry["dataset"]["version"] == "1.2.1"
     assert card_header(tmp_path / "dataset")["dataset_version"] == "1.2.1"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import shutil
@@ -309,8 +310,33 @@ def test_private_test_labels_cannot_be_recovered(
     preds.write_text("clip_id,label\n" + "".join(f"{c},{lab}\n" for c, lab in sorted(hidden.items())))
     from vaar.bench.cli import main as bench
 
-    assert bench(["score", str(preds), "--labels", str(labels_file), "--json", "--bootstrap", "10"]) == 0
-    assert '"accuracy": 1.0' in capsys.readouterr().out
+    # private labels without the host secret are refused in one line (no plain sha256 to fall back on)
+    assert bench(["score", str(preds), "--labels", str(labels_file), "--json", "--bootstrap", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "--host-secret-file" in err and len(err.strip().splitlines()) == 1
+    host_secret = ["--host-secret-file", str(host / "secret")]
+    assert bench(["score", str(preds), "--labels", str(labels_file), "--json", "--bootstrap", "10", *host_secret]) == 0
+    out = capsys.readouterr().out
+    assert '"accuracy": 1.0' in out and f'"split_sha256": "{identity.group(0)}"' in out
+    # the submitted entry names the card's test set (its HMAC identity) and pins it
+    board = tmp_path / "board"
+    assert bench(["submit", str(preds), "--name", "host", "--leaderboard", str(board), "--labels", str(labels_file),
+                  "--bootstrap", "10", *host_secret]) == 0  # fmt: skip
+    capsys.readouterr()
+    entry_text = (board / "entries" / "vaar-cls" / "host.json").read_text()
+    assert json.loads(entry_text)["dataset"]["split_sha256"] == identity.group(0)
+    assert json.loads((board / "test_sets.json").read_text()) == {"vaar-cls": identity.group(0)}
+    # no plain sha256 of any labelling of the test ids (the brute force above) is in the entry's
+    # split identity or anywhere else but predictions_sha256 (the submitter's own file: here a
+    # perfect labelling, so its hash is one; rescore finds files by it)
+    entry = json.loads(entry_text)
+    entry_hex = set(re.findall(r"[0-9a-f]{64}", json.dumps({**entry, "predictions_sha256": None})))
+    assert entry["predictions_sha256"] == hashlib.sha256(preds.read_bytes()).hexdigest()
+    for labels in itertools.product(CLASSES, repeat=len(ids)):
+        for header, tail in (("clip_id,label", ""), ("clip_id,label,dataset_version", f",{version}")):
+            guess = (header + "\n" + "".join(f"{c},{lab}{tail}\n" for c, lab in zip(ids, labels, strict=True)))
+            assert hashlib.sha256(guess.encode()).hexdigest() not in entry_hex
+    assert hashlib.sha256(labels_file.read_bytes()).hexdigest() not in entry_hex
 
 
 def test_host_secret_from_the_environment_and_length(

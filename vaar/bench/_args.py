@@ -15,6 +15,9 @@ def add_truth_arguments(p: argparse.ArgumentParser) -> None:
                    help="ground truth: labels CSV (clip_id,label) or, for xd-violence, annotations.txt; "
                         "for a VAAR task these are the host's private labels: no per-class scores are "
                         "published (with --dataset, the dataset supplies only the media for --model)")
+    p.add_argument("--host-secret-file", type=Path, metavar="FILE",
+                   help="host secret that published private --labels (else $VAAR_HOST_SECRET): the split "
+                        "identity is then the card's hmac-sha256, never a plain sha256 of the labels")
     p.add_argument("--dataset", type=Path, metavar="DIR", help="published dataset folder (made by `vaar build`)")
     p.add_argument("--split", default="test", help="split of --dataset to score (default test)")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
@@ -35,7 +38,7 @@ def truth_source(args: argparse.Namespace):  # -> vaar.bench.truth.TruthSource
     if args.max_mb <= 0 or args.max_mb > 10_000:
         raise ConfigError("--max-mb must be between 0 and 10000")
     if args.labels is not None:
-        return TruthSource(labels=args.labels, split=args.split)
+        return TruthSource(labels=args.labels, split=args.split, host_secret_file=args.host_secret_file)
     return TruthSource(dataset=args.dataset, split=args.split)
 
 

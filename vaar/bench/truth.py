@@ -10,6 +10,16 @@ Published dataset folder (made by ``vaar build``)::
 ``split_sha256`` names exactly what was scored: the sha256 of the split CSV's bytes (or of the
 ``--labels`` file).
 
+**Private labels** (the host file written by ``vaar publish --private-test-labels``): a
+``--labels`` file is private when its header has a ``dataset_version`` column (publish always
+writes ``clip_id,label,dataset_version``) or any of its clip ids is opaque (``t`` + 20 hex digits,
+:func:`vaar.curation.private.opaque_id`). Its identity is then not a plain sha256, which a
+submitter could brute-force from the public ids, but the card's ``hmac-sha256:<hex>``
+(:func:`vaar.curation.private.split_identity` of the file's bytes), so the entry pins the same
+test set the card names. That needs the host secret that published it (``--host-secret-file`` or
+``$VAAR_HOST_SECRET``); private labels without one are refused. A wrong secret gives another
+identity, which the leaderboard's pinned test set refuses.
+
 XD-Violence ground truth is the host's, never the submission's. ``--labels`` names the host's
 ``annotations.txt`` (or the folder holding it); beside it::
 
@@ -32,6 +42,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +63,7 @@ class TruthSource:
     labels: Path | None = None
     dataset: Path | None = None
     split: str = "test"
+    host_secret_file: Path | None = None  # private labels: else $VAAR_HOST_SECRET
 
     def __post_init__(self) -> None:
         if (self.labels is None) == (self.dataset is None):
@@ -92,12 +105,32 @@ def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelS
         labels = Path(source.labels)
         # a split file of a published folder (DIR/splits/test.csv): the version is in DIR's card
         version = dataset_version(labels.parent.parent) if labels.parent.name == "splits" else None
-        return _read_labels_csv(labels, tax, split=None, version=version)
+        return _read_labels_csv(labels, tax, split=None, version=version, secret_file=source.host_secret_file)
     assert source.dataset is not None
     return _read_dataset_split(Path(source.dataset), source.split, tax)
 
 
-def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str | None = None) -> LabelSet:
+OPAQUE_CLIP_ID = re.compile(r"t[0-9a-f]{20}")  # vaar.curation.private.opaque_id
+
+
+def is_private_labels(fields: list[str], clip_ids: list[str]) -> bool:
+    """A host's private labels file: a ``dataset_version`` column, or any opaque clip id."""
+    return "dataset_version" in fields or any(OPAQUE_CLIP_ID.fullmatch(c) for c in clip_ids)
+
+
+def private_identity(path: Path, raw: bytes, secret_file: Path | None) -> str:
+    """The card's ``hmac-sha256:<hex>`` of a private labels file; refused without the host secret."""
+    from vaar.curation.private import SECRET_ENV, load_secret, split_identity
+
+    if secret_file is None and not os.environ.get(SECRET_ENV, "").strip():
+        raise ConfigError(f"{path}: private test labels (a dataset_version column or opaque ids) are named by "
+                          f"the card's HMAC identity: pass --host-secret-file FILE or set ${SECRET_ENV} "
+                          "(the secret they were published with)")
+    return split_identity(load_secret(secret_file), raw)
+
+
+def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str | None = None,
+                     secret_file: Path | None = None) -> LabelSet:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -143,6 +176,8 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         seen: set[str] = set()
         dupes = [c for c in ids if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
         raise ManifestError(f"{path}: duplicate clip_id ({', '.join(dupes[:5])}); each clip once")
+    if split is None and is_private_labels(fields, ids):  # --labels FILE: the host's private labels?
+        digest = private_identity(path, raw, secret_file)
     return LabelSet(tuple(ids), np.asarray(labels, dtype=np.int64), digest, str(path), split, version)
 
 

@@ -244,3 +244,26 @@ def test_submission_counter(small, capsys, tmp_path: Path) -> None:  # type: ign
         assert submit(capsys, *args, "--replace")[0] == 0
     entry = json.loads((board / "entries/vaar-cls/m.json").read_text())
     assert entry["submissions"] == 3 and entry["per_class"] == {} and entry["dataset"]["private"] is True
+
+
+@pytest.mark.parametrize("header", ["clip_id,label", "clip_id,label,dataset_version"])
+def test_private_labels_are_named_by_the_host_hmac(capsys, tmp_path: Path, monkeypatch, header: str) -> None:  # type: ignore[no-untyped-def]
+    """Opaque ids or a dataset_version column make --labels private: the identity is the HMAC."""
+    from vaar.curation.private import opaque_id, split_identity
+
+    monkeypatch.delenv("VAAR_HOST_SECRET", raising=False)
+    secret = b"a host secret of at least sixteen bytes"
+    ids = sorted(opaque_id(secret, f"clip{i}") for i in range(3)) if header == "clip_id,label" else ["a", "b", "c"]
+    tail = ",1.0" if header.endswith("dataset_version") else ""
+    labels = tmp_path / "private.csv"
+    labels.write_text(header + "\n" + "".join(f"{c},{SLUGS[i]}{tail}\n" for i, c in enumerate(ids)))
+    preds = write_predictions(tmp_path / "p.csv", ids, None, [SLUGS[i] for i in range(3)])
+    args = ["score", str(preds), "--labels", str(labels), "--json", "--bootstrap", "0"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--host-secret-file" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("VAAR_HOST_SECRET", secret.decode())
+    assert main(args) == 0
+    got = json.loads(capsys.readouterr().out)["split_sha256"]
+    assert got == split_identity(secret, labels.read_bytes())
+    assert hashlib.sha256(labels.read_bytes()).hexdigest() not in got

@@ -129,17 +129,21 @@ def private_identity(path: Path, raw: bytes, secret_file: Path | None) -> str:
     return split_identity(load_secret(secret_file), raw)
 
 
-def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str | None = None,
-                     secret_file: Path | None = None) -> LabelSet:
+def _read_labels_text(path: Path) -> tuple[bytes, str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read labels ({exc.strerror}); check the path") from None
-    digest = hashlib.sha256(raw).hexdigest()
     try:
-        text = raw.decode("utf-8-sig")
+        return raw, raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: labels file is not UTF-8; re-save it as UTF-8") from None
+
+
+def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str | None = None,
+                     secret_file: Path | None = None) -> LabelSet:
+    raw, text = _read_labels_text(path)
+    digest = hashlib.sha256(raw).hexdigest()
     reader = csv.DictReader(io.StringIO(text, newline=""))
     fields = [f.strip() for f in reader.fieldnames or []]
     if "clip_id" not in fields or "label" not in fields:

@@ -7,15 +7,16 @@ Predictions (CSV, Parquet or JSONL), one row per clip of the scored split, exact
 * optional ``score_<slug>`` for every class of the taxonomy (all or none), any finite numbers,
   higher meaning more likely; ``vaar-binary`` also accepts one ``score_anomaly`` column instead.
 
+The format and its checks live with the contract (:mod:`vaar.contracts.predictions`,
+:mod:`vaar.contracts.clip_predictions`); this module scores.
+
 The anomaly score is ``1 - score_normal`` (AVAR-Net and most models output softmax
 probabilities, for which this is P(anomaly)).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +24,18 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.bench import metrics as M
-from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, fail, read_table
+from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
 from vaar.bench.truth import LabelSet, TruthSource, load_labels
+from vaar.contracts.clip_predictions import ClipPredictions, ClipSplit
+from vaar.contracts.clip_predictions import validate_clip_table as check_clip_table
+from vaar.contracts.predictions import ANOMALY
 from vaar.taxonomy import default_taxonomy
 
-ANOMALY = "anomaly"
+__all__ = ["ANOMALY", "ClipPredictions", "VaarBinary", "VaarCls", "read_clip_predictions", "validate_clip_table"]
+
 #: evaluate() also returns how many classes each macro-F1 averaged (not a score; for the details)
 CLASSES_AVERAGED = "_macro_f1_classes"
-
-
-@dataclass(frozen=True)
-class ClipPredictions:
-    """Validated predictions aligned to the ground truth's clip order."""
-
-    labels: npt.NDArray[np.int64]  # (N,) taxonomy index, or -1 for "anomaly" (binary task only)
-    scores: npt.NDArray[np.float64] | None  # (N, C) in taxonomy order, or None
-    anomaly_score: npt.NDArray[np.float64] | None  # (N,) or None
-    sha256: str
-    source: str
 
 
 def read_clip_predictions(
@@ -52,106 +46,11 @@ def read_clip_predictions(
     return validate_clip_table(table, truth, binary=binary)
 
 
-def validate_clip_table(table: Table, truth: LabelSet, *, binary: bool = False) -> ClipPredictions:  # noqa: C901 - row checks; split when the contracts move
+def validate_clip_table(table: Table, truth: LabelSet, *, binary: bool = False) -> ClipPredictions:
+    """The predictions contract's checks (:mod:`vaar.contracts.clip_predictions`) against ``truth``."""
     tax = default_taxonomy()
-    p = table.path
-    cols = set(table.columns)
-    score_cols = [f"score_{s}" for s in tax.slugs]
-    missing = [c for c in ("clip_id", "label") if c not in cols]
-    if missing:
-        raise fail(p, "missing column(s)", f"columns are clip_id, label and optionally score_<class>; found {', '.join(table.columns)}", missing)
-    allowed = {"clip_id", "label", *score_cols} | ({"score_anomaly"} if binary else set())
-    unknown = [c for c in table.columns if c not in allowed]
-    if unknown:
-        raise fail(p, "unexpected column(s)", "columns are clip_id, label and optionally "
-                   f"score_<class> for every class ({', '.join(tax.slugs)})", unknown)
-    present = [c for c in score_cols if c in cols]
-    if present and len(present) != len(score_cols):
-        absent = [c for c in score_cols if c not in cols]
-        raise fail(p, "score columns must cover every class or none; missing", "add the missing score columns or drop all of them", absent)
-
-    # clip ids: strings, each once, exactly the split's
-    raw_ids = table.data["clip_id"]
-    ids: list[str] = []
-    bad_ids: list[str] = []
-    for v, w in zip(raw_ids, table.where, strict=False):
-        if isinstance(v, bool) or not isinstance(v, (str, int)) or str(v).strip() == "":
-            bad_ids.append(f"{w}: {v!r}")
-        ids.append(str(v).strip() if v is not None else "")
-    if bad_ids:
-        raise fail(p, "empty or non-text clip_id", "give every row the clip_id of the split file", bad_ids)
-    counts = Counter(ids)
-    dupes = [c for c, k in counts.items() if k > 1]
-    if dupes:
-        raise fail(p, f"{len(dupes)} duplicate clip_id(s)", "give each clip exactly one row", dupes)
-    index = {c: i for i, c in enumerate(truth.clip_ids)}
-    extra = [c for c in ids if c not in index]
-    if extra:
-        raise fail(p, f"{len(extra)} clip_id(s) not in the split ({Path(truth.source).name})",
-                   "predict exactly the clips of the scored split", extra)
-    if len(ids) != len(index):
-        have = set(ids)
-        lost = [c for c in truth.clip_ids if c not in have]
-        raise fail(p, f"{len(lost)} clip(s) of the split missing", "predict every clip of the scored split", lost)
-    pos = np.fromiter((index[c] for c in ids), dtype=np.int64, count=len(ids))
-
-    # labels
-    valid = {s: i for i, s in enumerate(tax.slugs)}
-    if binary:
-        valid[ANOMALY] = -1
-    labels = np.empty(len(ids), dtype=np.int64)
-    bad_labels: list[str] = []
-    for k, (v, w) in enumerate(zip(table.data["label"], table.where, strict=False)):
-        key = v.strip() if isinstance(v, str) else v
-        if not isinstance(key, str) or key not in valid:
-            bad_labels.append(f"{w}: {v!r}")
-        else:
-            labels[k] = valid[key]
-    if bad_labels:
-        names = ", ".join(valid)
-        raise fail(p, f"{len(bad_labels)} label(s) outside the taxonomy", f"labels are class slugs: {names}", bad_labels)
-    aligned_labels = np.empty_like(labels)
-    aligned_labels[pos] = labels
-
-    scores = None
-    anomaly = None
-    if present:
-        mat = np.column_stack([_numeric(table, c) for c in score_cols])
-        scores = np.empty_like(mat)
-        scores[pos] = mat
-        anomaly = 1.0 - scores[:, tax.index(tax.normal_class)]
-    if binary and "score_anomaly" in cols:
-        col = _numeric(table, "score_anomaly")
-        anomaly = np.empty_like(col)
-        anomaly[pos] = col
-    return ClipPredictions(aligned_labels, scores, anomaly, table.sha256, str(p))
-
-
-def _numeric(table: Table, column: str) -> npt.NDArray[np.float64]:
-    """A column as finite float64, or a SubmissionError naming the bad rows."""
-    values = table.data[column]
-    bad: list[str] = []
-    out = np.empty(len(values), dtype=np.float64)
-    try:
-        if any(isinstance(v, bool) for v in values):
-            raise ValueError
-        out[:] = np.asarray(values, dtype=np.float64)
-    except (ValueError, TypeError):
-        for i, v in enumerate(values):
-            try:
-                if isinstance(v, bool) or v is None:
-                    raise ValueError
-                out[i] = float(v)
-            except (ValueError, TypeError):
-                bad.append(f"{table.where[i]}: {v!r}")
-        raise fail(table.path, f"non-numeric values in {column}", "write scores as plain numbers", bad) from None
-    finite = np.isfinite(out)
-    if not finite.all():
-        rows = np.flatnonzero(~finite)
-        bad = [f"{table.where[i]}: {values[i]!r}" for i in rows[:5]]
-        raise fail(table.path, f"non-finite values (NaN or infinity) in {column}",
-                   "replace them with finite scores", bad, total=len(rows))
-    return out
+    split = ClipSplit(truth.clip_ids, Path(truth.source).name, tax.slugs, tax.normal_class)
+    return check_clip_table(table, split, binary=binary)
 
 
 @register_task

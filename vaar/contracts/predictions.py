@@ -11,8 +11,9 @@ A predictions file (CSV, Parquet or JSONL) holds one record per clip of the scor
 :func:`predictions_schema` is the one definition of a record (exported as
 ``leaderboard/schema/predictions.schema.json`` by ``vaar-bench schema``); :func:`read_table` reads a
 file into columns within fixed bounds; the file-level rules (each clip once, exactly the split's
-clips, all score columns or none) are checked by the task against its ground truth
-(:func:`vaar.bench.vaar_tasks.validate_clip_table`, :mod:`vaar.bench.xd_task`).
+clips, all score columns or none) are checked against the ground truth by
+:mod:`vaar.contracts.clip_predictions` (VAAR tasks) and :mod:`vaar.contracts.video_predictions`
+(``xd-violence``), which the tasks call.
 
 Bounds (a refused file never costs more than a few hundred MB): the file size (``--max-mb``);
 the row count (Parquet: from the footer, before any data is read; CSV and JSONL: counted while

@@ -202,7 +202,7 @@ class _Task:
     versions: dict[str, str]
 
 
-def _process(  # noqa: C901 - the driver loop; left whole while the publish step moves (issue 13)
+def _process(
     todo: list[SourceRow],
     out: Path,
     cfg: BuildConfig,
@@ -211,79 +211,99 @@ def _process(  # noqa: C901 - the driver loop; left whole while the publish step
     ledger: Ledger,
     on_clip: Callable[[ClipEvent], None] | None,
 ) -> None:
-    if not todo:
-        return
-    out = out.resolve()  # workers (Ray: on other nodes) get absolute paths
-    by_url: dict[str, list[SourceRow]] = defaultdict(list)
-    for r in todo:
-        by_url[r.url].append(r)
-    pending_per_url = {u: len(rs) for u, rs in by_url.items()}
-    cache = out / "cache" / "sources"
-    max_in_flight = 2 * cfg.workers + 2
-    lock = threading.Lock()
+    """Download every source of ``todo`` and process its clips, recording each in the ledger."""
+    if todo:
+        _Driver(todo, out.resolve(), cfg, media_cfg, versions, ledger, on_clip).run()
 
-    def record(row: dict[str, Any], fingerprint: str | None = None) -> None:
-        with lock:
-            ledger.put(row, fingerprint)
-        if on_clip:
-            on_clip(ClipEvent(row["clip_id"], row["label"], row["status"], row.get("error")))
 
-    def download(url: str) -> SourceMedia:
-        return fetch_source(url, [(r.start, r.end) for r in by_url[url]], cache, cfg.download)
+class _Driver:
+    """The build's driver loop: a bounded number of downloads (threads) and clips (the backend)
+    in flight; each finished download queues its clips, each finished clip is recorded."""
 
-    urls = iter(by_url)
-    ready: list[_Task] = []
-    pool = make_executor(cfg.backend, cfg.workers, cfg.ray_address, mp_context=_POOL_CONTEXT)
-    with ThreadPoolExecutor(cfg.download_workers) as dl_pool, pool:
-        downloads: dict[Future[SourceMedia], str] = {}
-        clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
-        while True:
-            # keep a bounded number of downloads and clips in flight
-            while len(downloads) < cfg.download_workers and len(ready) < max_in_flight:
-                url = next(urls, None)
-                if url is None:
-                    break
-                downloads[dl_pool.submit(download, url)] = url
-            while ready and len(clips) < max_in_flight:
-                task = ready.pop(0)
-                clips[pool.submit(process_clip, task)] = task
-            if not downloads and not clips:
+    def __init__(self, todo: list[SourceRow], out: Path, cfg: BuildConfig, media_cfg: MediaConfig,
+                 versions: dict[str, str], ledger: Ledger, on_clip: Callable[[ClipEvent], None] | None) -> None:
+        self.out = out  # absolute: workers (Ray: on other nodes) get absolute paths
+        self.cfg, self.media_cfg, self.versions = cfg, media_cfg, versions
+        self.ledger, self.on_clip = ledger, on_clip
+        self.by_url: dict[str, list[SourceRow]] = defaultdict(list)
+        for r in todo:
+            self.by_url[r.url].append(r)
+        self.pending_per_url = {u: len(rs) for u, rs in self.by_url.items()}
+        self.max_in_flight = 2 * cfg.workers + 2
+        self.lock = threading.Lock()
+        self.urls = iter(self.by_url)
+        self.ready: list[_Task] = []
+        self.downloads: dict[Future[SourceMedia], str] = {}
+        self.clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
+
+    def run(self) -> None:
+        pool = make_executor(self.cfg.backend, self.cfg.workers, self.cfg.ray_address, mp_context=_POOL_CONTEXT)
+        with ThreadPoolExecutor(self.cfg.download_workers) as dl_pool, pool:
+            while self._submit(dl_pool, pool):
+                waiting: list[Future[Any]] = [*self.downloads, *self.clips]
+                done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    if fut in self.downloads:
+                        self._downloaded(fut)
+                    else:
+                        self._clip_done(fut)
+
+    def _submit(self, dl_pool: ThreadPoolExecutor, pool: Any) -> bool:
+        """Keep a bounded number of downloads and clips in flight; False when all is done."""
+        while len(self.downloads) < self.cfg.download_workers and len(self.ready) < self.max_in_flight:
+            url = next(self.urls, None)
+            if url is None:
                 break
-            waiting: list[Future[Any]] = [*downloads, *clips]
-            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
-            for fut in done:
-                if fut in downloads:
-                    url = downloads.pop(fut)  # type: ignore[call-overload]
-                    try:
-                        media = fut.result()
-                    except StageError as exc:
-                        for r in by_url[url]:
-                            record(_failed_row(r, exc, versions))
-                        continue
-                    except Exception as exc:  # a bug must not lose the other clips
-                        for r in by_url[url]:
-                            record(_failed_row(r, StageError(_bug(exc)), versions, stage="download"))
-                        continue
-                    for r in by_url[url]:
-                        try:
-                            sec = media.section_for(r.start, r.end)
-                        except StageError as exc:
-                            record(_failed_row(r, exc, versions))
-                            continue
-                        ready.append(
-                            _Task(r, str(sec.path), sec.offset, sec.has_audio, media.info, str(out), media_cfg, cfg.qc, versions)
-                        )
-                else:
-                    task = clips.pop(fut)  # type: ignore[call-overload]
-                    try:
-                        row, fp = fut.result()
-                    except Exception as exc:  # worker died or a bug: record, go on
-                        row, fp = _failed_row(task.row, StageError(_bug(exc)), versions, stage="trim"), None
-                    record(row, fp)
-                    url = task.row.url
-                    pending_per_url[url] -= 1
-                    if pending_per_url[url] == 0 and not cfg.keep_downloads:
-                        shutil.rmtree(Path(task.src).parent, ignore_errors=True)
+            self.downloads[dl_pool.submit(self._download, url)] = url
+        while self.ready and len(self.clips) < self.max_in_flight:
+            task = self.ready.pop(0)
+            self.clips[pool.submit(process_clip, task)] = task
+        return bool(self.downloads or self.clips)
+
+    def _download(self, url: str) -> SourceMedia:
+        sections = [(r.start, r.end) for r in self.by_url[url]]
+        return fetch_source(url, sections, self.out / "cache" / "sources", self.cfg.download)
+
+    def _record(self, row: dict[str, Any], fingerprint: str | None = None) -> None:
+        with self.lock:
+            self.ledger.put(row, fingerprint)
+        if self.on_clip:
+            self.on_clip(ClipEvent(row["clip_id"], row["label"], row["status"], row.get("error")))
+
+    def _downloaded(self, fut: Future[Any]) -> None:
+        """A source is in: queue its clips, or record each as failed."""
+        url = self.downloads.pop(fut)
+        try:
+            media = fut.result()
+        except StageError as exc:
+            for r in self.by_url[url]:
+                self._record(_failed_row(r, exc, self.versions))
+            return
+        except Exception as exc:  # a bug must not lose the other clips
+            for r in self.by_url[url]:
+                self._record(_failed_row(r, StageError(_bug(exc)), self.versions, stage="download"))
+            return
+        for r in self.by_url[url]:
+            try:
+                sec = media.section_for(r.start, r.end)
+            except StageError as exc:
+                self._record(_failed_row(r, exc, self.versions))
+                continue
+            self.ready.append(_Task(r, str(sec.path), sec.offset, sec.has_audio, media.info, str(self.out),
+                                    self.media_cfg, self.cfg.qc, self.versions))
+
+    def _clip_done(self, fut: Future[Any]) -> None:
+        """A clip is done: record it; drop its source once its last clip is done."""
+        task = self.clips.pop(fut)
+        try:
+            row, fp = fut.result()
+        except Exception as exc:  # worker died or a bug: record, go on
+            row, fp = _failed_row(task.row, StageError(_bug(exc)), self.versions, stage="trim"), None
+        self._record(row, fp)
+        url = task.row.url
+        self.pending_per_url[url] -= 1
+        if self.pending_per_url[url] == 0 and not self.cfg.keep_downloads:
+            shutil.rmtree(Path(task.src).parent, ignore_errors=True)
 
 
 def _remove_stale_temps(out: Path) -> None:

@@ -131,3 +131,19 @@ def test_predictions_schema_agrees_with_the_validator(small, capsys, tmp_path: P
     binary = {**schema, **schema["$defs"]["vaar-binary"]}
     jsonschema.validate({**records[0], "label": "anomaly", "score_anomaly": 0.9}, binary)
     capsys.readouterr()
+
+
+def test_predictions_validators_live_with_the_contract() -> None:
+    """Both formats' checks are in vaar.contracts, importable without the bench (no scoring code)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vaar.contracts.clip_predictions, vaar.contracts.video_predictions; "
+            "print(sorted(m for m in sys.modules if m.startswith('vaar.bench')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    from vaar.bench import vaar_tasks, xd_task
+    from vaar.contracts import clip_predictions, video_predictions
+
+    assert vaar_tasks.ClipPredictions is clip_predictions.ClipPredictions
+    assert xd_task.VideoScores is video_predictions.VideoScores

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -48,6 +48,14 @@ if TYPE_CHECKING:
 
 MODALITIES: tuple[Modality, Modality] = ("audio", "video")
 Progress = Callable[[int, int, str], None]  # (done, total, clip_id)
+
+
+class MediaTransform(Protocol):
+    """Alters decoded media inside :func:`extract_clip` (see vaar.bench.robustness)."""
+
+    def frames(self, frames: Tensor, bounds: Tensor) -> Tensor: ...  # (T, 3, H, W) uint8 -> same
+
+    def samples(self, wave: Tensor, bounds: Tensor) -> Tensor: ...  # (S,) 16 kHz -> (S,)
 
 
 def segment_bounds(start: float, duration: float, segments: int) -> Tensor:
@@ -126,8 +134,13 @@ def extract_clip(
     audio_bb: AudioBackbone | None,
     video_bb: VideoBackbone | None,
     timings: Timings | None = None,
+    transform: MediaTransform | None = None,
 ) -> tuple[Tensor | None, Tensor | None]:
-    """Features of one clip for the backbones given (None skips a modality): (T, Da), (T, Dv)."""
+    """Features of one clip for the backbones given (None skips a modality): (T, Da), (T, Dv).
+
+    ``transform`` (the robustness track's hook) alters the decoded frames and samples before the
+    backbones see them.
+    """
     import torch
 
     tm = timings if timings is not None else Timings()
@@ -135,6 +148,8 @@ def extract_clip(
     if video_bb is not None:
         t0 = time.perf_counter()
         frames = decode_centre_frames(video_src, bounds)  # (T, 3, H, W)
+        if transform is not None:
+            frames = transform.frames(frames, bounds)
         t1 = time.perf_counter()
         v = video_bb.embed(frames)  # (T, Dv)
         tm.decode_video += t1 - t0
@@ -145,6 +160,8 @@ def extract_clip(
             wave = decode_audio(audio_src if audio_src is not None else video_src)  # (S,)
         except (RuntimeError, ValueError):  # no audio stream: silence, so the clip still counts
             wave = torch.zeros(int(float(bounds[-1, 1]) * SAMPLE_RATE) + 1)
+        if transform is not None:
+            wave = transform.samples(wave, bounds)
         t1 = time.perf_counter()
         a = audio_bb.embed(wave, bounds.float())  # (T, Da)
         tm.decode_audio += t1 - t0

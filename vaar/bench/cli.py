@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "score": "vaar.bench.cmd_score",
     "submit": "vaar.bench.cmd_submit",
     "leaderboard": "vaar.bench.cmd_leaderboard",
+    "robustness": "vaar.bench.cmd_robustness",
     "features": "vaar.baselines.cmd_features",
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (JSON per corruption, summary, heat map)")
     p.add_argument("--name", help="model name shown in the heat map (default: the run folder's name)")
     p.add_argument("--batch-size", type=int, default=8, help="clips per predict() call with --model")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--list", action="store_true", help="list the corruptions and their levels, then exit")
 
 
@@ -43,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --dataset DIR (the published dataset) and --out DIR")
     if args.bootstrap < 0:
         raise ConfigError("--bootstrap must be 0 or more")
+    import torch
+
     from vaar.bench.robustness.scoring import run_robustness
 
+    torch.set_num_threads(max(1, args.threads))
     target: object = args.run
     if args.model is not None:
         from vaar.bench.model import load_factory

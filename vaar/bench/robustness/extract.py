@@ -71,41 +71,92 @@ def _as_bytes(src: bytes | str | None) -> bytes | None:
     return Path(src).read_bytes()
 
 
-def clip_features(
-    cache: FeatureCache, loader: LazyBackbones, clean_layout: str, segments: int, ref: ClipRef,
-    sources: Sources, c: Corruption | None, severity: int, seed: int, media: MediaCache, stats: ExtractStats,
-) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-    """(T, Da), (T, Dv) features of one clip under ``c`` (None: clean); None if the clip failed."""
-    from vaar.baselines.features import clip_bounds, extract_clip
+Condition = tuple[Corruption | None, int]  # (corruption or None for clean, severity)
 
+
+def _layouts(clean_layout: str, c: Corruption | None, severity: int, seed: int) -> dict[str, str]:
     touched = ("audio", "video") if c is None else c.touches
-    layouts = {m: layout_for(clean_layout, c if m in touched else None, severity, seed) for m in ("audio", "video")}
-    have = {m: cache.load(m, loader.key(m), layouts[m], ref.key) for m in ("audio", "video")}  # type: ignore[arg-type]
-    if all(a is not None for a in have.values()):
+    return {m: layout_for(clean_layout, c if m in touched else None, severity, seed) for m in ("audio", "video")}
+
+
+def load_features(cache: FeatureCache, loader: LazyBackbones, clean_layout: str, ref: ClipRef,
+                  c: Corruption | None, severity: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """(T, Da), (T, Dv) cached features of one clip under ``c`` (None: clean), or None."""
+    lay = _layouts(clean_layout, c, severity, seed)
+    a = cache.load("audio", loader.key("audio"), lay["audio"], ref.key)
+    v = cache.load("video", loader.key("video"), lay["video"], ref.key)
+    return None if a is None or v is None else (a, v)
+
+
+def fill_clip(
+    cache: FeatureCache, loader: LazyBackbones, clean_layout: str, segments: int, ref: ClipRef,
+    sources: Sources, conditions: list[Condition], seed: int, media: MediaCache, stats: ExtractStats,
+) -> None:  # fmt: skip
+    """Compute whatever features of one clip the cache lacks, for every condition at once.
+
+    The clip is decoded once (its T centre frames and its audio track); each frame or sample
+    corruption then transforms those decoded arrays -- exactly what ``extract_clip``'s
+    ``transform`` hook does, without decoding again per condition. A ``media`` corruption decodes
+    its own corrupted copy.
+    """
+    from vaar.baselines.features import (
+        clip_bounds,
+        decode_centre_frames,
+        extract_clip,
+    )
+
+    todo: list[tuple[Corruption | None, int, dict[str, str], list[str]]] = []
+    for c, sev in conditions:
+        lay = _layouts(clean_layout, c, sev, seed)
+        touched = ("audio", "video") if c is None else c.touches
+        miss = [m for m in touched if not cache.path(m, loader.key(m), lay[m], ref.key).is_file()]  # type: ignore[arg-type]
+        if miss:
+            todo.append((c, sev, lay, miss))
+    if not todo:
         stats.cached += 1
-        return have["audio"], have["video"]  # type: ignore[return-value]
+        return
     try:
         video_src, audio_src, vname, aname = sources()
-        bounds = clip_bounds(video_src, segments, None)
-        transform = None
-        if c is not None and c.stage == "media":
-            v_bytes, a_bytes = corrupt_clip_media(c, severity, seed, media, _as_bytes(video_src) or b"",
-                                                  _as_bytes(audio_src), vname, aname)  # fmt: skip
-            video_src, audio_src = v_bytes, a_bytes
-        elif c is not None:
-            transform = CorruptionTransform(c, severity, seed, ref.key)
-        a, v = extract_clip(video_src, audio_src, bounds,
-                            loader.audio() if have["audio"] is None else None,
-                            loader.video() if have["video"] is None else None, transform=transform)  # fmt: skip
+        bounds = clip_bounds(video_src, segments, None)  # (T, 2)
+        frames: Tensor | None = None
+        wave: Tensor | None = None
+        for c, sev, lay, miss in todo:
+            out: dict[str, Tensor | None] = {}
+            if c is not None and c.stage == "media":
+                v_bytes, a_bytes = corrupt_clip_media(c, sev, seed, media, _as_bytes(video_src) or b"",
+                                                      _as_bytes(audio_src), vname, aname)  # fmt: skip
+                out["audio"], out["video"] = extract_clip(
+                    v_bytes, a_bytes, bounds, loader.audio() if "audio" in miss else None,
+                    loader.video() if "video" in miss else None)  # fmt: skip
+            else:
+                tr = CorruptionTransform(c, sev, seed, ref.key) if c is not None else None
+                if "video" in miss:
+                    if frames is None:
+                        frames = decode_centre_frames(video_src, bounds)  # (T, 3, H, W)
+                    out["video"] = loader.video().embed(tr.frames(frames, bounds) if tr else frames)  # (T, Dv)
+                if "audio" in miss:
+                    if wave is None:
+                        wave = _decode_wave(audio_src if audio_src is not None else video_src, bounds)
+                    out["audio"] = loader.audio().embed(tr.samples(wave, bounds) if tr else wave, bounds.float())
+            for m, arr in out.items():
+                if arr is not None:
+                    cache.save(m, loader.key(m), lay[m], ref.key, arr.numpy())  # type: ignore[arg-type]
+        stats.computed += 1
     except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
         stats.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
-        return None
-    for m, arr in (("audio", a), ("video", v)):
-        if arr is not None:
-            have[m] = arr.numpy()
-            cache.save(m, loader.key(m), layouts[m], ref.key, have[m])  # type: ignore[arg-type]
-    stats.computed += 1
-    return have["audio"], have["video"]  # type: ignore[return-value]
+
+
+def _decode_wave(src: bytes | str, bounds: Tensor) -> Tensor:
+    """As ``extract_clip`` decodes audio: 16 kHz mono, silence when the clip has no audio stream."""
+    import torch
+
+    from vaar.baselines.backbones import SAMPLE_RATE
+    from vaar.baselines.features import decode_audio
+
+    try:
+        return decode_audio(src)  # (S,)
+    except (RuntimeError, ValueError):
+        return torch.zeros(int(float(bounds[-1, 1]) * SAMPLE_RATE) + 1)
 
 
 def split_sources(ds: Any, i: int, root: Path) -> Sources:

@@ -104,14 +104,24 @@ class _RunScorer:
     def clip_ids(self) -> list[str]:
         return [r.clip_id for r in self.refs]
 
+    def prepare(self, conditions: list[tuple[Corruption | None, int]], seed: int,
+                progress: Callable[[int, int, str], None] | None = None) -> None:  # fmt: skip
+        """Fill the feature cache for every condition, one clip (decoded once) at a time."""
+        from vaar.bench.robustness.extract import fill_clip
+
+        for i, (ref, src) in enumerate(zip(self.refs, self.sources, strict=True)):
+            fill_clip(self.cache, self.loader, self.layout, self.segments, ref, src, conditions, seed,
+                      self.media, self.stats)  # fmt: skip
+            if progress is not None:
+                progress(i + 1, len(self.refs), ref.clip_id)
+
     def scores(self, c: Corruption | None, severity: int, seed: int) -> npt.NDArray[np.float64]:
         import torch
 
         from vaar.baselines.train import SplitFeatures, evaluate
-        from vaar.bench.robustness.extract import clip_features
+        from vaar.bench.robustness.extract import load_features
 
-        feats = [clip_features(self.cache, self.loader, self.layout, self.segments, ref, src, c, severity, seed,
-                               self.media, self.stats) for ref, src in zip(self.refs, self.sources, strict=True)]  # fmt: skip
+        feats = [load_features(self.cache, self.loader, self.layout, ref, c, severity, seed) for ref in self.refs]
         ok = [i for i, f in enumerate(feats) if f is not None]
         k = self.run.model.spec.num_classes
         probs = np.full((len(self.refs), k), 1.0 / k)  # a clip that failed to decode: uniform scores
@@ -240,6 +250,15 @@ def run_robustness(
         label = name or getattr(predict_fn_or_run, "__qualname__", "model")
     total = 1 + len(names) * len(sevs)
     done = 0
+    if isinstance(scorer, _RunScorer):
+        conds: list[tuple[Corruption | None, int]] = [(None, 0)]
+        conds += [(get_corruption(n), s) for n in names for s in sevs]
+
+        def clip_tick(i: int, n: int, clip_id: str) -> None:
+            if progress is not None:
+                progress(0, total, f"features: clip {i}/{n}")
+
+        scorer.prepare(conds, seed, clip_tick)
 
     def tick(what: str) -> None:
         nonlocal done

@@ -20,6 +20,7 @@ from html import escape
 from typing import Any
 
 from vaar.bench.reported import Reported, reported_for
+from vaar.bench.robustness import board as robust
 from vaar.bench.tasks import get_task, task_names
 from vaar.errors import ConfigError
 
@@ -115,9 +116,11 @@ def render_markdown(entries: Sequence[Entry]) -> str:
         cols = list(v.labels)
         lines += [f"## {v.title} (`{v.name}`)", "", f"Sorted by **{v.labels[v.main]}**.", ""]
         if v.entries:
-            head = ["#", "Model", *(v.labels[c] for c in cols), "Params", "CPU ms/clip", "Modalities", "Date"]
+            rob = robust.has_column(v.name, v.entries)  # robustness column (vaar.bench.robustness.board)
+            head = ["#", "Model", *(v.labels[c] for c in cols), *(["Robustness (mCF1)"] if rob else []),
+                    "Params", "CPU ms/clip", "Modalities", "Date"]  # fmt: skip
             lines.append("| " + " | ".join(head) + " |")
-            lines.append("|" + "|".join(["--:", "---", *["--:"] * len(cols), "--:", "--:", "---", "---"]) + "|")
+            lines.append("|" + "|".join(["--:", "---", *["--:"] * (len(cols) + rob), "--:", "--:", "---", "---"]) + "|")
             for rank, e in enumerate(v.entries, start=1):
                 name = _md_text(str(e["model"]["name"]))
                 url = e["model"].get("url")
@@ -126,6 +129,9 @@ def render_markdown(entries: Sequence[Entry]) -> str:
                     s = e["scores"].get(c)
                     interval = ci(e["ci95"].get(c))
                     cells.append(pct(s) + (f" ({interval})" if interval and s is not None else ""))
+                if rob:
+                    text, _, iv = robust.cell_text(e)
+                    cells.append(text + (f" ({iv})" if iv else ""))
                 cost = e.get("cost") or {}
                 cells += [params(cost.get("parameters")), latency(cost.get("latency_ms_per_clip")),
                           modalities(e), str(e["date"])]
@@ -139,6 +145,7 @@ def render_markdown(entries: Sequence[Entry]) -> str:
                 lines.append(f"| {_md_text(r.model)} | {v.labels.get(r.score, r.score)} {pct(r.value)} "
                              f"| [{_md_text(r.citation)}]({r.url}) |")
         lines.append("")
+    lines += robust.md_section(entries, _md_text)
     return "\n".join(lines)
 
 
@@ -222,6 +229,9 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
     for c in cols:
         sort = ' aria-sort="descending"' if c == v.main else ""
         heads.append(f'<th data-type="num" data-key="{c}"{sort}>{escape(v.labels[c])}</th>')
+    rob = robust.has_column(v.name, v.entries)
+    if rob:
+        heads.append('<th data-type="num" data-key="robustness">Robustness (mCF1)</th>')
     heads += ['<th data-type="num" data-key="parameters">Params</th>',
               '<th data-type="num" data-key="latency">CPU ms/clip</th>',
               '<th class="t" data-type="text">Modalities</th>', '<th class="t" data-type="text">Date</th>']
@@ -236,6 +246,9 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
             interval = ci(e["ci95"].get(c)) if s is not None else ""
             extra = f'<span class="ci">{interval}</span>' if interval else ""
             cells.append(_td(pct(s) + extra, _num(s)))
+        if rob:
+            text, value, iv = robust.cell_text(e)
+            cells.append(_td(text + (f'<span class="ci">{iv}</span>' if iv else ""), _num(value)))
         cost = e.get("cost") or {}
         cells += [_td(params(cost.get("parameters")), _num(cost.get("parameters"))),
                   _td(latency(cost.get("latency_ms_per_clip")), _num(cost.get("latency_ms_per_clip"))),
@@ -248,6 +261,7 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
         cells = [_td(DASH, ""), _td(label, r.model, "t")]
         for c in cols:
             cells.append(_td(pct(r.value), _num(r.value)) if c == r.score else _td(DASH, ""))
+        cells += [_td(DASH, "")] * rob
         cells += [_td(DASH, ""), _td(DASH, ""), _td(DASH, "", "t"), _td(DASH, "", "t")]
         rows.append('<tr class="reported">' + "".join(cells) + "</tr>")
     if not rows:
@@ -338,6 +352,9 @@ def render_html(entries: Sequence[Entry]) -> str:
         body.append(_html_table(v, citations))
         body.append(_plot(v))
         body.append("</section>")
+    section = robust.html_section(entries)  # the robustness track, when an entry has it
+    if section:
+        body.append(section)
     refs = "".join(f'<li id="ref-{i}">{escape(c)}. <a href="{escape(urls[c])}">{escape(urls[c])}</a></li>'
                    for c, i in citations.items())
     return (

@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{s['model']}: clean Macro-F1 {100 * s['clean_macro_f1']:.2f}{iv(s['clean_ci95'])}, "
           f"mCF1 {100 * s['mcf1']:.2f}{iv(s['ci95'])}, relative {100 * s['relative']:+.2f}{iv(s['relative_ci95'])}")
     print("  groups: " + ", ".join(f"{g} {100 * v:.2f}" for g, v in s["groups"].items()))
+    if s["failed"]:
+        print(f"  warning: {len(s['failed'])} clip(s) could not be corrupted or decoded and were scored as "
+              f"uniform guesses (first: {s['failed'][0][0]}: {s['failed'][0][1]})")
     print(f"  {res.computed} clip passes computed, {res.cached} from the cache, {res.seconds:.1f} s -> "
           f"{res.out / 'summary.json'}, {res.out / 'heatmap.png'}")
     return 0

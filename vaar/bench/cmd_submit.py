@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-clips", type=int, default=16, help="clips timed one by one with --model (default 16)")
     p.add_argument("--save-predictions", type=Path, metavar="FILE",
                    help="with --model, also write the model's predictions CSV here")
+    p.add_argument("--robustness", action="store_true",
+                   help="with --model, also score it on the robustness track (vaar-bench robustness) "
+                        "and show its mCF1 on the leaderboard")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.predictions is None) == (args.model is None):
         raise ConfigError("give a PREDICTIONS file or --model PKG.MODULE:FACTORY (one of them)")
+    if args.robustness and (args.model is None or args.task != "vaar-cls"):
+        raise ConfigError("--robustness runs a --model on corrupted media: give --model and --task vaar-cls")
     task = get_task(args.task)
     source = truth_source(args)
     slug = slugify(args.name)
@@ -74,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
     )
     entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
                   predictions_sha256=preds.sha256, cost=cost).to_dict()
+    if args.robustness:  # the robustness track (vaar.bench.robustness.submit)
+        from vaar._util.progress import progress_bar
+        from vaar.bench.robustness.submit import model_predict, robustness_for_entry
+
+        with progress_bar("robustness") as update:
+            entry["robustness"] = robustness_for_entry(
+                model_predict(args.model), args.dataset, args.split, args.leaderboard, task.name, slug,
+                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update)
     path = submit_entry(args.leaderboard, entry, replace=args.replace)
     main = report.scores.get(report.main_score)
     shown = "n/a" if main is None else f"{100 * main:.2f}"
@@ -81,5 +94,9 @@ def run(args: argparse.Namespace) -> int:
     if cost.measured:
         print(f"  parameters {cost.parameters}, CPU latency {cost.latency_ms_per_clip:.1f} ms/clip "
               f"(median of {cost.latency_clips})")
+    if "robustness" in entry:
+        rb = entry["robustness"]
+        print(f"  robustness: mCF1 {100 * rb['mcf1']:.2f} (clean {100 * rb['clean_macro_f1']:.2f}), "
+              f"heat map {args.leaderboard / 'robustness' / task.name / (slug + '.png')}")
     print(f"  re-rendered {args.leaderboard / 'LEADERBOARD.md'} and {args.leaderboard / 'index.html'}")
     return 0

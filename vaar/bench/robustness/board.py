@@ -61,7 +61,8 @@ def robustness_of(entry: Mapping[str, Any]) -> dict[str, Any] | None:
                 cells = {s: v for s in sevs if (v := _unit(row.get(str(s)))) is not None}
                 if cells:
                     matrix[name] = cells
-    groups = r.get("groups") if isinstance(r.get("groups"), dict) else {}
+    groups = r.get("groups")
+    groups = groups if isinstance(groups, dict) else {}
     return {
         "mcf1": mcf1,
         "ci95": _interval(r.get("ci95")),

@@ -88,6 +88,51 @@ def load_features(cache: FeatureCache, loader: LazyBackbones, clean_layout: str,
     return None if a is None or v is None else (a, v)
 
 
+class _Decoded:
+    """One clip's sources, decoded at most once: centre frames and the audio track (lazily)."""
+
+    def __init__(self, sources: Sources, segments: int) -> None:
+        from vaar.baselines.features import clip_bounds
+
+        self.video_src, self.audio_src, self.vname, self.aname = sources()
+        self.bounds = clip_bounds(self.video_src, segments, None)  # (T, 2)
+        self._frames: Tensor | None = None
+        self._wave: Tensor | None = None
+
+    def frames(self) -> Tensor:
+        from vaar.baselines.features import decode_centre_frames
+
+        if self._frames is None:
+            self._frames = decode_centre_frames(self.video_src, self.bounds)  # (T, 3, H, W)
+        return self._frames
+
+    def wave(self) -> Tensor:
+        if self._wave is None:
+            self._wave = _decode_wave(self.audio_src if self.audio_src is not None else self.video_src, self.bounds)
+        return self._wave
+
+
+def _compute(clip: _Decoded, loader: LazyBackbones, c: Corruption | None, sev: int, seed: int, key: str,
+             miss: list[str], media: MediaCache) -> dict[str, Tensor | None]:  # fmt: skip
+    """Features of the modalities ``miss`` of one clip under one condition."""
+    from vaar.baselines.features import extract_clip
+
+    if c is not None and c.stage == "media":
+        v_bytes, a_bytes = corrupt_clip_media(c, sev, seed, media, _as_bytes(clip.video_src) or b"",
+                                              _as_bytes(clip.audio_src), clip.vname, clip.aname)  # fmt: skip
+        a, v = extract_clip(v_bytes, a_bytes, clip.bounds, loader.audio() if "audio" in miss else None,
+                            loader.video() if "video" in miss else None)  # fmt: skip
+        return {"audio": a, "video": v}
+    tr = CorruptionTransform(c, sev, seed, key) if c is not None else None
+    out: dict[str, Tensor | None] = {}
+    b = clip.bounds
+    if "video" in miss:
+        out["video"] = loader.video().embed(tr.frames(clip.frames(), b) if tr else clip.frames())  # (T, Dv)
+    if "audio" in miss:
+        out["audio"] = loader.audio().embed(tr.samples(clip.wave(), b) if tr else clip.wave(), b.float())  # (T, Da)
+    return out
+
+
 def fill_clip(
     cache: FeatureCache, loader: LazyBackbones, clean_layout: str, segments: int, ref: ClipRef,
     sources: Sources, conditions: list[Condition], seed: int, media: MediaCache, stats: ExtractStats,
@@ -96,49 +141,23 @@ def fill_clip(
 
     The clip is decoded once (its T centre frames and its audio track); each frame or sample
     corruption then transforms those decoded arrays -- exactly what ``extract_clip``'s
-    ``transform`` hook does, without decoding again per condition. A ``media`` corruption decodes
-    its own corrupted copy.
+    ``transform`` hook does, without decoding again per condition (the tests check both agree).
+    A ``media`` corruption decodes its own corrupted copy.
     """
-    from vaar.baselines.features import (
-        clip_bounds,
-        decode_centre_frames,
-        extract_clip,
-    )
-
     todo: list[tuple[Corruption | None, int, dict[str, str], list[str]]] = []
     for c, sev in conditions:
         lay = _layouts(clean_layout, c, sev, seed)
         touched = ("audio", "video") if c is None else c.touches
-        miss = [m for m in touched if not cache.path(m, loader.key(m), lay[m], ref.key).is_file()]  # type: ignore[arg-type]
+        miss: list[str] = [m for m in touched if not cache.path(m, loader.key(m), lay[m], ref.key).is_file()]  # type: ignore[arg-type]
         if miss:
             todo.append((c, sev, lay, miss))
     if not todo:
         stats.cached += 1
         return
     try:
-        video_src, audio_src, vname, aname = sources()
-        bounds = clip_bounds(video_src, segments, None)  # (T, 2)
-        frames: Tensor | None = None
-        wave: Tensor | None = None
+        clip = _Decoded(sources, segments)
         for c, sev, lay, miss in todo:
-            out: dict[str, Tensor | None] = {}
-            if c is not None and c.stage == "media":
-                v_bytes, a_bytes = corrupt_clip_media(c, sev, seed, media, _as_bytes(video_src) or b"",
-                                                      _as_bytes(audio_src), vname, aname)  # fmt: skip
-                out["audio"], out["video"] = extract_clip(
-                    v_bytes, a_bytes, bounds, loader.audio() if "audio" in miss else None,
-                    loader.video() if "video" in miss else None)  # fmt: skip
-            else:
-                tr = CorruptionTransform(c, sev, seed, ref.key) if c is not None else None
-                if "video" in miss:
-                    if frames is None:
-                        frames = decode_centre_frames(video_src, bounds)  # (T, 3, H, W)
-                    out["video"] = loader.video().embed(tr.frames(frames, bounds) if tr else frames)  # (T, Dv)
-                if "audio" in miss:
-                    if wave is None:
-                        wave = _decode_wave(audio_src if audio_src is not None else video_src, bounds)
-                    out["audio"] = loader.audio().embed(tr.samples(wave, bounds) if tr else wave, bounds.float())
-            for m, arr in out.items():
+            for m, arr in _compute(clip, loader, c, sev, seed, ref.key, miss, media).items():
                 if arr is not None:
                     cache.save(m, loader.key(m), lay[m], ref.key, arr.numpy())  # type: ignore[arg-type]
         stats.computed += 1

@@ -91,7 +91,7 @@ def av_shift(src: Path, dst: Path, kind: str, ctx: Context) -> None:
     """The audio arrives ``level`` ms late: the sync module's re-mux for a clip (video copied), an
     ffmpeg delay and trim for a separate audio file (the first ``level`` ms are silent)."""
     if kind == "video":
-        from vaar.curation.quality import fix_offset
+        from vaar.curation.media import fix_offset
 
         fix_offset(src, dst, -float(ctx.level))  # positive offset = audio late; fix_offset moves by -offset
         return

@@ -117,7 +117,13 @@ def corruption_names(group: Group | None = None) -> list[str]:
     """Registered names in registry order (video, audio, modality), optionally of one group."""
     _load()
     order = {"video": 0, "audio": 1, "modality": 2}
-    names = sorted(_REGISTRY, key=lambda n: order[_REGISTRY[n].group])  # stable: registry order inside
+    position = {n: i for i, n in enumerate(_REGISTRY)}
+
+    def key(n: str) -> tuple[int, int, int]:  # group, then defining module, then definition order
+        mod = _REGISTRY[n].fn.__module__
+        return order[_REGISTRY[n].group], _MODULES.index(mod) if mod in _MODULES else len(_MODULES), position[n]
+
+    names = sorted(_REGISTRY, key=key)
     return [n for n in names if group is None or _REGISTRY[n].group == group]
 
 

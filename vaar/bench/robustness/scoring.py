@@ -67,7 +67,7 @@ def load_truth(root: Path, split: str) -> Any:
 # ----------------------------------------------------------------------------------- predictors
 
 
-class _RunScorer:
+class RunScorer:
     """A trained run scored through its (corrupted) feature cache."""
 
     def __init__(self, run_dir: Path, root: Path, split: str, cache_dir: Path | None, media_dir: Path) -> None:
@@ -137,7 +137,7 @@ class _RunScorer:
         return probs
 
 
-class _ModelScorer:
+class ModelScorer:
     """A model's ``predict(clips)`` on corrupted media files."""
 
     def __init__(self, predict: PredictFn, root: Path, split: str, wanted: Sequence[str], media_dir: Path,
@@ -204,9 +204,9 @@ def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resam
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from vaar.bench.leaderboard import atomic_write
+    from vaar._util.atomic import atomic_write_text
 
-    atomic_write(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def run_robustness(
@@ -241,16 +241,16 @@ def run_robustness(
     sevs = sorted({int(s) for s in severities})
     truth = load_truth(root, split)
     media_dir = Path(cache) / "media" if cache is not None else out_dir / "media"
-    scorer: _RunScorer | _ModelScorer
+    scorer: RunScorer | ModelScorer
     if isinstance(predict_fn_or_run, (str, Path)):
-        scorer = _RunScorer(Path(predict_fn_or_run), root, split, Path(cache) if cache else None, media_dir)
+        scorer = RunScorer(Path(predict_fn_or_run), root, split, Path(cache) if cache else None, media_dir)
         label = name or Path(predict_fn_or_run).name
     else:
-        scorer = _ModelScorer(predict_fn_or_run, root, split, truth.clip_ids, media_dir, batch_size)
-        label = name or getattr(predict_fn_or_run, "__qualname__", "model")
+        scorer = ModelScorer(predict_fn_or_run, root, split, truth.clip_ids, media_dir, batch_size)
+        label = name or str(getattr(predict_fn_or_run, "__qualname__", "model"))
     total = 1 + len(names) * len(sevs)
     done = 0
-    if isinstance(scorer, _RunScorer):
+    if isinstance(scorer, RunScorer):
         conds: list[tuple[Corruption | None, int]] = [(None, 0)]
         conds += [(get_corruption(n), s) for n in names for s in sevs]
 
@@ -287,7 +287,7 @@ def run_robustness(
             "severities": reports,
         })  # fmt: skip
     summary = summarise(clean, conditions, groups, sevs)
-    stats = scorer.stats if isinstance(scorer, _RunScorer) else scorer
+    stats = scorer.stats if isinstance(scorer, RunScorer) else scorer
     computed = stats.computed
     cached = stats.cached
     summary = {

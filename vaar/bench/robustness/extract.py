@@ -6,7 +6,7 @@ nothing is re-encoded. ``media`` corruptions first make a corrupted copy of the 
 (:mod:`.media`, cached), then extract from it.
 
 Features are stored in the run's feature cache (the folder of ``vaar-bench features``) under the
-layout ``<clean layout>~<corruption>-s<severity>-seed<seed>``, per modality and backbone key; a
+layout ``<clean layout>~<corruption>-v<VERSION>-s<severity>-seed<seed>``, per modality and backbone key; a
 modality the corruption does not touch reuses the clean features (bit-identical by construction,
 and tested). A second model on the same backbones therefore computes no features at all.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vaar.bench.robustness.media import MediaCache, corrupt_clip_media
-from vaar.bench.robustness.registry import Context, Corruption, clip_seed
+from vaar.bench.robustness.registry import VERSION, Context, Corruption, clip_seed
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -52,7 +52,7 @@ class CorruptionTransform:
 
 
 def layout_for(clean_layout: str, c: Corruption | None, severity: int, seed: int) -> str:
-    return clean_layout if c is None else f"{clean_layout}~{c.name}-s{severity}-seed{seed}"
+    return clean_layout if c is None else f"{clean_layout}~{c.name}-v{VERSION}-s{severity}-seed{seed}"
 
 
 Sources = Callable[[], tuple[bytes | str, bytes | str | None, str | None, str | None]]

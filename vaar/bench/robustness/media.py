@@ -2,7 +2,7 @@
 
 Cache layout (writes are atomic: a temporary file in the folder, then ``os.replace``)::
 
-    CACHE/<corruption>/s<severity>-seed<seed>/<sha[:2]>/<sha256 of the source>.<video|audio><suffix>
+    CACHE/<corruption>/v<VERSION>-s<severity>-seed<seed>/<sha[:2]>/<sha256 of the source>.<video|audio><suffix>
 
 ``media`` corruptions (compression, av_shift) are ffmpeg operations on the encoded file. For a
 ``--model`` submission, which receives encoded media only, frame and sample corruptions are written
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from vaar.bench.robustness.modality import audio_codec, ffmpeg
-from vaar.bench.robustness.registry import Context, Corruption, clip_seed
+from vaar.bench.robustness.registry import VERSION, Context, Corruption, clip_seed
 from vaar.errors import MediaError, MissingDependencyError
 
 Kind = Literal["video", "audio"]
@@ -49,7 +49,7 @@ class MediaCache:
         self.made = 0  # files written by this object (the rest came from the cache)
 
     def path(self, name: str, severity: int, seed: int, key: str, kind: Kind, suffix: str) -> Path:
-        return self.root / name / f"s{severity}-seed{seed}" / key[:2] / f"{key}.{kind}{suffix}"
+        return self.root / name / f"v{VERSION}-s{severity}-seed{seed}" / key[:2] / f"{key}.{kind}{suffix}"
 
     def get(self, c: Corruption, severity: int, seed: int, data: bytes, kind: Kind, suffix: str,
             make: Callable[[Path, Path], None]) -> bytes:  # fmt: skip

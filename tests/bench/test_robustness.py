@@ -13,7 +13,12 @@ from tests.fixtures.media import make_source
 from vaar.baselines.backbones import create_backbone
 from vaar.baselines.features import FeatureCache, LazyBackbones, clip_bounds, extract_clip
 from vaar.bench.robustness.audio import add_at_snr
-from vaar.bench.robustness.extract import CorruptionTransform, ExtractStats, fill_clip, load_features
+from vaar.bench.robustness.extract import (
+    CorruptionTransform,
+    ExtractStats,
+    fill_clip,
+    load_features,
+)
 from vaar.bench.robustness.media import MediaCache, corrupt_clip_media
 from vaar.bench.robustness.registry import (
     Context,

@@ -102,3 +102,23 @@ def test_modality_dropout_zeroes_one_modality(small_dataset: Path, small_feature
     assert resolve_config(None, {"modality_dropout": "0.3"}).modality_dropout == 0.3
     with pytest.raises(ConfigError, match="modality_dropout must be between 0 and 1"):
         resolve_config(None, {"modality_dropout": "1.5"})
+
+
+def test_model_submission_robustness_lands_on_the_leaderboard(
+    demo_runs: dict[str, Path], small_dataset: Path, tmp_path: Path
+) -> None:
+    """The --model path (corrupted media files, the submit hook) on two conditions, then the page."""
+    from vaar.baselines.serve import from_run
+    from vaar.bench.robustness.submit import robustness_for_entry
+
+    predict = from_run(str(demo_runs["video_only"])).predict
+    block = robustness_for_entry(predict, small_dataset, "test", tmp_path / "lb", "vaar-cls", "video-only",
+                                 resamples=50, corruptions=["video_missing", "noise_white"], severities=[5])  # fmt: skip
+    assert block["matrix"]["video_missing"]["5"] <= 0.1 < block["clean_macro_f1"]
+    assert block["matrix"]["noise_white"]["5"] == pytest.approx(block["clean_macro_f1"])  # audio noise: no effect
+    assert (tmp_path / "lb" / "robustness" / "vaar-cls" / "video-only.png").is_file()
+    # the run's feature path agrees with the model's media path on the clean score
+    res = run_robustness(demo_runs["video_only"], small_dataset, tmp_path / "run", corruptions=["noise_white"],
+                         severities=[5], resamples=50, cache=tmp_path / "c")  # fmt: skip
+    assert res.summary["clean_macro_f1"] == pytest.approx(block["clean_macro_f1"])
+    assert main(["submit", "preds.csv", "--name", "x", "--dataset", str(small_dataset), "--robustness"]) == 2

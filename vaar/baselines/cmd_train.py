@@ -7,7 +7,7 @@ from pathlib import Path
 
 HELP = "train a baseline model (avarnet, audio_only, video_only, late_fusion) on cached features"
 _FLAGS = ("model", "epochs", "batch_size", "lr", "weight_decay", "dropout", "num_stages",
-          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device")  # fmt: skip
+          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device", "modality_dropout")  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

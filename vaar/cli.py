@@ -10,6 +10,8 @@ COMMANDS = {
     "build": "vaar.curation.cmd_build",
     "split": "vaar.curation.cmd_split",
     "verify-sync": "vaar.curation.cmd_verify_sync",
+    "discover": "vaar.curation.cmd_discover",
+    "audit": "vaar.curation.cmd_audit",
 }
 
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)

@@ -15,7 +15,11 @@ HELP = "build the dataset from source lists (download, trim, verify, ledger, man
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="*", type=Path, help="source list CSV file(s)")
-    p.add_argument("--out", type=Path, required=True, help="build folder (resumable)")
+    p.add_argument("--out", type=Path, help="build folder (resumable; required unless --check-only)")
+    p.add_argument("--check-only", action="store_true",
+                   help="validate every row and exit (0 all valid, 2 otherwise); downloads nothing")
+    p.add_argument("--exclude", type=Path, metavar="TAKEDOWN.csv",
+                   help="drop the rows this CSV names by clip_id, url or source_id (removal requests)")  # fmt: skip
     p.add_argument("--sample", action="store_true", help="build the embedded ten-class sample (offline)")
     p.add_argument("--workers", type=int, default=1, help="clips trimmed in parallel (processes)")
     p.add_argument("--download-workers", type=int, default=4, help="sources downloaded in parallel")
@@ -51,10 +55,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
         raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
+    if args.check_only:
+        return _check_only(args.sources)
+    if args.out is None:
+        raise ConfigError("--out DIR is required (or --check-only to validate the lists)")
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
     return _run(args.sources, args.out, cfg)
+
+
+def _check_only(sources: list[Path]) -> int:
+    from vaar.curation.sources import read_sources
+
+    valid, invalid = read_sources(sources)
+    for bad in invalid:
+        print(bad.message(), file=sys.stderr)
+    print(f"{len(valid)} row(s) valid, {len(invalid)} invalid", file=sys.stderr)
+    return 2 if invalid else 0
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -80,6 +98,7 @@ def _config(args: argparse.Namespace) -> Any:
                                 rate_limit=args.rate_limit),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels),
+        exclude=str(args.exclude) if args.exclude else None,
     )
 
 
@@ -159,6 +178,9 @@ def _summary(report: Any) -> None:
         for reason, n in report.reasons.most_common(5):
             r.add_row(str(n), reason)
         con.print(r)
+    if report.excluded:
+        ids = ", ".join(report.excluded[:10]) + (" ..." if len(report.excluded) > 10 else "")
+        con.print(f"excluded {len(report.excluded)} clip(s) named in the takedown file: {ids}")
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     con.print(f"manifest: {report.manifest}")
     if report.publish_error:

@@ -41,6 +41,7 @@ from typing import Any
 from vaar import __version__
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
+from vaar.curation.exclude import apply_exclusions, read_exclusions, remove_media
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import (
@@ -74,6 +75,7 @@ class BuildConfig:
     qc: QCConfig = field(default_factory=QCConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     do_publish: bool = True
+    exclude: str | None = None  # takedown CSV (vaar.curation.exclude): rows it names are not built
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class BuildReport:
     publish: PublishResult | None
     manifest: Path
     publish_error: str | None = None
+    excluded: list[str] = field(default_factory=list)  # clip ids dropped by cfg.exclude
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -122,11 +125,17 @@ def run_build(
         raise ConfigError(f"--workers must be >= 1, got {cfg.workers}")
     tax = taxonomy or default_taxonomy()
     valid, invalid = read_sources(sources, taxonomy=tax)
+    excluded: list[str] = []
+    if cfg.exclude:
+        valid, invalid, excluded = apply_exclusions(read_exclusions(cfg.exclude), valid, invalid)
     out.mkdir(parents=True, exist_ok=True)
     media_cfg = cfg.media if cfg.media.threads else replace(cfg.media, threads=ffmpeg_threads(cfg.workers))
     versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
     ledger = Ledger(out / "ledger.sqlite")
     try:
+        if excluded:
+            gone = set(excluded)
+            remove_media(out, [r for r in ledger.rows() if r["clip_id"] in gone])
         ledger.delete_missing({r.clip_id for r in valid} | {r.clip_id for r in invalid})
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
@@ -146,6 +155,7 @@ def run_build(
                 publish_error = str(exc)
         report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
         report.publish_error = publish_error
+        report.excluded = excluded
     finally:
         ledger.close()
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):

@@ -21,15 +21,26 @@ def _clean(value: Any) -> str:
     return " ".join(str(value or "").split())[:120]
 
 
+class _Quiet:
+    """yt-dlp prints errors even when quiet; the error is raised and reported once instead."""
+
+    def debug(self, msg: str) -> None: ...
+    def info(self, msg: str) -> None: ...
+    def warning(self, msg: str) -> None: ...
+    def error(self, msg: str) -> None: ...
+
+
 def search(phrase: str, n: int) -> list[dict[str, Any]]:
     import yt_dlp
 
-    params = {"quiet": True, "no_warnings": True, "skip_download": True, "extract_flat": "in_playlist"}
+    params = {"quiet": True, "no_warnings": True, "skip_download": True, "extract_flat": "in_playlist",
+              "logger": _Quiet()}  # fmt: skip
     try:
         with yt_dlp.YoutubeDL(params) as ydl:
             info = ydl.extract_info(f"ytsearch{n}:{phrase}", download=False)
     except yt_dlp.utils.DownloadError as exc:
-        raise ConfigError(f"ytsearch {phrase!r}: {str(exc).splitlines()[0]}") from None
+        msg = str(exc).replace("ERROR: ", "").splitlines()[0].split(" (caused by")[0][:300]
+        raise ConfigError(f"ytsearch {phrase!r}: {msg}") from None
     return list((info or {}).get("entries") or [])
 
 

@@ -47,7 +47,8 @@ class GoneServer(FaultyServer):
 def gone(tmp_path: Path) -> Iterator[GoneServer]:
     root = tmp_path / "www"
     root.mkdir()
-    with GoneServer(root) as srv:
+    srv = GoneServer(root)
+    with srv:
         yield srv
 
 

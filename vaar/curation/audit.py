@@ -187,6 +187,7 @@ def write_report(path: Path, rows: Sequence[AuditRow]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; a report is shared data
             f.write(buf.getvalue())
         os.replace(tmp, path)
     except BaseException:

@@ -88,6 +88,7 @@ def write_candidates(path: Path, rows: Sequence[Candidate]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; a report is shared data
             f.write(render_candidates(rows))
         os.replace(tmp, path)
     except BaseException:

@@ -37,7 +37,7 @@ def data_text() -> tuple[str, str]:
         text = resources.files("vggsounder").joinpath(DATA_FILE).read_text(encoding="utf-8")
     except (ModuleNotFoundError, metadata.PackageNotFoundError):
         raise MissingDependencyError(
-            "seed vggsounder needs the vggsounder package: pip install 'vaar[discover]'"
+            "seed vggsounder needs the vggsounder package (Python >= 3.11): pip install 'vaar[discover]'"
         ) from None
     except (FileNotFoundError, OSError):
         raise ConfigError(

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.sample and not args.sources:
         raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
     if args.check_only:
+        if args.sample:
+            raise ConfigError("--check-only validates source lists; the embedded --sample needs no check")
         return _check_only(args.sources)
     if args.out is None:
         raise ConfigError("--out DIR is required (or --check-only to validate the lists)")

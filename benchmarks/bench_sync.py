@@ -37,7 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fixtures import sync_media as sm  # noqa: E402
-from vaar.curation.quality import Fingerprint, QCConfig, check_clip, group_duplicates  # noqa: E402
+from vaar.curation.fingerprint import Fingerprint, group_duplicates  # noqa: E402
+from vaar.curation.quality import QCConfig, check_clip  # noqa: E402
 from vaar.curation.sync import decode_clip, estimate_offset  # noqa: E402
 
 PINGUS = Path("/usr/share/games/pingus/data")
@@ -210,62 +211,61 @@ def bench_speed(reps: int) -> None:
               f"= {100 * t_all / t_trim:.0f} % of trim+probe")  # fmt: skip
 
 
+Row = tuple[str, "float | None", Any]  # (set, true offset ms or None, SyncEstimate)
+
+
 def bench_accuracy(n_real: int, seed: int) -> None:
-    tol = 1000.0 / FPS
-    rows: list[tuple[str, float | None, Any]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        # 1. the fixtures: every offset, both ways of shifting, two pictures, two event sets
-        for bg in ("gray", "testsrc2"):
-            for events in (sm.DEFAULT_EVENTS, (1.2, 3.0)):
-                for off in (0, 40, -40, 120, -120, 200, -200, 480, -480):
-                    for how in ("audio_shift_ms", "container_shift_ms"):
-                        p = d / "fx.mp4"
-                        sm.event_clip(p, events=events, background=bg, **{how: off})  # type: ignore[arg-type]
-                        rows.append(("fixture", off, estimate_offset(decode_clip(p))))
-        for pic in ("gray", "testsrc2"):
-            p = d / "fx.mp4"
-            sm.no_event_clip(p, picture=pic)
-            rows.append(("fixture-noevents", None, estimate_offset(decode_clip(p))))
-        # 2. real recorded sounds over panning photos
+        rows += _fixture_rows(d)
         missing = [s for s in SOUNDS if not s.exists()]
         images = sorted((PINGUS / "images" / "textures").glob("*.jpg"))
         if missing or not images:
             print("real-sound set skipped: apt-get install pingus-data sound-theme-freedesktop")
         else:
-            rng = random.Random(seed)
-            attacks = {s: attack_time(s) for s in SOUNDS}
-            offsets = [
-                0,
-                0,
-                40,
-                -40,
-                80,
-                -80,
-                120,
-                -120,
-                200,
-                -200,
-                320,
-                -320,
-                480,
-                -480,
-                700,
-                -700,
-            ]
-            for i in range(n_real):
-                shift = float(rng.choice(offsets)) if i % 4 else rng.uniform(-600, 600)
-                p = d / "real.mp4"
-                real_clip(p, rng, offset_ms=shift, attacks=attacks, images=images)
-                rows.append(("real", shift, estimate_offset(decode_clip(p))))
-            for _ in range(max(4, n_real // 5)):
-                p = d / "neg.mp4"
-                real_clip(p, rng, offset_ms=0, n_events=0, attacks=attacks, images=images)
-                rows.append(("real-noevents", None, estimate_offset(decode_clip(p))))
-            for _ in range(max(4, n_real // 5)):
-                p = d / "neg.mp4"
-                real_clip(p, rng, offset_ms=0, related=False, attacks=attacks, images=images)
-                rows.append(("real-unrelated", None, estimate_offset(decode_clip(p))))
+            rows += _real_rows(d, n_real, seed, images)
+    _print_accuracy(rows)
+
+
+def _fixture_rows(d: Path) -> list[Row]:
+    """1. the fixtures: every offset, both ways of shifting, two pictures, two event sets."""
+    rows: list[Row] = []
+    for bg in ("gray", "testsrc2"):
+        for events in (sm.DEFAULT_EVENTS, (1.2, 3.0)):
+            for off in (0, 40, -40, 120, -120, 200, -200, 480, -480):
+                for how in ("audio_shift_ms", "container_shift_ms"):
+                    p = d / "fx.mp4"
+                    sm.event_clip(p, events=events, background=bg, **{how: off})  # type: ignore[arg-type]
+                    rows.append(("fixture", off, estimate_offset(decode_clip(p))))
+    for pic in ("gray", "testsrc2"):
+        p = d / "fx.mp4"
+        sm.no_event_clip(p, picture=pic)
+        rows.append(("fixture-noevents", None, estimate_offset(decode_clip(p))))
+    return rows
+
+
+def _real_rows(d: Path, n_real: int, seed: int, images: list[Path]) -> list[Row]:
+    """2. real recorded sounds over panning photos (and clips with no or unrelated events)."""
+    rows: list[Row] = []
+    rng = random.Random(seed)
+    attacks = {s: attack_time(s) for s in SOUNDS}
+    offsets = [0, 0, 40, -40, 80, -80, 120, -120, 200, -200, 320, -320, 480, -480, 700, -700]
+    for i in range(n_real):
+        shift = float(rng.choice(offsets)) if i % 4 else rng.uniform(-600, 600)
+        p = d / "real.mp4"
+        real_clip(p, rng, offset_ms=shift, attacks=attacks, images=images)
+        rows.append(("real", shift, estimate_offset(decode_clip(p))))
+    for name, kwargs in (("real-noevents", {"n_events": 0}), ("real-unrelated", {"related": False})):
+        for _ in range(max(4, n_real // 5)):
+            p = d / "neg.mp4"
+            real_clip(p, rng, offset_ms=0, attacks=attacks, images=images, **kwargs)
+            rows.append((name, None, estimate_offset(decode_clip(p))))
+    return rows
+
+
+def _print_accuracy(rows: list[Row]) -> None:
+    tol = 1000.0 / FPS
 
     def verdict(truth: float) -> str:
         return "in_sync" if abs(truth) <= 80 else "out_of_sync"

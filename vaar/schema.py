@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import datasets
 
 Status = Literal["ok", "failed", "invalid", "rejected"]
-STATUSES: tuple[Status, ...] = ("ok", "failed", "invalid", "rejected")
 AUDIO_SAMPLE_RATE = 16_000
 
 

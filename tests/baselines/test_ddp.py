@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.baselines.conftest import DEMO_FLAGS
+from tests.fixtures.datasets import DEMO_FLAGS
 
 BIN = Path(sys.executable).parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.baselines.conftest import DEMO_FLAGS
+from tests.fixtures.datasets import DEMO_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

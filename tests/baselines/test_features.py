@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.baselines.conftest import make_clip, write_dataset
+from tests.fixtures.datasets import make_clip, write_dataset
 from vaar.baselines.features import (
     FeatureCache,
     clip_bounds,
@@ -76,7 +76,7 @@ def test_cache_second_run_computes_nothing_and_changed_clip_is_recomputed(
     fc = FeatureCache(cache)
     arr = fc.load("video", "handcrafted-video", "T4", rows[0]["video_sha256"])
     assert arr is not None and arr.shape == (4, 48) and arr.dtype == np.float32
-    assert not list(cache.rglob("*.tmp"))
+    assert not list(cache.rglob("*.tmp*"))
     entry = fc.find(layout="T4")
     assert entry["audio_backbone"] == "handcrafted-audio" and entry["segments"] == 4
 

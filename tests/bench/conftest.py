@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchdata import make_scores, make_truth, write_labels, write_predictions
+
+from tests.bench.benchdata import make_scores, make_truth, write_labels, write_predictions
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from benchdata import SLUGS, make_scores, make_truth
 from sklearn.metrics import (
     accuracy_score,
     auc,
@@ -15,6 +14,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
+from tests.bench.benchdata import SLUGS, make_scores, make_truth
 from vaar.bench import metrics as M
 from vaar.bench.tasks import get_task
 from vaar.bench.truth import LabelSet

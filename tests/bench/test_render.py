@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from benchdata import SLUGS, make_scores, make_truth
 
+from tests.bench.benchdata import SLUGS, make_scores, make_truth
 from vaar.bench.entry import Cost, DatasetRef, Entry, ModelMeta
 from vaar.bench.leaderboard import dumps_entry, rerender
 from vaar.bench.render import render_html, render_markdown
@@ -57,11 +57,23 @@ def fixed_entries() -> list[dict[str, Any]]:
     return out
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE or not path.exists():
+REGEN = "VAAR_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/bench/test_render.py"
+
+
+def check_golden(name: str, text: str, golden: Path = GOLDEN) -> None:
+    """``text`` equals the golden file; only ``VAAR_UPDATE_GOLDEN=1`` writes one (never a miss)."""
+    path = golden / name
+    if UPDATE:
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; rerun with VAAR_UPDATE_GOLDEN=1 if on purpose"
+    if not path.exists():
+        pytest.fail(f"golden file {path} is missing; regenerate it on purpose with: {REGEN}")
+    assert text == path.read_text(encoding="utf-8"), f"{name} changed; regenerate on purpose with: {REGEN}"
+
+
+def test_missing_golden_fails_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="missing; regenerate it on purpose with: VAAR_UPDATE"):
+        check_golden("nope.md", "text", golden=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_golden_score_report() -> None:

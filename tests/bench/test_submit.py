@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchdata import SLUGS, make_dataset, make_truth, write_predictions
 
-from vaar.bench import leaderboard as lb
+import vaar._util.atomic as atomic
+from tests.bench.benchdata import SLUGS, make_dataset, make_truth, write_predictions
 from vaar.bench.cli import main
 
 
@@ -84,13 +84,13 @@ def test_crash_mid_write_keeps_previous_files(small, capsys, tmp_path: Path, mon
             raise OSError("disk full")
         return real(src, dst)
 
-    monkeypatch.setattr(lb.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)  # every atomic write renames through it
     with pytest.raises(OSError):
         main(["submit", str(small["preds"]), "--name", "b", "--labels", str(small["labels"]),
               "--leaderboard", str(board), "--bootstrap", "10"])
     after = snapshot(board)
     assert after["LEADERBOARD.md"] == before["LEADERBOARD.md"] and after["index.html"] == before["index.html"]
-    assert not list(board.rglob("*.tmp"))
+    assert not list(board.rglob("*.tmp*"))
 
 
 def test_meta_cannot_self_report_cost(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchdata import SCORE_COLS, SLUGS, write_predictions
 
+from tests.bench.benchdata import SCORE_COLS, SLUGS, write_predictions
 from vaar.bench.cli import main
 
 

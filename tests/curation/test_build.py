@@ -14,18 +14,10 @@ import pytest
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from tests.fixtures.procs import kill_after_ok_clips
+from tests.fixtures.sources import FAST, sources_csv
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
 from vaar.curation.publish import PublishConfig
-
-HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
-FAST = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05))
-
-
-def sources_csv(path: Path, rows: list[tuple[str, str, float, float, str]]) -> Path:
-    lines = [HEADER] + [f"{c},{u},{s},{e},{lab},,CC-BY-4.0,\n" for c, u, s, e, lab in rows]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 def manifest(out: Path) -> dict[str, dict]:
@@ -33,7 +25,9 @@ def manifest(out: Path) -> dict[str, dict]:
     return {r["clip_id"]: r for r in rows}
 
 
-def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: FaultyServer) -> None:
+def test_clean_build_round_trips_through_load_dataset(
+    tmp_path: Path, server: FaultyServer, build_cfg: BuildConfig
+) -> None:
     import datasets
 
     www = server.root
@@ -47,7 +41,7 @@ def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: Fa
             rows.append((f"{label}-{k}-b", server.url(name), 2.4, 4.4, label))
     csv = sources_csv(tmp_path / "s.csv", rows)
     out = tmp_path / "build"
-    report = run_build([csv], out, FAST)
+    report = run_build([csv], out, build_cfg)
     m = manifest(out)
     assert report.counts["ok"] == 18, {c: r["error"] for c, r in m.items() if r["status"] != "ok"}
     r = m["crash-0-a"]
@@ -82,7 +76,7 @@ def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: Fa
     committed = tmp_path / "splits_v1"
     shutil.copytree(out / "dataset" / "splits", committed)
     private = tmp_path / "host" / "test_labels.csv"
-    again = run_build([csv], out, replace(FAST, publish=PublishConfig(private_test_labels=private)))
+    again = run_build([csv], out, replace(build_cfg, publish=PublishConfig(private_test_labels=private)))
     assert again.processed == 0
     test = pq.read_table(next((out / "dataset" / "data").glob("test-*.parquet")), columns=["clip_id", "label"])
     assert set(test.column("label").to_pylist()) == {-1}
@@ -93,19 +87,21 @@ def test_clean_build_round_trips_through_load_dataset(tmp_path: Path, server: Fa
     assert published and all(line.split(",")[1] == "" for line in published)
 
     # committed split files are used as they are
-    third = run_build([csv], out, replace(FAST, publish=PublishConfig(splits_dir=committed)))
+    third = run_build([csv], out, replace(build_cfg, publish=PublishConfig(splits_dir=committed)))
     assert third.publish is not None and not third.publish.not_ok_in_splits
     assert (out / "dataset" / "splits" / "train.csv").read_bytes() == (committed / "train.csv").read_bytes()
 
 
-def test_one_download_per_source_and_no_byte_twice(tmp_path: Path, server: FaultyServer) -> None:
+def test_one_download_per_source_and_no_byte_twice(
+    tmp_path: Path, server: FaultyServer, build_cfg: BuildConfig
+) -> None:
     make_source(server.root / "one.mp4", 6.0)
     size = (server.root / "one.mp4").stat().st_size
     three = sources_csv(
         tmp_path / "b.csv",
         [(f"c{i}", server.url("one.mp4"), 0.5 + 1.7 * i, 2.5 + 1.7 * i, "crash") for i in range(3)],
     )
-    run_build([three], tmp_path / "b3", FAST)
+    run_build([three], tmp_path / "b3", build_cfg)
     assert len(list((tmp_path / "b3").glob("clips/crash/*.mp4"))) == 3
     # three clips of one source: two requests (yt-dlp's probe, which closes after the headers,
     # and one download), as for a single clip; a download per clip would be six
@@ -113,7 +109,7 @@ def test_one_download_per_source_and_no_byte_twice(tmp_path: Path, server: Fault
     assert size in server.completed["one.mp4"]
     # a rerun fetches nothing: every clip is done
     server.bytes_sent.clear()
-    assert run_build([three], tmp_path / "b3", FAST).processed == 0
+    assert run_build([three], tmp_path / "b3", build_cfg).processed == 0
     assert server.bytes_sent["one.mp4"] == 0
 
 
@@ -128,11 +124,12 @@ def test_one_download_per_source_and_no_byte_twice(tmp_path: Path, server: Fault
     ],
 )
 def test_faults_become_rows_not_crashes(
-    tmp_path: Path, server: FaultyServer, name: str, make: str, status: str, needle: str
+    tmp_path: Path, server: FaultyServer, build_cfg: BuildConfig, name: str, make: str, status: str,
+    needle: str,
 ) -> None:
     make_source(server.root / name, 2.5 if make == "short" else 5.0, audio=make != "noaudio")
     csv = sources_csv(tmp_path / "s.csv", [("clip", server.url(name), 0.5, 4.5, "crash")])
-    report = run_build([csv], tmp_path / "out", FAST)
+    report = run_build([csv], tmp_path / "out", build_cfg)
     row = manifest(tmp_path / "out")["clip"]
     assert row["status"] == status, row["error"]
     assert needle in (row["error"] or "")
@@ -141,10 +138,10 @@ def test_faults_become_rows_not_crashes(
     assert not list((tmp_path / "out").glob("clips/**/*.mp4"))
 
 
-def test_flaky_server_is_retried(tmp_path: Path, server: FaultyServer) -> None:
+def test_flaky_server_is_retried(tmp_path: Path, server: FaultyServer, build_cfg: BuildConfig) -> None:
     make_source(server.root / "flaky-x.mp4", 4.0)
     csv = sources_csv(tmp_path / "s.csv", [("clip", server.url("flaky-x.mp4"), 0.5, 2.5, "crash")])
-    run_build([csv], tmp_path / "out", FAST)
+    run_build([csv], tmp_path / "out", build_cfg)
     assert manifest(tmp_path / "out")["clip"]["status"] == "ok"
 
 
@@ -162,7 +159,9 @@ def test_section_download_of_non_faststart_file_without_range_fails_cleanly(
     assert manifest(tmp_path / "out2")["clip"]["status"] == "ok"
 
 
-def test_invalid_rows_and_path_traversal_are_recorded(tmp_path: Path, server: FaultyServer) -> None:
+def test_invalid_rows_and_path_traversal_are_recorded(
+    tmp_path: Path, server: FaultyServer, build_cfg: BuildConfig
+) -> None:
     make_source(server.root / "v.mp4", 4.0)
     csv = sources_csv(
         tmp_path / "s.csv",
@@ -170,7 +169,7 @@ def test_invalid_rows_and_path_traversal_are_recorded(tmp_path: Path, server: Fa
          ("odd", server.url("v.mp4"), 0.5, 2.5, "ufo")],
     )  # fmt: skip
     out = tmp_path / "out"
-    run_build([csv], out, FAST)
+    run_build([csv], out, build_cfg)
     m = manifest(out)
     assert m["good"]["status"] == "ok"
     bad = sorted(r["error"] for r in m.values() if r["status"] == "invalid")

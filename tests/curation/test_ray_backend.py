@@ -1,8 +1,9 @@
 """`vaar build --backend ray`: same results as the local pool, and Ray's fault handling.
 
 A small local Ray instance is started once for the module (2 CPUs, 80 MiB object store, no
-dashboard) and shut down after; builds run against the loopback server with the real yt-dlp
-and ffmpeg, as in test_build.py.
+dashboard) and shut down after (``ray_cluster`` in conftest.py); builds run against the
+loopback server with the real yt-dlp and ffmpeg. The end-to-end tests of test_build.py run on
+Ray too, through the parametrised ``build_cfg`` fixture (``-m slow``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.curation.test_build import sources_csv
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from tests.fixtures.procs import kill_after_ok_clips
-from tests.fixtures.ray_local import local_ray
+from tests.fixtures.sources import sources_csv
 from vaar.curation.download import DownloadConfig
 from vaar.curation.pipeline import BuildConfig, run_build
 
@@ -36,13 +35,6 @@ LOCAL = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05
 RAY = replace(LOCAL, backend="ray")
 # differ from run to run or from machine to machine by design
 VOLATILE = {"processed_at"}
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A local Ray instance for this module; yields its address for other drivers."""
-    with local_ray() as address:
-        yield address
 
 
 def manifest(out: Path) -> dict[str, dict[str, Any]]:
@@ -94,7 +86,7 @@ def test_ray_and_local_builds_are_identical(tmp_path: Path, server: FaultyServer
 
 
 def _trimming_worker_pids(out: Path) -> list[int]:
-    """Pids of workers in the middle of a trim: they own a ``.<clip>.mp4.tmp<pid>`` file now."""
+    """Pids of workers in the middle of a trim: they own a ``.<clip>.mp4.<random>.tmp<pid>`` file now."""
     return sorted({int(p.name.rsplit(".tmp", 1)[1]) for p in out.glob("clips/*/.*.tmp*")})
 
 
@@ -173,30 +165,3 @@ def test_missing_ray_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         "vaar build: error: the Ray backend needs Ray: pip install 'vaar[ray]'"
     ]
-
-
-
-FAULTS = [("e404-gone.mp4", "plain", "failed", "404"), ("e500-broken.mp4", "plain", "failed", "500"),
-          ("cut-half.mp4", "plain", "failed", ""), ("noaudio.mp4", "noaudio", "rejected", "no audio"),
-          ("short.mp4", "short", "failed", "short clip")]  # fmt: skip
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "case",
-    ["clean_build_round_trips_through_load_dataset", "one_download_per_source_and_no_byte_twice",
-     "flaky_server_is_retried", "invalid_rows_and_path_traversal_are_recorded", *FAULTS],
-    ids=str,
-)  # fmt: skip
-def test_build_suite_on_ray(
-    case: str | tuple[str, str, str, str], tmp_path: Path, server: FaultyServer, ray_cluster: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    """The tests of test_build.py that use its FAST config, run again on the Ray backend."""
-    from tests.curation import test_build
-
-    monkeypatch.setattr(test_build, "FAST", replace(test_build.FAST, backend="ray"))
-    if isinstance(case, tuple):
-        test_build.test_faults_become_rows_not_crashes(tmp_path, server, *case)
-    else:
-        getattr(test_build, f"test_{case}")(tmp_path, server)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.fixtures.splits import synth
 from vaar._cli import make_main
 from vaar.curation.split import (
     SPLITS,
@@ -30,27 +31,8 @@ from vaar.curation.split import (
 )
 from vaar.errors import ConfigError, ManifestError
 from vaar.schema import empty_row, manifest_schema
-from vaar.taxonomy import default_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
-LABELS = default_taxonomy().slugs
-
-
-def synth(n: int, seed: int = 0, noise: float = 0.05) -> list[SplitItem]:
-    """``n`` clips from sources of 1-10 clips, imbalanced classes, some mixed-label sources and
-    a few near-duplicate links across sources."""
-    rng = random.Random(seed)
-    weights = [1 / (i + 1) for i in range(len(LABELS))]
-    items: list[SplitItem] = []
-    source = 0
-    while len(items) < n:
-        label = rng.choices(LABELS, weights)[0]
-        for _ in range(rng.randint(1, 10)):
-            clip_label = label if rng.random() > noise else rng.choice(LABELS)
-            dup = f"d{rng.randrange(n // 20 + 1)}" if rng.random() < 0.01 else None
-            items.append(SplitItem(f"c{len(items):06d}", clip_label, f"yt:{source}", dup))
-        source += 1
-    return items[:n]
 
 
 def groups_of(items: list[SplitItem]) -> list[set[str]]:
@@ -164,7 +146,7 @@ def test_deterministic_whatever_the_input_order() -> None:
 
 def test_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
     script = (
-        "import sys; from tests.curation.test_split import synth;"
+        "import sys; from tests.fixtures.splits import synth;"
         "from vaar.curation.split import *;"
         "items = synth(1500, seed=5); a = assign_splits(items, seed=2);"
         "f = assign_folds(development_pool(items, a), 4, seed=2);"

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vaar.baselines._registry import Registry
+from vaar._util.registry import Registry
 from vaar.baselines.mtcn import MTCN, clip_logits, mtcn_loss
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from vaar.baselines._registry import Registry
+from vaar._util.registry import Registry
 from vaar.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def register_family(
     family: str, modality: Modality, names: tuple[str, ...] = ()
 ) -> Callable[[Callable[[str, str], Backbone]], Callable[[str, str], Backbone]]:
     def deco(build: Callable[[str, str], Backbone]) -> Callable[[str, str], Backbone]:
-        FAMILIES.register(family)(Family(modality, build))
+        FAMILIES.add(family, Family(modality, build))
         for name in names:
             NAMES[name] = family
         return build
@@ -127,7 +127,7 @@ def _resolve(spec: str) -> tuple[str, str, str]:
         return family, ref, _slug(spec)
     raise ConfigError(
         f"unknown backbone {spec!r}; use a name ({', '.join(backbone_names())}), "
-        f"'family:reference' (families: {', '.join(FAMILIES.names())}) or a local checkpoint folder"
+        f"'family:reference' (families: {', '.join(sorted(FAMILIES))}) or a local checkpoint folder"
     )
 
 

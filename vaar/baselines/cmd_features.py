@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vaar.baselines._progress import print_table, progress_bar
+    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines.features import extract_dataset
     from vaar.baselines.train import pick_device
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vaar._util.atomic import atomic_path, atomic_write_text
 from vaar.baselines.backbones import (
     DEFAULT_AUDIO,
     DEFAULT_VIDEO,
@@ -170,10 +169,8 @@ class FeatureCache:
 
     def save(self, modality: Modality, backbone_key: str, layout: str, key: str, arr: np.ndarray) -> None:
         p = self.path(modality, backbone_key, layout, key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=p.parent, suffix=".tmp", delete=False) as fh:
+        with atomic_path(p) as tmp, open(tmp, "wb") as fh:
             np.save(fh, np.ascontiguousarray(arr, dtype=np.float32))
-        os.replace(fh.name, p)
 
     # -- extractions record -------------------------------------------------------------------
 
@@ -190,9 +187,7 @@ class FeatureCache:
             same = ("audio_backbone", "video_backbone", "layout")
             rest = [e for e in self.extractions() if any(e.get(k) != entry.get(k) for k in same)]
             text = json.dumps({"extractions": [*rest, entry]}, indent=2)
-            tmp = self.root / "features.json.tmp"
-            tmp.write_text(text + "\n", encoding="utf-8")
-            os.replace(tmp, self.root / "features.json")
+            atomic_write_text(self.root / "features.json", text + "\n")
 
     def find(self, audio: str | None = None, video: str | None = None, layout: str | None = None) -> dict[str, Any]:
         """The latest extraction matching the given backbones / layout (None: any)."""
@@ -235,6 +230,18 @@ class ExtractionSummary:
     seconds: float
 
 
+def open_splits(root: Path, splits: list[str] | None, segments: int) -> tuple[Any, list[str]]:
+    """The dataset folder and the names of the splits to extract (all by default), checked."""
+    if segments < 1:
+        raise ConfigError(f"--segments must be >= 1, got {segments}")
+    dd = open_dataset(root)
+    names = splits or list(dd)
+    for s in names:
+        if s not in dd:
+            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    return dd, names
+
+
 def extract_dataset(
     dataset_dir: str | Path,
     cache_dir: str | Path,
@@ -248,14 +255,8 @@ def extract_dataset(
 ) -> ExtractionSummary:
     """Fill the cache for every clip of the dataset folder; returns counts and timings."""
     start = time.perf_counter()
-    if segments < 1:
-        raise ConfigError(f"--segments must be >= 1, got {segments}")
     root = Path(dataset_dir)
-    dd = open_dataset(root)
-    names = splits or list(dd)
-    for s in names:
-        if s not in dd:
-            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    dd, names = open_splits(root, splits, segments)
     cache = FeatureCache(cache_dir)
     layout = layout_name(segments)
     loader = LazyBackbones(audio_backbone, video_backbone, device)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vaar._util.atomic import atomic_path
 from vaar.baselines.avarnet import BaselineModel
 from vaar.baselines.config import resolve_config
 from vaar.baselines.data import class_names, clip_refs, open_dataset, require_split
@@ -101,11 +101,8 @@ def predict_split(
 def write_predictions(out: str | Path, clip_ids: list[str], probs: np.ndarray, classes: list[str]) -> None:
     """Write the CSV atomically (a temporary file beside it, then rename)."""
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["clip_id", "label", *(f"score_{c}" for c in classes)])
         for cid, p in zip(clip_ids, probs, strict=True):
             w.writerow([cid, classes[int(np.argmax(p))], *(f"{float(x):.6f}" for x in p)])
-    os.replace(tmp, path)

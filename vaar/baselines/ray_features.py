@@ -20,14 +20,14 @@ whose process dies is restarted and its clip retried (``max_restarts`` / ``max_t
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vaar.baselines.backbones import DEFAULT_AUDIO, DEFAULT_VIDEO
-from vaar.baselines.data import clip_refs, open_dataset
+from vaar.baselines.data import clip_refs
 from vaar.baselines.features import (
     MODALITIES,
     ExtractionSummary,
@@ -40,37 +40,47 @@ from vaar.baselines.features import (
     clip_bounds,
     extract_clip,
     layout_name,
+    open_splits,
 )
-from vaar.errors import ConfigError
 
 Result = tuple["np.ndarray | None", "np.ndarray | None", Timings, "str | None"]
 
+_LOADER: LazyBackbones | None = None  # this actor's backbones (set by init_feature_worker)
 
-class FeatureWorker:
-    """Body of one Ray actor: one audio and one video backbone, loaded on first use."""
 
-    def __init__(self, audio: str, video: str, device: str, threads: int) -> None:
-        import torch
+def init_feature_worker(audio: str, video: str, device: str, threads: int) -> None:
+    """Actor initializer: one audio and one video backbone, loaded on first use."""
+    import torch
 
-        torch.set_flush_denormal(True)
-        torch.set_num_threads(max(1, threads))
-        self.loader = LazyBackbones(audio, video, device)
+    global _LOADER
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(max(1, threads))
+    _LOADER = LazyBackbones(audio, video, device)
 
-    def dim(self, modality: str) -> int:
-        return self.loader.dim(modality)  # type: ignore[arg-type]
 
-    def compute(
-        self, video_src: bytes | str, audio_src: bytes | str | None, segments: int, audio: bool, video: bool
-    ) -> Result:
-        """Features of one clip for the modalities asked; an error is returned, not raised."""
-        tm = Timings()
-        try:
-            bounds = clip_bounds(video_src, segments, None)
-            a, v = extract_clip(video_src, audio_src, bounds, self.loader.audio() if audio else None,
-                                self.loader.video() if video else None, tm)  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
-            return None, None, tm, f"{type(exc).__name__}: {exc}"[:200]
-        return (a.numpy() if a is not None else None), (v.numpy() if v is not None else None), tm, None
+def _loader() -> LazyBackbones:
+    if _LOADER is None:
+        raise RuntimeError("init_feature_worker did not run in this worker")
+    return _LOADER
+
+
+def backbone_dim(modality: str) -> int:
+    return _loader().dim(modality)  # type: ignore[arg-type]
+
+
+def compute_features(
+    video_src: bytes | str, audio_src: bytes | str | None, segments: int, audio: bool, video: bool
+) -> Result:
+    """Features of one clip for the modalities asked; an error is returned, not raised."""
+    tm = Timings()
+    loader = _loader()
+    try:
+        bounds = clip_bounds(video_src, segments, None)
+        a, v = extract_clip(video_src, audio_src, bounds, loader.audio() if audio else None,
+                            loader.video() if video else None, tm)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
+        return None, None, tm, f"{type(exc).__name__}: {exc}"[:200]
+    return (a.numpy() if a is not None else None), (v.numpy() if v is not None else None), tm, None
 
 
 def extract_dataset_ray(
@@ -90,36 +100,32 @@ def extract_dataset_ray(
     ``actors`` defaults to one per GPU of the cluster (each ``num_gpus=1``, device ``cuda``),
     or on a CPU-only cluster to one per CPU (each ``num_cpus=1``, one torch thread).
     """
-    from vaar.curation.backends import import_ray, init_ray
+    from vaar.curation.backends import RayActorExecutor, import_ray, init_ray
 
     start = time.perf_counter()
-    if segments < 1:
-        raise ConfigError(f"--segments must be >= 1, got {segments}")
     root = Path(dataset_dir).resolve()
-    dd = open_dataset(root)
-    names = splits or list(dd)
-    for s in names:
-        if s not in dd:
-            raise ConfigError(f"{root}: no split {s!r}; splits: {', '.join(dd)}")
+    dd, names = open_splits(root, splits, segments)
     cache = FeatureCache(cache_dir)
     layout = layout_name(segments)
     keys = LazyBackbones(audio_backbone, video_backbone, "cpu")  # keys only: loads nothing
-    ray = import_ray()
     owns = init_ray(ray_address)
     try:
-        res = ray.cluster_resources()
+        res = import_ray().cluster_resources()
         gpus = int(res.get("GPU", 0))
         n = actors or gpus or max(1, int(res.get("CPU", 1)))
-        opts: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
-        cls = ray.remote(max_restarts=2, max_task_retries=2, **opts)(FeatureWorker)
-        pool = [cls.remote(audio_backbone, video_backbone, "cuda" if gpus else "cpu", 1) for _ in range(n)]
-        summaries, timings, dims = _run(dd, names, root, cache, keys, layout, segments, pool, progress)
-        for m in MODALITIES:
-            if m not in dims:  # nothing computed or cached: ask an actor (loads that backbone)
-                dims[m] = int(ray.get(pool[0].dim.remote(m)))
+        pool = RayActorExecutor(n, init_feature_worker,
+                                (audio_backbone, video_backbone, "cuda" if gpus else "cpu", 1),
+                                num_gpus=1 if gpus else 0)  # fmt: skip
+        with pool:
+            run = _Run(dd, root, cache, keys, layout, segments, pool, 2 * n, progress)
+            run.all(names)
+            for m in MODALITIES:
+                if m not in run.dims:  # nothing computed or cached: ask an actor (loads that backbone)
+                    run.dims[m] = int(pool.submit(backbone_dim, m).result())
     finally:
         if owns:
-            ray.shutdown()
+            import_ray().shutdown()
+    dims = run.dims
     entry: dict[str, Any] = {
         "audio_backbone": audio_backbone, "audio_key": keys.key("audio"), "audio_dim": dims["audio"],
         "video_backbone": video_backbone, "video_key": keys.key("video"), "video_dim": dims["video"],
@@ -128,29 +134,70 @@ def extract_dataset_ray(
     cache.record(entry)
     return ExtractionSummary(
         cache=str(cache.root), layout=layout, audio_backbone=audio_backbone, video_backbone=video_backbone,
-        audio_dim=dims["audio"], video_dim=dims["video"], splits=summaries, timings=timings,
+        audio_dim=dims["audio"], video_dim=dims["video"], splits=run.summaries, timings=run.timings,
         seconds=time.perf_counter() - start,
     )  # fmt: skip
 
 
-def _run(
-    dd: Any, names: list[str], root: Path, cache: FeatureCache, keys: LazyBackbones, layout: str,
-    segments: int, pool: list[Any], progress: Progress | None,
-) -> tuple[dict[str, SplitSummary], Timings, dict[str, int]]:  # fmt: skip
-    """Stream the clips the cache lacks through the actors, at most two per actor in flight."""
-    summaries: dict[str, SplitSummary] = {s: SplitSummary() for s in names}
-    timings = Timings()
-    dims: dict[str, int] = {}
-    total = sum(len(dd[s]) for s in names)
-    done = 0
-    busy: dict[Future[Any], tuple[str, str, str, int]] = {}  # → split, clip_id, key, actor
-    load = [0] * len(pool)
+class _Run:
+    """Stream the clips the cache lacks through an executor, at most ``max_in_flight`` at once;
+    the driver alone writes the cache."""
 
-    def settle(fut: Future[Any]) -> None:
-        nonlocal done
-        split, clip_id, key, k = busy.pop(fut)
-        load[k] -= 1
-        summary = summaries[split]
+    def __init__(self, dd: Any, root: Path, cache: FeatureCache, keys: LazyBackbones, layout: str,
+                 segments: int, pool: Executor, max_in_flight: int, progress: Progress | None) -> None:
+        self.dd, self.root, self.cache, self.keys, self.layout = dd, root, cache, keys, layout
+        self.segments, self.pool, self.max_in_flight, self.progress = segments, pool, max_in_flight, progress
+        self.summaries: dict[str, SplitSummary] = {}
+        self.timings = Timings()
+        self.dims: dict[str, int] = {}
+        self.total = 0
+        self.done = 0
+        self.busy: dict[Future[Any], tuple[str, str, str]] = {}  # → split, clip_id, key
+
+    def all(self, names: list[str]) -> None:
+        self.summaries = {s: SplitSummary() for s in names}
+        self.total = sum(len(self.dd[s]) for s in names)
+        for split in names:
+            ds = self.dd[split]
+            for i, ref in enumerate(clip_refs(ds)):
+                self.clip(split, ds, i, ref)
+        self.drain(0)
+
+    def tick(self, clip_id: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, clip_id)
+
+    def clip(self, split: str, ds: Any, i: int, ref: Any) -> None:
+        summary = self.summaries[split]
+        summary.clips += 1
+        have = {m: self.cache.load(m, self.keys.key(m), self.layout, ref.key) for m in MODALITIES}
+        if all(x is not None for x in have.values()):
+            summary.cached += 1
+            self.dims.update({m: int(x.shape[1]) for m, x in have.items() if x is not None})
+            self.tick(ref.clip_id)
+            return
+        self.drain(self.max_in_flight - 1)
+        try:
+            video_src, audio_src = _row_sources(ds, i, self.root)
+        except Exception as exc:  # noqa: BLE001 - unreadable media cell: recorded
+            summary.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
+            self.done += 1
+            return
+        fut = self.pool.submit(compute_features, video_src, audio_src, self.segments,
+                               have["audio"] is None, have["video"] is None)  # fmt: skip
+        self.busy[fut] = (split, ref.clip_id, ref.key)
+
+    def drain(self, limit: int) -> None:
+        """Settle finished clips until at most ``limit`` are in flight."""
+        while len(self.busy) > limit:
+            finished, _ = wait(list(self.busy), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                self.settle(fut)
+
+    def settle(self, fut: Future[Any]) -> None:
+        split, clip_id, key = self.busy.pop(fut)
+        summary = self.summaries[split]
         try:
             a, v, tm, error = fut.result()
         except Exception as exc:  # the actor died past its restarts
@@ -160,44 +207,8 @@ def _run(
         else:
             for m, arr in zip(MODALITIES, (a, v), strict=True):
                 if arr is not None:
-                    cache.save(m, keys.key(m), layout, key, arr)
-                    dims[m] = int(arr.shape[1])
+                    self.cache.save(m, self.keys.key(m), self.layout, key, arr)
+                    self.dims[m] = int(arr.shape[1])
             summary.computed += 1
-        timings.add(tm)
-        done += 1
-        if progress is not None:
-            progress(done, total, clip_id)
-
-    for split in names:
-        ds = dd[split]
-        for i, ref in enumerate(clip_refs(ds)):
-            summary = summaries[split]
-            summary.clips += 1
-            have = {m: cache.load(m, keys.key(m), layout, ref.key) for m in MODALITIES}
-            if all(x is not None for x in have.values()):
-                summary.cached += 1
-                dims.update({m: int(x.shape[1]) for m, x in have.items() if x is not None})
-                done += 1
-                if progress is not None:
-                    progress(done, total, ref.clip_id)
-                continue
-            while len(busy) >= 2 * len(pool):
-                finished, _ = wait(list(busy), return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    settle(fut)
-            try:
-                video_src, audio_src = _row_sources(ds, i, root)
-            except Exception as exc:  # noqa: BLE001 - unreadable media cell: recorded
-                summary.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
-                done += 1
-                continue
-            k = min(range(len(pool)), key=load.__getitem__)
-            load[k] += 1
-            ref_ = pool[k].compute.remote(video_src, audio_src, segments, have["audio"] is None,
-                                          have["video"] is None)  # fmt: skip
-            busy[ref_.future()] = (split, ref.clip_id, ref.key, k)
-    while busy:
-        finished, _ = wait(list(busy), return_when=FIRST_COMPLETED)
-        for fut in finished:
-            settle(fut)
-    return summaries, timings, dims
+        self.timings.add(tm)
+        self.tick(clip_id)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vaar._util.atomic import atomic_path
 from vaar.baselines import ddp
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model, head_flops
 from vaar.baselines.config import TrainConfig, write_config
@@ -206,12 +207,10 @@ def fit_one_seed(
 def save_checkpoint(model: BaselineModel, path: Path, model_name: str) -> None:
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"model": model_name, "head_spec": json.dumps(asdict(model.spec))}
-    tmp = path.with_suffix(".tmp")
-    save_file(state, str(tmp), metadata=meta)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> BaselineModel:

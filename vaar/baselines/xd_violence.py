@@ -27,7 +27,6 @@ probability is repeated over its 16 frames and AP is computed over all frames of
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import re
@@ -42,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vaar._util.hashing import sha256_file
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model
 from vaar.baselines.config import TrainConfig, write_config
 from vaar.baselines.features import (
@@ -110,14 +110,6 @@ def read_layout(root: str | Path) -> XDLayout:
     return XDLayout(scan_videos(r / "train"), scan_videos(r / "test"), ann)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -------------------------------------------------------------------------------------- features
 
 
@@ -137,7 +129,7 @@ def extract_videos(
     summary, timings, dims = SplitSummary(), Timings(), dict[str, int]()
     for i, v in enumerate(videos):
         sources = functools.partial(_same, str(v.path))
-        cache_clip(cache, loader, layout, v.name, file_sha256(v.path), sources, summary, timings,
+        cache_clip(cache, loader, layout, v.name, sha256_file(v.path), sources, summary, timings,
                    dims, snippet=SNIPPET)  # fmt: skip
         if progress is not None:
             progress(i + 1, len(videos), v.name)
@@ -157,7 +149,7 @@ def _same(src: str) -> tuple[str, str]:
 
 
 def load_video_features(cache: FeatureCache, entry: dict[str, Any], v: XDVideo) -> tuple[Tensor, Tensor] | None:
-    key = file_sha256(v.path)
+    key = sha256_file(v.path)
     a = cache.load("audio", entry["audio_key"], entry["layout"], key)
     b = cache.load("video", entry["video_key"], entry["layout"], key)
     if a is None or b is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from vaar.bench._args import add_truth_arguments, max_bytes, truth_source
@@ -56,14 +55,13 @@ def run(args: argparse.Namespace) -> int:
             if args.dataset is None or not task.supports_dataset:
                 raise ConfigError("--model runs over a published VAAR dataset: give --dataset DIR "
                                   "(and a vaar-cls or vaar-binary --task)")
+            from vaar._util.progress import progress_bar
             from vaar.bench.model import run_model
 
-            def progress(done: int, total: int) -> None:
-                print(f"\r  predicted {done}/{total} clips", end="", file=sys.stderr, flush=True)
-
-            text, cost = run_model(args.model, args.dataset, args.split, truth, batch_size=args.batch_size,
-                                   latency_clips=args.latency_clips, progress=progress)
-            print(file=sys.stderr)
+            with progress_bar("predict") as update:
+                text, cost = run_model(args.model, args.dataset, args.split, truth,
+                                       batch_size=args.batch_size, latency_clips=args.latency_clips,
+                                       progress=lambda done, total: update(done, total, ""))
             preds_path = Path(args.save_predictions or Path(tmp) / "predictions.csv")
             preds_path.write_text(text, encoding="utf-8")
         preds = task.read_predictions(preds_path, truth, max_bytes=max_bytes(args))

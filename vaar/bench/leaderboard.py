@@ -17,34 +17,16 @@ so a crash leaves the previous files intact.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vaar._util.atomic import atomic_write_text
 from vaar.bench.entry import check_entry
 from vaar.errors import ManifestError, SubmissionError
 
 LOCK_TIMEOUT_S = 300.0
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename; the old file survives a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def entry_path(root: Path, task: str, slug: str) -> Path:
@@ -91,9 +73,9 @@ def submit_entry(root: Path, entry: Mapping[str, Any], *, replace: bool = False)
         entries = [e for e in load_entries(root) if entry_path(root, e["task"], e["slug"]) != target]
         entries.append(dict(entry))
         outputs = _render_all(root, entries)  # render before writing anything
-        atomic_write(target, dumps_entry(entry))
+        atomic_write_text(target, dumps_entry(entry))
         for path, text in outputs.items():
-            atomic_write(path, text)
+            atomic_write_text(path, text)
     return target
 
 
@@ -102,5 +84,5 @@ def rerender(root: Path) -> list[Path]:
     with _lock(root):
         outputs = _render_all(root, load_entries(root))
         for path, text in outputs.items():
-            atomic_write(path, text)
+            atomic_write_text(path, text)
     return list(outputs)

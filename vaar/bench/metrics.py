@@ -228,21 +228,6 @@ def bootstrap_weights(
         done += b
 
 
-def confusion_design(y_true: IntArray, y_pred: IntArray, n_classes: int) -> FloatArray:
-    """(N, 3C) indicators [hit of class c | true class c | predicted class c] for :func:`confusion_sums`."""
-    eye = np.eye(n_classes, dtype=np.float64)
-    true_1h = eye[y_true]  # (N, C)
-    pred_1h = eye[y_pred]  # (N, C)
-    return np.hstack([true_1h * (y_true == y_pred)[:, None], true_1h, pred_1h])
-
-
-def confusion_sums(weights: FloatArray, design: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Weighted per-class (true positives, support, predicted) for each row: three (B, C)."""
-    sums = weights @ design  # (B, 3C), one pass over the weights
-    c = design.shape[1] // 3
-    return sums[:, :c], sums[:, c : 2 * c], sums[:, 2 * c :]
-
-
 def prf(
     tp: FloatArray, support: FloatArray, predicted: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -22,10 +22,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from vaar._util.registry import Registry
 from vaar.bench.metrics import FloatArray, percentile_interval
 from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.truth import TruthSource
-from vaar.errors import ConfigError
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -88,13 +88,11 @@ class Task(ABC):
 
 
 _T = TypeVar("_T", bound=type[Task])
-_REGISTRY: dict[str, type[Task]] = {}
+TASKS: Registry[type[Task]] = Registry("task")
 
 
 def register_task(cls: _T) -> _T:
-    if cls.name in _REGISTRY:
-        raise ValueError(f"task {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls
+    TASKS.add(cls.name, cls)
     return cls
 
 
@@ -105,15 +103,12 @@ def _load_all() -> None:
 
 def task_names() -> tuple[str, ...]:
     _load_all()
-    return tuple(_REGISTRY)
+    return tuple(TASKS.names())
 
 
 def get_task(name: str) -> Task:
     _load_all()
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise ConfigError(f"unknown task {name!r}; valid tasks: {', '.join(_REGISTRY)}") from None
+    return TASKS.get(name)()
 
 
 def finish(

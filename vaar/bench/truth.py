@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from vaar._util.hashing import sha256_file
 from vaar.errors import ConfigError, ManifestError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -61,14 +62,6 @@ class XDAnnotations:
     ranges: dict[str, tuple[tuple[int, int], ...]]
     sha256: str
     source: str
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelSet:

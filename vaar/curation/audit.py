@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+from vaar._util.atomic import atomic_write_text
 from vaar.curation.sources import read_rows
 from vaar.errors import ConfigError
 
@@ -183,13 +182,4 @@ def write_report(path: Path, rows: Sequence[AuditRow]) -> None:
     w.writerow(REPORT_COLUMNS)
     for r in rows:
         w.writerow([r.clip_id, r.url, r.label, r.status, r.detail])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; a report is shared data
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, buf.getvalue())

@@ -93,7 +93,37 @@ def _run(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) 
         return False, exc
 
 
-class RayExecutor(Executor):
+class _RayExecutorBase(Executor):
+    """Connection and shutdown shared by the Ray executors (stateless tasks, stateful actors)."""
+
+    def __init__(self, address: str | None, init_kwargs: dict[str, Any] | None) -> None:
+        self._ray = import_ray()
+        self._owns_ray = init_ray(address, **(init_kwargs or {}))
+        self._lock = threading.RLock()  # re-entered when a call finishes while being submitted
+        self._shutdown = False
+
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An ``ObjectRef`` of ``(ok, value-or-exception)`` for ``fn(*args, **kwargs)``."""
+        raise NotImplementedError
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot submit after shutdown")
+            ref = self._start(fn, args, kwargs)
+        out: Future[T] = Future()
+        ref.future().add_done_callback(lambda f: _settle(f, out))
+        return out
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+        if self._owns_ray:
+            self._ray.shutdown()
+            self._owns_ray = False
+
+
+class RayExecutor(_RayExecutorBase):
     """``submit(fn, *args)`` runs ``fn`` as a Ray task and returns a ``concurrent.futures.Future``.
 
     Connects to ``address`` (``auto``, ``ray://host:10001``, ``host:6379``) or, with none,
@@ -109,29 +139,68 @@ class RayExecutor(Executor):
         max_retries: int = RAY_MAX_RETRIES,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        ray = import_ray()
-        self._owns_ray = init_ray(address, **(init_kwargs or {}))
-        self._remote = ray.remote(num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=False)(_run)
-        self._lock = threading.Lock()
-        self._shutdown = False
+        super().__init__(address, init_kwargs)
+        self._remote = self._ray.remote(num_cpus=num_cpus, max_retries=max_retries,
+                                        retry_exceptions=False)(_run)
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._remote.remote(fn, args, kwargs)
+
+
+class _Actor:
+    """Body of one actor of :class:`RayActorExecutor`: runs the initializer once, then tasks."""
+
+    def __init__(self, initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
+        if initializer is not None:
+            initializer(*initargs)
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        return _run(fn, args, kwargs)
+
+
+class RayActorExecutor(_RayExecutorBase):
+    """``actors`` long-lived Ray actors behind the same ``submit(fn, *args)`` interface.
+
+    Each actor runs ``initializer(*initargs)`` once when it starts (and again if it is
+    restarted) — the contract of ``ProcessPoolExecutor(initializer=...)``: per-process state such
+    as a loaded model lives in a module global the submitted functions read. ``submit`` sends
+    the call to the actor with the fewest calls in flight. An actor whose process dies is
+    restarted and its call retried (``max_restarts`` / ``max_task_retries``).
+    """
+
+    def __init__(
+        self,
+        actors: int,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
+        *,
+        address: str | None = None,
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        max_restarts: int = 2,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if actors < 1:
+            raise ConfigError(f"--actors must be >= 1, got {actors}")
+        super().__init__(address, init_kwargs)
+        opts: dict[str, Any] = {"num_cpus": num_cpus, "max_restarts": max_restarts,
+                                "max_task_retries": max_restarts}
+        if num_gpus:
+            opts["num_gpus"] = num_gpus
+        cls = self._ray.remote(**opts)(_Actor)
+        self._actors = [cls.remote(initializer, initargs) for _ in range(actors)]
+        self._load = [0] * actors
+
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        k = min(range(len(self._actors)), key=self._load.__getitem__)
+        self._load[k] += 1
+        ref = self._actors[k].run.remote(fn, args, kwargs)
+        ref.future().add_done_callback(lambda _: self._done(k))
+        return ref
+
+    def _done(self, k: int) -> None:
         with self._lock:
-            if self._shutdown:
-                raise RuntimeError("cannot submit after shutdown")
-            ref = self._remote.remote(fn, args, kwargs)
-        out: Future[T] = Future()
-        ref.future().add_done_callback(lambda f: _settle(f, out))
-        return out
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            self._shutdown = True
-        if self._owns_ray:
-            import ray
-
-            ray.shutdown()
-            self._owns_ray = False
+            self._load[k] -= 1
 
 
 def _settle(raw: Future[Any], out: Future[Any]) -> None:

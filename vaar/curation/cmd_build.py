@@ -123,27 +123,17 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
 
 
 def _run(sources: list[Path], out: Path, cfg: Any) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from vaar._util.progress import ProgressBar
     from vaar.curation.pipeline import run_build
 
     # the bar starts once the source lists are read, so an unusable input is one clean line
-    progress = Progress(
-        TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"), console=Console(stderr=True),
-    )  # fmt: skip
-    task = progress.add_task("build", total=None, last="")
-
-    def on_start(n: int) -> None:
-        progress.update(task, total=n)
-        progress.start()
+    progress = ProgressBar("build")
 
     def on_clip(ev: Any) -> None:
-        progress.update(task, advance=1, last=f"{ev.clip_id}: {ev.status}")
+        progress.advance(f"{ev.clip_id}: {ev.status}")
 
     try:
-        report = run_build(sources, out, cfg, on_start=on_start, on_clip=on_clip)
+        report = run_build(sources, out, cfg, on_start=progress.start, on_clip=on_clip)
     finally:
         progress.stop()
     _write_config(out, cfg, sources)
@@ -153,9 +143,9 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
     data = {"sources": [str(s) for s in sources], **asdict(cfg)}
-    tmp = out / ".build_config.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(out / "build_config.json")
+    from vaar._util.atomic import atomic_write_text
+
+    atomic_write_text(out / "build_config.json", json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _summary(report: Any) -> None:

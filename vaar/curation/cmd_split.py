@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from vaar.curation.split import CheckReport
     from vaar.taxonomy import Taxonomy
@@ -111,43 +112,11 @@ def _check(split_dir: str, manifest: str | None, taxonomy: Taxonomy, console: Co
 
 
 def _print_report(report: CheckReport, console: Console, *, made: bool) -> None:
-    from rich.table import Table
-
-    from vaar.curation.split import BALANCE_MIN_CLIPS, SPLITS
-
-    total = sum(report.split_sizes.values())
-    ratios = ",".join(f"{r:g}" for r in report.ratios)
-    table = Table(title=f"{report.path}: {total} clips in {report.groups} groups, "
-                  f"target ratios {ratios}" + ("" if report.ratios_recorded else " (assumed)"))
-    table.add_column("class")
-    for s in SPLITS:
-        table.add_column(s, justify="right")
-    table.add_column("total", justify="right")
-    for label, row in report.counts.items():
-        n = sum(row.values())
-        table.add_row(label, *(f"{row[s]} ({row[s] / n:.1%})" for s in SPLITS), str(n))
-    table.add_section()
-    table.add_row("all", *(f"{report.split_sizes[s]} ({report.split_sizes[s] / total:.1%})"
-                           if total else "0" for s in SPLITS), str(total), style="bold")
-    console.print(table)
+    console.print(_counts_table(report))
     if report.fold_counts:
-        k = max((max(r, default=-1) for r in report.fold_counts.values()), default=-1) + 1
-        ft = Table(title=f"folds of train+validation (k={k})")
-        ft.add_column("class")
-        for f in range(k):
-            ft.add_column(f"fold {f}", justify="right")
-        for label, fold_row in report.fold_counts.items():
-            ft.add_row(label, *(str(fold_row.get(f, 0)) for f in range(k)))
-        console.print(ft)
-    d = report.largest_ratio_deviation
-    if d is not None:
-        console.print(f"largest deviation from the target ratios: {d.points:.2f} points "
-                      f"({d.label} in {d.split}: {d.observed:.1%} of the class, target {d.target:.0%})")
-    d = report.largest_proportion_deviation
-    if d is not None:
-        console.print(f"largest label-share deviation (classes >= {BALANCE_MIN_CLIPS} clips): "
-                      f"{d.points:.2f} points ({d.label} is {d.observed:.1%} of {d.split}, "
-                      f"{d.target:.1%} overall)")
+        console.print(_folds_table(report.fold_counts))
+    for line in _deviation_lines(report):
+        console.print(line)
     for name, digest in report.sha256.items():
         console.print(f"sha256 {digest}  {name}")
     if report.digest:
@@ -165,3 +134,54 @@ def _print_report(report: CheckReport, console: Console, *, made: bool) -> None:
         console.print(f"[green]{verb} {report.path}: ok[/]")
     else:
         console.print(f"[red]{report.path}: {len(report.violations)} violation(s)[/]")
+
+
+def _counts_table(report: CheckReport) -> Table:
+    from rich.table import Table
+
+    from vaar.curation.split import SPLITS
+
+    total = sum(report.split_sizes.values())
+    ratios = ",".join(f"{r:g}" for r in report.ratios)
+    table = Table(title=f"{report.path}: {total} clips in {report.groups} groups, "
+                  f"target ratios {ratios}" + ("" if report.ratios_recorded else " (assumed)"))
+    table.add_column("class")
+    for s in SPLITS:
+        table.add_column(s, justify="right")
+    table.add_column("total", justify="right")
+    for label, row in report.counts.items():
+        n = sum(row.values())
+        table.add_row(label, *(f"{row[s]} ({row[s] / n:.1%})" for s in SPLITS), str(n))
+    table.add_section()
+    table.add_row("all", *(f"{report.split_sizes[s]} ({report.split_sizes[s] / total:.1%})"
+                           if total else "0" for s in SPLITS), str(total), style="bold")
+    return table
+
+
+def _folds_table(fold_counts: dict[str, dict[int, int]]) -> Table:
+    from rich.table import Table
+
+    k = max((max(r, default=-1) for r in fold_counts.values()), default=-1) + 1
+    ft = Table(title=f"folds of train+validation (k={k})")
+    ft.add_column("class")
+    for f in range(k):
+        ft.add_column(f"fold {f}", justify="right")
+    for label, fold_row in fold_counts.items():
+        ft.add_row(label, *(str(fold_row.get(f, 0)) for f in range(k)))
+    return ft
+
+
+def _deviation_lines(report: CheckReport) -> list[str]:
+    from vaar.curation.split import BALANCE_MIN_CLIPS
+
+    lines = []
+    d = report.largest_ratio_deviation
+    if d is not None:
+        lines.append(f"largest deviation from the target ratios: {d.points:.2f} points "
+                     f"({d.label} in {d.split}: {d.observed:.1%} of the class, target {d.target:.0%})")
+    d = report.largest_proportion_deviation
+    if d is not None:
+        lines.append(f"largest label-share deviation (classes >= {BALANCE_MIN_CLIPS} clips): "
+                     f"{d.points:.2f} points ({d.label} is {d.observed:.1%} of {d.split}, "
+                     f"{d.target:.1%} overall)")
+    return lines

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vaar._util.atomic import atomic_write_text
 from vaar.curation.media import probe
 from vaar.errors import DownloadError, VerifyError
 
@@ -291,9 +291,7 @@ def _write_done(path: Path, media: SourceMedia) -> None:
             for s in media.sections
         ],
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, sort_keys=True))
 
 
 def _load_done(path: Path, url: str) -> SourceMedia | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,6 @@ CREATE TABLE IF NOT EXISTS clips (
     fingerprint TEXT,               -- near-duplicate fingerprint as text (ok clips)
     updated_at  TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -104,14 +102,3 @@ class Ledger:
             "SELECT clip_id, fingerprint FROM clips WHERE status='ok' AND fingerprint IS NOT NULL ORDER BY clip_id"
         )
         yield from cur
-
-    def counts(self) -> Counter[str]:
-        return Counter(dict(self._db.execute("SELECT status, COUNT(*) FROM clips GROUP BY status").fetchall()))
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def get_meta(self, key: str) -> str | None:
-        cur = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if cur is None else str(cur[0])

@@ -6,7 +6,6 @@ a temporary name and renamed. Its schema is :func:`vaar.schema.manifest_schema`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vaar._util.atomic import atomic_path
 from vaar.errors import ManifestError
 from vaar.schema import MANIFEST_COLUMNS, manifest_schema
 
@@ -23,23 +23,18 @@ BATCH_ROWS = 2048
 def write_manifest(rows: Iterable[dict[str, Any]], path: Path) -> int:
     """Write ``rows`` (dicts with the manifest columns) to ``path``; returns the row count."""
     schema = manifest_schema()
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     n = 0
-    try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            batch: list[dict[str, Any]] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= BATCH_ROWS:
-                    writer.write_batch(_batch(batch, schema))
-                    n += len(batch)
-                    batch = []
-            if batch or n == 0:
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
                 writer.write_batch(_batch(batch, schema))
                 n += len(batch)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+                batch = []
+        if batch or n == 0:
+            writer.write_batch(_batch(batch, schema))
+            n += len(batch)
     return n
 
 

@@ -17,14 +17,14 @@ temporary name and renamed, so a killed run never leaves half a file under the f
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import os
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from vaar._util.atomic import atomic_path
 from vaar.errors import MediaError, MissingDependencyError, VerifyError
 
 Precision = Literal["accurate", "copy"]
@@ -74,14 +74,6 @@ def probe(path: Path, *, count_packets: bool = False) -> dict[str, Any]:
         raise VerifyError(f"ffprobe cannot read the file: {msg[-1] if msg else 'unknown error'}")
     data: dict[str, Any] = json.loads(proc.stdout or b"{}")
     return data
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def scale_filter(max_short_side: int) -> str:
@@ -138,34 +130,78 @@ def trim_normalise(
     if has_audio is None:
         facts = probe(src)
         has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
-    out_video.parent.mkdir(parents=True, exist_ok=True)
-    out_audio.parent.mkdir(parents=True, exist_ok=True)
-    tmp_v = out_video.with_name(f".{out_video.name}.tmp{os.getpid()}")
-    tmp_a = out_audio.with_name(f".{out_audio.name}.tmp{os.getpid()}")
-    try:
+    with ExitStack() as renames:  # both files are renamed into place only when ffmpeg succeeded
+        tmp_v = renames.enter_context(atomic_path(out_video))
+        tmp_a = renames.enter_context(atomic_path(out_audio)) if has_audio else out_audio
         for cmd in trim_commands(src, start, duration, tmp_v, tmp_a, cfg, has_audio):
             proc = run_tool(cmd)
             if proc.returncode != 0:
                 lines = proc.stderr.decode(errors="replace").strip().splitlines()
                 raise MediaError(f"ffmpeg failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
-        os.replace(tmp_v, out_video)
-        if has_audio:
-            os.replace(tmp_a, out_audio)
-    finally:
-        for t in (tmp_v, tmp_a):
-            t.unlink(missing_ok=True)
     return has_audio
 
 
 def extract_audio(video: Path, out_audio: Path, cfg: MediaConfig) -> None:
     """(Re)write the 16 kHz mono FLAC of a clip from its MP4 (after a sync fix)."""
-    tmp = out_audio.with_name(f".{out_audio.name}.tmp{os.getpid()}")
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0", "-ac", "1",
-           "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(tmp)]  # fmt: skip
-    try:
+    with atomic_path(out_audio) as tmp:
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0", "-ac", "1",
+               "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(tmp)]  # fmt: skip
         proc = run_tool(cmd)
         if proc.returncode != 0:
             raise MediaError(f"ffmpeg could not extract audio: {proc.stderr.decode(errors='replace')[-200:]}")
-        os.replace(tmp, out_audio)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# offset re-mux (the ``fix`` out-of-sync policy of vaar.curation.quality.QCConfig)
+
+
+def _probe_video_span(path: Path) -> tuple[float, float]:
+    """(video end on the ffmpeg timeline — file start at 0 —, file start) of ``path``."""
+    cmd = [
+        "ffprobe", "-v", "error", "-select_streams", "v:0",
+        "-show_entries", "stream=start_time,duration:format=start_time,duration",
+        "-of", "default=nw=1", str(path),
+    ]  # fmt: skip
+    proc = run_tool(cmd)
+    if proc.returncode != 0:
+        raise VerifyError(f"cannot probe {path.name}: {proc.stderr.decode(errors='replace').strip()[:200]}")
+    vals = [ln.partition("=")[::2] for ln in proc.stdout.decode(errors="replace").splitlines() if "=" in ln]
+
+    def num(x: str) -> float | None:
+        try:
+            return float(x)
+        except ValueError:
+            return None
+
+    # stream entries come first, then the format's
+    starts = [num(v) for k, v in vals if k == "start_time"]
+    durs = [num(v) for k, v in vals if k == "duration"]
+    v_start = starts[0] if starts and starts[0] is not None else 0.0
+    f_start = starts[-1] if len(starts) > 1 and starts[-1] is not None else v_start
+    v_dur = next((d for d in durs if d is not None), None)
+    if v_dur is None:
+        raise VerifyError(f"cannot tell the video duration of {path.name}")
+    return v_start - f_start + v_dur, f_start
+
+
+def fix_offset(src: Path, dst: Path, offset_ms: float, *, audio_bitrate: str = "128k") -> None:
+    """Write ``dst``: ``src`` with its audio moved by ``-offset_ms`` (positive offset = audio
+    late, so it is moved earlier). The video stream is copied; the audio is re-encoded (AAC)
+    so that it starts with the picture and ends with it (trimmed or padded with silence).
+    ``dst`` is written to a temporary name in its folder and renamed.
+    """
+    src, dst = Path(src), Path(dst)
+    v_end, _ = _probe_video_span(src)
+    shift = -offset_ms / 1000.0
+    af = f"aresample=async=1:first_pts=0,apad=whole_dur={v_end:.6f},atrim=end={v_end:.6f}"
+    with atomic_path(dst, suffix=dst.suffix or ".mp4") as tmp:
+        cmd = [
+            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-i", str(src), "-itsoffset", f"{shift:.6f}", "-i", str(src),
+            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", af,
+            "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart", str(tmp),
+        ]  # fmt: skip
+        proc = run_tool(cmd)
+        if proc.returncode != 0:
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
+            raise VerifyError(f"could not fix the offset: {msg[0][:200]}")

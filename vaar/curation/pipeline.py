@@ -39,22 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
+from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.exclude import apply_exclusions, read_exclusions, remove_media
+from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
-from vaar.curation.media import (
-    MediaConfig,
-    extract_audio,
-    ffmpeg_version,
-    sha256_file,
-    trim_normalise,
-)
+from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.publish import PublishConfig, PublishResult, publish
-from vaar.curation.quality import Fingerprint, QCConfig, check_clip, fix_offset, group_duplicates
+from vaar.curation.quality import QCConfig
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
-from vaar.curation.verify import verify_clip
+from vaar.curation.stages import CLIP_STAGES, ClipWork
 from vaar.errors import ConfigError, ManifestError, StageError
 from vaar.schema import empty_row
 from vaar.taxonomy import Taxonomy, default_taxonomy
@@ -198,7 +194,7 @@ class _Task:
     versions: dict[str, str]
 
 
-def _process(
+def _process(  # noqa: C901 - the driver loop; left whole while the publish step moves (issue 13)
     todo: list[SourceRow],
     out: Path,
     cfg: BuildConfig,
@@ -295,57 +291,35 @@ def _bug(exc: BaseException) -> str:
 
 
 def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
-    """Worker: trim + normalise + verify + content checks of one clip. Never raises."""
+    """Worker: every stage of :data:`CLIP_STAGES` on one clip. Never raises."""
     r = task.row
-    out = Path(task.out)
     row = _base_row(r, task.versions)
     row.update(_provenance(task.info, r))
-    rel_v = Path("clips") / r.label / f"{r.clip_id}.mp4"
-    rel_a = Path("audio") / r.label / f"{r.clip_id}.flac"
-    video, audio = out / rel_v, out / rel_a
-    stage = "trim"
+    w = ClipWork(task, row, Path("clips") / r.label / f"{r.clip_id}.mp4",
+                 Path("audio") / r.label / f"{r.clip_id}.flac")
+    stage = CLIP_STAGES[0].__name__
     try:
-        trim_normalise(Path(task.src), r.start - task.offset, r.duration, video, audio, task.media, task.has_audio)
-        stage = "verify"
-        facts = verify_clip(video, audio, r.duration, task.media)
-        row.update(facts.as_row(), precision=task.media.precision)
-        stage = "sync"
-        qc = check_clip(video, task.qc)
-        row.update(_qc_fields(qc))
-        if qc.sync_verdict == "out_of_sync" and task.qc.out_of_sync == "fix" and qc.av_offset_ms is not None:
-            fix_offset(video, video, qc.av_offset_ms)
-            extract_audio(video, audio, task.media)  # the FLAC follows the fixed MP4
-            before = qc.av_offset_ms
-            qc = check_clip(video, task.qc)
-            row.update(_qc_fields(qc))
-            row["av_offset_ms_before_fix"] = before
-        stage = "quality"
-        reason = qc.reject_reason(task.qc)
-        if reason:
-            raise StageError(reason, status="rejected")
+        for run in CLIP_STAGES:
+            stage = run.__name__
+            run(w)
         row.update(
             status="ok",
-            video_path=str(rel_v),
-            video_sha256=sha256_file(video),
-            video_bytes=video.stat().st_size,
-            audio_path=str(rel_a),
-            audio_sha256=sha256_file(audio),
-            audio_bytes=audio.stat().st_size,
+            video_path=str(w.rel_video),
+            video_sha256=sha256_file(w.video),
+            video_bytes=w.video.stat().st_size,
+            audio_path=str(w.rel_audio),
+            audio_sha256=sha256_file(w.audio),
+            audio_bytes=w.audio.stat().st_size,
         )
-        return row, qc.fingerprint.to_json()  # of the final clip (after a sync fix)
+        # the fingerprint of the final clip (after a sync fix)
+        return row, w.qc.fingerprint.to_json() if w.qc is not None else None
     except StageError as exc:
         row.update(status=exc.status, error=exc.reason, stage=exc.stage if exc.stage != "unknown" else stage)
     except Exception as exc:  # a bug in one clip must not crash the build
         row.update(status="failed", error=_bug(exc), stage=stage)
-    video.unlink(missing_ok=True)
-    audio.unlink(missing_ok=True)
+    w.video.unlink(missing_ok=True)
+    w.audio.unlink(missing_ok=True)
     return row, None
-
-
-def _qc_fields(qc: Any) -> dict[str, Any]:
-    keys = ("av_offset_ms", "sync_confidence", "sync_verdict", "silence_fraction", "frozen_fraction",
-            "black_fraction", "video_start_time", "audio_start_time")  # fmt: skip
-    return {k: getattr(qc, k) for k in keys}
 
 
 def _assign_dup_groups(ledger: Ledger) -> None:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from vaar import __version__
+from vaar._util.atomic import atomic_write_text
 from vaar.curation.split import (
     SPLITS,
     SplitItem,
@@ -188,11 +189,8 @@ def _write_shard(
 
 
 def _write_private_labels(items: list[SplitItem], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     lines = ["clip_id,label"] + [f"{it.clip_id},{it.label}" for it in sorted(items, key=lambda i: i.clip_id)]
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def _swap(tmp: Path, out: Path) -> None:

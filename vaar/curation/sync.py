@@ -61,7 +61,6 @@ import numpy.typing as npt
 from vaar.errors import MissingDependencyError, VerifyError
 
 Verdict = Literal["in_sync", "out_of_sync", "unverifiable"]
-VERDICTS: tuple[Verdict, ...] = ("in_sync", "out_of_sync", "unverifiable")
 
 AUDIO_RATE = 16_000  # Hz, audio decoded for the checks
 VIDEO_WIDTH = 64  # px, video decoded for the checks

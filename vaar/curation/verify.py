@@ -10,22 +10,19 @@ Container-level checks (ffprobe, counting packets, no decode):
   which is what frame-accurate trimming promises;
 * the 16 kHz FLAC exists and lasts as long as the clip.
 
-Content-level checks (sync, silence, frozen or black picture) plug in through
-:data:`ContentCheck` callables that return manifest fields; see :mod:`vaar.curation.pipeline`.
+This is the ``verify`` stage of :data:`vaar.curation.pipeline.CLIP_STAGES`; the content-level
+checks (sync, silence, frozen or black picture) are its ``sync`` and ``quality`` stages
+(:mod:`vaar.curation.quality`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vaar.curation.media import MediaConfig, probe
 from vaar.errors import VerifyError
-
-ContentCheck = Callable[[Path, dict[str, Any]], dict[str, Any]]
-"""``(clip_path, facts) -> manifest fields``; raises :class:`VerifyError` to fail or reject."""
 
 
 @dataclass(frozen=True)

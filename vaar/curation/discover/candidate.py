@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from vaar._util.atomic import atomic_write_text
 
 CANDIDATE_COLUMNS = (
     "clip_id", "url", "start", "end", "label", "source_id", "license", "notes",
@@ -84,13 +84,4 @@ def render_candidates(rows: Sequence[Candidate]) -> str:
 
 def write_candidates(path: Path, rows: Sequence[Candidate]) -> None:
     """Write atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; a report is shared data
-            f.write(render_candidates(rows))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, render_candidates(rows))

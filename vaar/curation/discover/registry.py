@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vaar._util.registry import Registry
 from vaar.curation.discover.candidate import Candidate
-from vaar.errors import ConfigError
 from vaar.taxonomy import Taxonomy
 
 
@@ -40,15 +40,13 @@ class Seed:
     help: str
 
 
-_SEEDS: dict[str, Seed] = {}
+SEEDS = Registry[Seed]("seed")
 _MODULES = ("vggsounder", "vggsound_csv", "audioset_csv", "xd_violence", "ytsearch")
 
 
 def register_seed(name: str, *, needs_source: bool, help: str) -> Callable[[SeedFn], SeedFn]:
     def deco(fn: SeedFn) -> SeedFn:
-        if name in _SEEDS and _SEEDS[name].fn is not fn:
-            raise ValueError(f"seed {name!r} registered twice")
-        _SEEDS[name] = Seed(name, fn, needs_source, help)
+        SEEDS.add(name, Seed(name, fn, needs_source, help))
         return fn
 
     return deco
@@ -61,12 +59,10 @@ def _load_all() -> None:
 
 def seed_names() -> list[str]:
     _load_all()
-    return sorted(_SEEDS)
+    return sorted(SEEDS.names())
 
 
 def get_seed(name: str) -> Seed:
     """The seed called ``name``; an unknown name is one line listing the valid ones."""
     _load_all()
-    if name not in _SEEDS:
-        raise ConfigError(f"unknown seed {name!r}; use one of {', '.join(sorted(_SEEDS))}")
-    return _SEEDS[name]
+    return SEEDS.get(name)

@@ -9,6 +9,8 @@
 
     MODELS.get("avarnet")        # the factory
     MODELS.get("avarnett")       # ConfigError: unknown model 'avarnett'; valid: audio_only, ...
+
+Names keep their registration order (:meth:`Registry.names`); error messages list them sorted.
 """
 
 from __future__ import annotations
@@ -29,13 +31,18 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: add the decorated object under ``name`` (twice is a programming error)."""
+
         def deco(obj: T) -> T:
-            if name in self._items:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._items[name] = obj
+            self.add(name, obj)
             return obj
 
         return deco
+
+    def add(self, name: str, obj: T) -> None:
+        if name in self._items:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._items[name] = obj
 
     def get(self, name: str) -> T:
         try:
@@ -46,10 +53,14 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        """Registered names, in registration order."""
+        return list(self._items)
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._items))
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)

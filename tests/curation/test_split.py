@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def groups_of(items: list[SplitItem]) -> list[set[str]]:
-    """Reference grouping (naive fixpoint), independent of the module's union-find."""
+    """Reference grouping (naive fixpoint), independent of the module's connected components."""
     groups: list[set[str]] = []
     keys: list[set[str]] = []
     for it in items:

@@ -6,7 +6,8 @@ Greedy grouped stratification, a deterministic cousin of iterative stratificatio
 (Sechidis, Tsoumakas & Vlahavas, "On the stratification of multi-label data", ECML PKDD 2011)
 and of scikit-learn's ``StratifiedGroupKFold``:
 
-1. **Groups.** Union-find links clips sharing a ``source_id`` or a ``dup_group`` (transitively);
+1. **Groups.** Connected components (:mod:`vaar._util.graph`) of clips sharing a ``source_id``
+   or a ``dup_group`` (transitively);
    a clip with neither is its own group. A group is named by its smallest ``clip_id`` and carries
    its per-label clip counts (a group may hold several labels).
 2. **Targets.** For split *s* with ratio *r_s* and label *c* with *N_c* clips, the target count is

@@ -21,6 +21,7 @@ RUNS = [
     ["bench_features.py"],
     ["bench_train.py"],
     ["bench_ray.py", "--clips", "200"],
+    ["bench_review.py", "--clips", "20"],
 ]
 
 

@@ -10,6 +10,7 @@ COMMANDS = {
     "build": "vaar.curation.cmd_build",
     "split": "vaar.curation.cmd_split",
     "verify-sync": "vaar.curation.cmd_verify_sync",
+    "review": "vaar.curation.cmd_review",
     "discover": "vaar.curation.cmd_discover",
     "audit": "vaar.curation.cmd_audit",
 }

@@ -81,7 +81,7 @@ def test_clean_build_round_trips_through_load_dataset(
     test = pq.read_table(next((out / "dataset" / "data").glob("test-*.parquet")), columns=["clip_id", "label"])
     assert set(test.column("label").to_pylist()) == {-1}
     hidden = private.read_text().splitlines()
-    assert hidden[0] == "clip_id,label" and len(hidden) == 1 + test.num_rows
+    assert hidden[0] == "clip_id,label,dataset_version" and len(hidden) == 1 + test.num_rows
     assert {line.split(",")[0] for line in hidden[1:]} == set(test.column("clip_id").to_pylist())
     published = (out / "dataset" / "splits" / "test.csv").read_text().splitlines()[1:]
     assert published and all(line.split(",")[1] == "" for line in published)

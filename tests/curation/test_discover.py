@@ -282,6 +282,10 @@ def test_xd_violence_names_give_spanless_candidates(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 7 and lines[0].startswith(f"{out}:2: no span") and "0 row(s) valid, 6 invalid" in lines[-1]
+    # checked as a candidate list, the same file is fine
+    proc = subprocess.run([sys.executable, "-m", "vaar.cli", "build", "--check-only", "--candidates", str(out)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0 and "6 row(s) valid, 0 invalid" in proc.stderr
 
 
 def test_check_candidates_still_rejects_bad_rows(tmp_path: Path) -> None:

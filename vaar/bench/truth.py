@@ -68,7 +68,10 @@ def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelS
     """Read VAAR labels from ``--labels FILE`` or ``--dataset DIR --split S``."""
     tax = taxonomy or default_taxonomy()
     if source.labels is not None:
-        return _read_labels_csv(Path(source.labels), tax, split=None)
+        labels = Path(source.labels)
+        # a split file of a published folder (DIR/splits/test.csv): the version is in DIR's card
+        version = dataset_version(labels.parent.parent) if labels.parent.name == "splits" else None
+        return _read_labels_csv(labels, tax, split=None, version=version)
     assert source.dataset is not None
     return _read_dataset_split(Path(source.dataset), source.split, tax)
 
@@ -97,6 +100,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         cid, lab = row.get("clip_id", ""), row.get("label", "")
         if not cid:
             continue
+        version = version or row.get("dataset_version") or None  # private labels carry it (vaar publish)
         if not lab or lab == "-1":
             unlabelled += 1
             continue

@@ -46,11 +46,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private-test-labels", type=Path,
                    help="publish the test split without labels and write them to this CSV")  # fmt: skip
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
+    p.add_argument("--candidates", type=Path, metavar="LIST",
+                   help="build the clips of a candidate list for `vaar review` (QC and sync run; nothing published)")  # fmt: skip
+    p.add_argument("--license", default="other", help="licence id of the published dataset card, e.g. cc-by-4.0")
+    p.add_argument("--citation", help="BibTeX (text or a .bib file) for the card, croissant.json and DATASHEET.md")
+    p.add_argument("--dataset-version", help="dataset version, MAJOR.MINOR.PATCH (default: from the split's sha256)")
+    p.add_argument("--homepage", help="project URL shown in the card and croissant.json")
 
 
 def run(args: argparse.Namespace) -> int:
     from vaar.errors import ConfigError
 
+    if args.candidates is not None:
+        if args.sources or args.sample:
+            raise ConfigError("--candidates LIST builds one candidate list; give no other source list or --sample")
+        args.sources = [args.candidates]
     if args.sample and args.sources:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
@@ -58,22 +68,30 @@ def run(args: argparse.Namespace) -> int:
     if args.check_only:
         if args.sample:
             raise ConfigError("--check-only validates source lists; the embedded --sample needs no check")
-        return _check_only(args.sources)
+        return _check_only(args.sources, candidates=args.candidates is not None)
     if args.out is None:
         raise ConfigError("--out DIR is required (or --check-only to validate the lists)")
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
-    return _run(args.sources, args.out, cfg)
+    rc = _run(args.sources, args.out, cfg)
+    if args.candidates is not None:
+        print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
+    return rc
 
 
-def _check_only(sources: list[Path]) -> int:
-    from vaar.curation.sources import read_sources
+def _check_only(sources: list[Path], *, candidates: bool) -> int:
+    """Validate without downloading; a candidate list (``--candidates``) may have empty spans."""
+    from vaar.curation.sources import check_candidates, read_sources
 
-    valid, invalid = read_sources(sources)
+    if candidates:
+        n_valid, invalid = check_candidates(sources)
+    else:
+        valid, invalid = read_sources(sources)
+        n_valid = len(valid)
     for bad in invalid:
         print(bad.message(), file=sys.stderr)
-    print(f"{len(valid)} row(s) valid, {len(invalid)} invalid", file=sys.stderr)
+    print(f"{n_valid} row(s) valid, {len(invalid)} invalid", file=sys.stderr)
     return 2 if invalid else 0
 
 
@@ -83,6 +101,7 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.pipeline import BuildConfig
     from vaar.curation.publish import PublishConfig
     from vaar.curation.quality import QCConfig
+    from vaar.curation.release import check_homepage, check_license, check_version, read_citation
 
     if args.backend == "ray":
         from vaar.curation.backends import import_ray
@@ -99,7 +118,12 @@ def _config(args: argparse.Namespace) -> Any:
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
                                 rate_limit=args.rate_limit),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
-        publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels),
+        publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels,
+                              license=check_license(args.license),
+                              citation=read_citation(args.citation) if args.citation is not None else None,
+                              version=check_version(args.dataset_version) if args.dataset_version else None,
+                              homepage=check_homepage(args.homepage) if args.homepage else None),  # fmt: skip
+        do_publish=args.candidates is None,
         exclude=str(args.exclude) if args.exclude else None,
     )
 

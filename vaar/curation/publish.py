@@ -32,6 +32,9 @@ import yaml
 
 from vaar import __version__
 from vaar._util.atomic import atomic_write_text
+from vaar.curation.croissant import write_croissant
+from vaar.curation.datasheet import write_datasheet
+from vaar.curation.release import ReleaseInfo, resolve_version
 from vaar.curation.split import (
     SPLITS,
     SplitItem,
@@ -39,6 +42,7 @@ from vaar.curation.split import (
     assign_splits,
     compare_to_build,
     read_split_dir,
+    split_digest,
     write_split_dir,
 )
 from vaar.errors import ManifestError
@@ -57,6 +61,9 @@ class PublishConfig:
     private_test_labels: Path | None = None  # publish test without labels, write them here
     name: str = "VAAR"
     license: str = "other"
+    citation: str | None = None  # BibTeX for the card, croissant.json and DATASHEET.md
+    version: str | None = None  # dataset version; None: from the split (vaar.curation.release)
+    homepage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,10 @@ def publish(
     # with private test labels the published test.csv carries no labels either
     listed = [replace(it, label="") if private and assignment[it.clip_id] == "test" else it for it in items]
     sums = write_split_dir(listed, assignment, tmp / "splits", params=SplitParams(cfg.ratios, cfg.seed))
+    release = ReleaseInfo(cfg.license, cfg.citation, cfg.version, cfg.homepage)
+    version = resolve_version(release, split_digest(tmp / "splits"))
     if private:
-        _write_private_labels(split_items["test"], cfg.private_test_labels)  # type: ignore[arg-type]
+        _write_private_labels(split_items["test"], cfg.private_test_labels, version)  # type: ignore[arg-type]
     features = dataset_features(taxonomy.slugs)
     schema = features.arrow_schema.with_metadata(
         {"huggingface": json.dumps({"info": {"features": features.to_dict()}})}
@@ -124,7 +133,10 @@ def publish(
                 _write_shard(path, chunk, lookup, build_dir, schema, taxonomy, split, private, stats)
         assert want == {c for ids in rows_by_split.values() for c in ids}
         data_bytes = {s: sum(p.stat().st_size for p in (tmp / "data").glob(f"{s}-*.parquet")) for s in SPLITS}
-        (tmp / "README.md").write_text(_card(cfg, taxonomy, counts, data_bytes, stats, sums), encoding="utf-8")
+        (tmp / "README.md").write_text(_card(cfg, taxonomy, counts, data_bytes, stats, sums, version), encoding="utf-8")
+        rows = pq.read_table(build_dir / "manifest.parquet").to_pylist()
+        write_croissant(tmp, rows, release, name=cfg.name, version=version, taxonomy=taxonomy)
+        write_datasheet(tmp, rows, release, name=cfg.name, version=version, taxonomy=taxonomy, private_test=private)
         _swap(tmp, out)
     finally:
         lookup.close()
@@ -188,8 +200,10 @@ def _write_shard(
             writer.write_table(pa.Table.from_pylist(batch, schema=schema))
 
 
-def _write_private_labels(items: list[SplitItem], path: Path) -> None:
-    lines = ["clip_id,label"] + [f"{it.clip_id},{it.label}" for it in sorted(items, key=lambda i: i.clip_id)]
+def _write_private_labels(items: list[SplitItem], path: Path, version: str) -> None:
+    # the dataset version rides along, so an entry scored on these labels records it
+    lines = ["clip_id,label,dataset_version"] + [
+        f"{it.clip_id},{it.label},{version}" for it in sorted(items, key=lambda i: i.clip_id)]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
@@ -208,6 +222,7 @@ def _card(
     data_bytes: Mapping[str, int],
     stats: dict[str, Any],
     sums: Mapping[str, str],
+    version: str,
 ) -> str:
     features = dataset_features(taxonomy.slugs)
     info = {
@@ -219,6 +234,7 @@ def _card(
     header = {
         "license": cfg.license,
         "pretty_name": cfg.name,
+        "dataset_version": version,
         "task_categories": ["video-classification", "audio-classification"],
         "tags": ["audio-visual", "anomaly-detection", "vaar"],
         "size_categories": [_size_category(sum(counts.values()))],
@@ -235,7 +251,7 @@ def _card(
         f"# {cfg.name}",
         "",
         "Audio-visual anomaly recognition clips curated with "
-        f"[vaar](https://github.com/) {__version__}: each clip was downloaded, trimmed frame-accurately, "
+        f"vaar {__version__}: each clip was downloaded, trimmed frame-accurately, "
         "normalised (H.264 + AAC MP4, 16 kHz mono FLAC) and verified (both streams present, "
         "duration, audio-video sync and quality checks). Only clips with status `ok` are here; "
         "`manifest.parquet` in the build folder has every clip with its fate.",
@@ -273,6 +289,11 @@ def _card(
         lines.append(f"- `{name}`: `{digest}`")
     if cfg.private_test_labels is not None:
         lines += ["", "The test split is published without labels (`label` = -1); the host scores it."]
+    lines += ["", f"Dataset version `{version}`; `croissant.json` (Croissant 1.0 + RAI) and `DATASHEET.md` describe it."]
+    if cfg.homepage:
+        lines += ["", f"Project: <{cfg.homepage}>"]
+    if cfg.citation:
+        lines += ["", "## Citation", "", "```bibtex", cfg.citation.replace("```", "'''"), "```"]
     lines += ["", "## Class definitions", ""]
     for c in taxonomy.classes:
         lines.append(f"- **{c.name}** (`{c.slug}`): {c.definition}")

@@ -17,6 +17,7 @@ RUNS = [
     ["bench_build.py", "memory", "--clips", "200", "1000"],
     ["bench_sync.py", "all"],
     ["bench_split.py"],
+    ["bench_publish.py", "--clips", "20000"],
     ["bench_score.py"],
     ["bench_features.py"],
     ["bench_train.py"],

@@ -1,4 +1,4 @@
-"""``vaar``: the curation command line (build, split, verify-sync)."""
+"""``vaar``: the curation command line (build, split, publish, verify-sync)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from vaar._cli import make_main
 COMMANDS = {
     "build": "vaar.curation.cmd_build",
     "split": "vaar.curation.cmd_split",
+    "publish": "vaar.curation.cmd_publish",
     "verify-sync": "vaar.curation.cmd_verify_sync",
     "review": "vaar.curation.cmd_review",
     "discover": "vaar.curation.cmd_discover",

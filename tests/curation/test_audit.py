@@ -152,7 +152,7 @@ def test_build_exclude_honours_removal_requests(tmp_path: Path, gone: GoneServer
     before = gone.requests["b.mp4"]
     src2 = tmp_path / "s2.csv"
     src2.write_text(HEADER + f"drop2,{gone.url('b.mp4')},2.5,3.5,crash,vidB,,,vggsounder,skidding,\n", encoding="utf-8")
-    assert main(["build", str(src2), "--out", str(tmp_path / "b2"), "--exclude", str(by_id)]) == 0
+    assert main(["build", str(src2), "--out", str(tmp_path / "b2"), "--no-publish", "--exclude", str(by_id)]) == 0
     assert gone.requests["b.mp4"] == before
     assert "excluded 1 clip(s) named in the takedown file: drop2" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_text("name\nx\n", encoding="utf-8")

@@ -169,10 +169,13 @@ def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_pa
     from vaar.taxonomy import default_taxonomy
 
     build = published.parent
-    rows = [r for r in pq.read_table(build / "manifest.parquet").to_pylist() if r["status"] == "ok"]
     private = tmp_path / "host" / "test_labels.csv"
-    cfg = PublishConfig(private_test_labels=private, version="1.2.1", splits_dir=published / "splits")
-    publish(rows, build, tmp_path / "dataset", default_taxonomy(), cfg)
+    secret = tmp_path / "host" / "secret"
+    secret.parent.mkdir()
+    secret.write_text("a host secret of at least sixteen bytes")
+    cfg = PublishConfig(private_test_labels=private, version="1.2.1", host_secret_file=secret)
+    publish(build / "manifest.parquet", published / "splits", tmp_path / "dataset", cfg,
+            taxonomy=default_taxonomy())
     hidden = list(csv.DictReader(io.StringIO(private.read_text(encoding="utf-8"))))
     assert hidden and {r["dataset_version"] for r in hidden} == {"1.2.1"}
     preds = tmp_path / "preds.csv"

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vaar._util.hashing import sha256_file
 from vaar.errors import ConfigError, ManifestError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -134,18 +133,13 @@ def _split_csv(root: Path, split: str) -> Path:
 
 
 def _verify_sums(root: Path, csv_path: Path) -> None:
-    sums = root / "splits" / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and Path(parts[1].lstrip("*")).name == csv_path.name:
-            actual = sha256_file(csv_path)
-            if parts[0].lower() != actual:
-                raise ManifestError(
-                    f"{csv_path}: sha256 {actual[:12]}... does not match splits/SHA256SUMS "
-                    f"({parts[0][:12]}...); the split file was changed, re-download the dataset")
-            return
+    """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.contracts.sums`)."""
+    from vaar.contracts.sums import verify_listed
+
+    try:
+        verify_listed(csv_path.parent, [csv_path.name])  # every listed file present and unchanged
+    except ManifestError as exc:
+        raise ManifestError(f"{exc} (re-download the dataset)") from None
 
 
 def dataset_version(root: Path) -> str | None:

@@ -1,4 +1,10 @@
-"""``vaar build``: from reviewed source lists to a verified, loadable Hugging Face dataset."""
+"""``vaar build``: from reviewed source lists to ``manifest.parquet`` and, unless ``--no-publish``,
+a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.publish` as
+``vaar publish``).
+
+Exit codes: 0 built (and published); 1 built, but the dataset could not be published (the reason
+is printed; an older dataset folder is moved aside); 2 bad input.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest, publish)"
+from vaar.curation.release import add_release_arguments
+
+HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,17 +49,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-of-sync", choices=["flag", "reject", "fix"], default="flag",
                    help="what to do with a clip whose audio and video are out of sync")  # fmt: skip
     p.add_argument("--tolerance-ms", type=float, default=80.0, help="sync tolerance, ms")
+    p.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True,
+                   help="publish DIR/dataset from the manifest at the end (default); --no-publish "
+                        "stops at manifest.parquet (publish later with `vaar publish`)")  # fmt: skip
     p.add_argument("--splits", type=Path, help="use committed split files (a splits/vN folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
     p.add_argument("--private-test-labels", type=Path,
-                   help="publish the test split without labels and write them to this CSV")  # fmt: skip
+                   help="publish the test split without labels, with opaque ids, and write "
+                        "opaque id,label to this CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--host-secret-file", type=Path,
+                   help="host secret keying the private test ids and split identity "
+                        "(default: $VAAR_HOST_SECRET)")  # fmt: skip
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
     p.add_argument("--candidates", type=Path, metavar="LIST",
                    help="build the clips of a candidate list for `vaar review` (QC and sync run; nothing published)")  # fmt: skip
-    p.add_argument("--license", default="other", help="licence id of the published dataset card, e.g. cc-by-4.0")
-    p.add_argument("--citation", help="BibTeX (text or a .bib file) for the card, croissant.json and DATASHEET.md")
-    p.add_argument("--dataset-version", help="dataset version, MAJOR.MINOR.PATCH (default: from the split's sha256)")
-    p.add_argument("--homepage", help="project URL shown in the card and croissant.json")
+    add_release_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sources or args.sample:
             raise ConfigError("--candidates LIST builds one candidate list; give no other source list or --sample")
         args.sources = [args.candidates]
+        args.publish = False
     if args.sample and args.sources:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
@@ -101,8 +114,12 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.pipeline import BuildConfig
     from vaar.curation.publish import PublishConfig
     from vaar.curation.quality import QCConfig
-    from vaar.curation.release import check_homepage, check_license, check_version, read_citation
+    from vaar.curation.release import release_options
 
+    if args.publish and args.private_test_labels:
+        from vaar.curation.private import load_secret
+
+        load_secret(args.host_secret_file)  # a missing secret is one line before any work starts
     if args.backend == "ray":
         from vaar.curation.backends import import_ray
 
@@ -118,12 +135,10 @@ def _config(args: argparse.Namespace) -> Any:
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
                                 rate_limit=args.rate_limit),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
-        publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels,
-                              license=check_license(args.license),
-                              citation=read_citation(args.citation) if args.citation is not None else None,
-                              version=check_version(args.dataset_version) if args.dataset_version else None,
-                              homepage=check_homepage(args.homepage) if args.homepage else None),  # fmt: skip
-        do_publish=args.candidates is None,
+        publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
+                              host_secret_file=args.host_secret_file, **release_options(args)),
+        do_publish=args.publish,
+        splits_dir=args.splits,
         exclude=str(args.exclude) if args.exclude else None,
     )
 
@@ -150,8 +165,9 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
     from vaar._util.progress import ProgressBar
     from vaar.curation.pipeline import run_build
 
-    # the bar starts once the source lists are read, so an unusable input is one clean line
-    progress = ProgressBar("build")
+    # the bar starts once the source lists are read, so an unusable input is one clean line;
+    # transient, so the summary below is the last thing printed
+    progress = ProgressBar("build", transient=True)
 
     def on_clip(ev: Any) -> None:
         progress.advance(f"{ev.clip_id}: {ev.status}")
@@ -160,9 +176,11 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
         report = run_build(sources, out, cfg, on_start=progress.start, on_clip=on_clip)
     finally:
         progress.stop()
+    sys.stderr.flush()
     _write_config(out, cfg, sources)
     _summary(report)
-    return 0
+    sys.stdout.flush()
+    return 1 if report.publish_error else 0
 
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
@@ -170,6 +188,12 @@ def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
     from vaar._util.atomic import atomic_write_text
 
     atomic_write_text(out / "build_config.json", json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _print_excluded(con: Any, excluded: list[str]) -> None:
+    if excluded:
+        ids = ", ".join(excluded[:10]) + (" ..." if len(excluded) > 10 else "")
+        con.print(f"excluded {len(excluded)} clip(s) named in the takedown file: {ids}")
 
 
 def _summary(report: Any) -> None:
@@ -188,27 +212,33 @@ def _summary(report: Any) -> None:
     t.add_row("[bold]all", *(f"[bold]{report.counts.get(s, 0)}" for s in statuses))
     con.print(t)
     if report.reasons:
-        r = Table(title="top reasons a clip is not ok")
+        r = Table(title="top reasons a clip is not ok (all rows: manifest.parquet, column error)")
         r.add_column("clips", justify="right")
         r.add_column("reason")
-        for reason, n in report.reasons.most_common(5):
-            r.add_row(str(n), reason)
+        r.add_column("example", overflow="fold")
+        for code, n in report.reasons.most_common(5):
+            example = report.reason_examples.get(code, "")
+            r.add_row(str(n), code, example if len(example) <= 160 else example[:159] + "…")
         con.print(r)
-    if report.excluded:
-        ids = ", ".join(report.excluded[:10]) + (" ..." if len(report.excluded) > 10 else "")
-        con.print(f"excluded {len(report.excluded)} clip(s) named in the takedown file: {ids}")
+    _print_excluded(con, report.excluded)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     con.print(f"manifest: {report.manifest}")
     if report.publish_error:
-        con.print(f"[yellow]dataset not published: {report.publish_error}")
+        con.print(f"[red]dataset not published: {report.publish_error}")
     if report.publish is not None:
         pub = report.publish
         counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items())
         con.print(f"dataset:  {pub.folder}  ({counts})")
+        for w in pub.warnings:
+            con.print(f"[yellow]warning: {w}")
         if pub.not_ok_in_splits:
             ids = ", ".join(pub.not_ok_in_splits[:5])
             con.print(f"[yellow]{len(pub.not_ok_in_splits)} clip(s) in the split files are not ok in this build: {ids}")
         if pub.not_in_splits:
             ids = ", ".join(pub.not_in_splits[:5])
             con.print(f"[yellow]{len(pub.not_in_splits)} ok clip(s) are in no split file and were not published: {ids}")
+        if pub.test_identity:
+            con.print(f"private test split identity: {pub.test_identity}")
         con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{pub.folder}'))\"")
+    elif not report.publish_error:
+        con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

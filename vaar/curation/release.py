@@ -9,9 +9,11 @@ same split files share a version and a re-split gets a new one.
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vaar.errors import ConfigError
 
@@ -79,3 +81,21 @@ def read_citation(value: str) -> str:
 
 def resolve_version(info: ReleaseInfo, split_sums_digest: str) -> str:
     return info.version or f"0.0.0+split.{split_sums_digest[:12]}"
+
+
+def add_release_arguments(p: argparse.ArgumentParser) -> None:
+    """The card's citable facts, on ``vaar build`` and ``vaar publish`` alike."""
+    p.add_argument("--license", default="other", help="licence id of the published dataset card, e.g. cc-by-4.0")
+    p.add_argument("--citation", help="BibTeX (text or a .bib file) for the card, croissant.json and DATASHEET.md")
+    p.add_argument("--dataset-version", help="dataset version, MAJOR.MINOR.PATCH (default: from the split's sha256)")
+    p.add_argument("--homepage", help="project URL shown in the card and croissant.json")
+
+
+def release_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``PublishConfig`` keyword arguments from the flags of :func:`add_release_arguments`, checked."""
+    return {
+        "license": check_license(args.license),
+        "citation": read_citation(args.citation) if args.citation is not None else None,
+        "version": check_version(args.dataset_version) if args.dataset_version else None,
+        "homepage": check_homepage(args.homepage) if args.homepage else None,
+    }

@@ -35,7 +35,7 @@ from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
 from vaar.curation.sync import AUDIO_RATE, VIDEO_WIDTH  # noqa: E402
 
-VAAR = [sys.executable, "-m", "vaar.cli", "build"]
+VAAR = [sys.executable, "-m", "vaar.cli", "build", "--allow-private-network"]  # loopback sources
 
 
 def make_sources(www: Path, n: int, seconds: float, size: str) -> list[Path]:

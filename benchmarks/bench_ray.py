@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_build import make_sources, write_csv  # noqa: E402
 
+from vaar.curation.download import DownloadConfig  # noqa: E402
 from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.pipeline import BuildConfig, run_build  # noqa: E402
 
@@ -68,7 +69,8 @@ def main() -> int:
     t = time.perf_counter()
     srcs = make_sources(www, args.clips, args.seconds, "160x120")
     print(f"{args.clips} sources ready in {time.perf_counter() - t:.1f}s ({www})", flush=True)
-    local_cfg = BuildConfig(workers=args.workers, do_publish=False)
+    local_cfg = BuildConfig(workers=args.workers, do_publish=False,
+                            download=DownloadConfig(allow_private_network=True))  # loopback sources
     ray_cfg = replace(local_cfg, backend="ray")
     half = args.clips // 2
     seconds = {"local": 0.0, "ray": 0.0}

@@ -24,8 +24,12 @@ HC = {"audio_backbone": "handcrafted-audio", "video_backbone": "handcrafted-vide
 def test_segment_and_snippet_bounds() -> None:
     b = segment_bounds(0.5, 2.0, 4)
     assert b.shape == (4, 2) and b[0, 0] == 0.5 and abs(float(b[-1, 1]) - 2.5) < 1e-9
-    s = snippet_bounds(0.0, 40, 20.0, 16)  # 16 + 16 + 8 frames
-    assert s.tolist() == [[0.0, 0.8], [0.8, 1.6], [1.6, 2.0]]
+    s = snippet_bounds(0.0, 40, 20.0, 16)  # 16 + 16 + 8 frames: no partial last snippet
+    assert s.tolist() == [[0.0, 0.8], [0.8, 1.6]]
+    from vaar.bench.truth import xd_snippet_count
+
+    for frames in (1, 16, 17, 32, 33, 64, 1000):  # the scorer's count, as make_gt.py's
+        assert len(snippet_bounds(0.0, frames, 24.0)) == xd_snippet_count(frames) == (frames - 1) // 16
 
 
 def test_centre_frames_are_the_right_ones(tmp_path: Path) -> None:
@@ -117,3 +121,59 @@ def test_features_cli_with_tiny_real_backbones(
     e = FeatureCache(tmp_path).find()
     assert (e["audio_dim"], e["video_dim"]) == (32, 320)
     torch.set_num_threads(1)
+
+
+def test_audio_segments_use_the_audio_streams_own_start(tmp_path: Path) -> None:
+    """Issue 10 item 15: audio that starts 2 s after the video. Its first 1.5 s are silent, its
+    last half second a loud tone, so on the presentation timeline only [3.5, 4) s is loud."""
+    import subprocess
+
+    from vaar.baselines.backbones import create_backbone
+    from vaar.baselines.features import decode_audio_timed, extract_clip
+
+    clip = tmp_path / "late_audio.mp4"
+    subprocess.run([
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=64x48:r=10:d=4",
+        "-itsoffset", "2", "-f", "lavfi", "-i", "aevalsrc='0.6*gte(t,1.5)*sin(2*PI*1000*t)':s=16000:d=2",
+        "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", str(clip),
+    ], check=True, capture_output=True)  # fmt: skip
+    assert decode_audio_timed(str(clip))[1] == pytest.approx(2.0, abs=0.1)  # AAC priming: 1.936
+    bounds = segment_bounds(0.0, 4.0, 4)  # [0,1) [1,2) [2,3) [3,4) on the video's timeline
+    audio = create_backbone("handcrafted-audio", "audio")
+    a, _ = extract_clip(str(clip), str(clip), bounds, audio, None)  # type: ignore[arg-type]
+    assert a is not None
+    loud = a.float().mean(dim=1)  # (4,) log power: higher is louder
+    assert loud[3] > loud[2] + 1.0 and loud[3] > loud[1] + 1.0, loud.tolist()
+
+
+def test_keyframe_policy_takes_the_nearest_keyframe(tmp_path: Path) -> None:
+    """Issue 14 item 5: 4 s at 10 fps, keyframe every 1 s, a colour a second. Each segment gets
+    the keyframe nearest its centre (so a segment centred at 1.4 s shows second 1's colour, and
+    one centred at 1.6 s the keyframe at 2 s); ``centre`` stays exact."""
+    import subprocess
+
+    from vaar.baselines.features import decode_frames, layout_name
+
+    clip = tmp_path / "steps.mp4"
+    colours = ["red", "lime", "blue", "yellow"]
+    src = ";".join(f"color=c={c}:s=64x48:r=10:d=1[v{i}]" for i, c in enumerate(colours))
+    cat = "".join(f"[v{i}]" for i in range(4)) + "concat=n=4:v=1:a=0[out]"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-filter_complex", f"{src};{cat}", "-map", "[out]",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True, capture_output=True)  # fmt: skip
+    bounds = torch.tensor([[1.3, 1.5], [1.5, 1.7], [2.9, 3.1], [0.0, 0.2]], dtype=torch.float64)
+    key = decode_frames(str(clip), bounds, "keyframe")
+    exact = decode_frames(str(clip), bounds, "centre")
+    assert key.shape == exact.shape == (4, 3, 48, 64)
+
+    def colour(f: torch.Tensor) -> int:  # index of the dominant channel pattern
+        rgb = f.float().mean((1, 2))
+        return [int(c > 128) for c in rgb].index(1) if (rgb > 128).sum() == 1 else 3  # yellow: R+G
+
+    # keyframes at 0, 1, 2, 3 s: nearest to 1.4 -> 1 s (lime), 1.6 -> 2 s (blue), 3.0 -> 3 s, 0.1 -> 0 s
+    assert [colour(f) for f in key] == [1, 2, 3, 0]
+    assert [colour(f) for f in exact] == [1, 1, 3, 0]  # exact centres 1.4 s and 1.6 s are both lime
+    assert layout_name(32, None, "keyframe") == "T32-key" and layout_name(32) == "T32"
+    with pytest.raises(ConfigError, match="frame policy"):
+        decode_frames(str(clip), bounds, "middle")  # type: ignore[arg-type]

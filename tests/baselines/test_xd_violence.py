@@ -86,15 +86,16 @@ def test_train_xd_end_to_end(xd_root: Path, tmp_path: Path, capsys: pytest.Captu
     args = ["train-xd", "--root", str(xd_root), "--features", str(tmp_path / "cache"), "--out", str(run),
             "--audio-backbone", "handcrafted-audio", "--video-backbone", "handcrafted-video",
             "--segments", "4", "--epochs", "30", "--batch-size", "6", "--lr", "0.003", "--seeds", "0",
-            "--num-layers", "3", "--num-stages", "2"]  # fmt: skip
+            "--num-layers", "3", "--num-stages", "2", "--val-fraction", "0"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "XD-Violence avarnet" in out
     lines = [json.loads(x) for x in (run / "scores.jsonl").read_text().splitlines()]
     assert {x["video"] for x in lines} == {v.name for v in read_layout(xd_root).test}
-    assert all(len(x["scores"]) == 4 for x in lines)  # 64 frames = 4 snippets of 16
+    assert all(len(x["scores"]) == 3 for x in lines)  # 64 frames: (64 - 1) // 16 = 3 whole snippets
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["mean_ap"] > 0.6, metrics  # chance is 0.25 (48 of 192 frames are violent)
+    assert metrics["mean_ap"] > 0.6, metrics  # chance is about 0.3 (violent frames of 144)
+    assert metrics["selection"]["rule"].startswith("first seed of the config")  # no validation asked
     # the official scorer reads the same file
     from vaar.bench.truth import load_xd_annotations
     from vaar.bench.xd_task import read_video_scores
@@ -104,3 +105,47 @@ def test_train_xd_end_to_end(xd_root: Path, tmp_path: Path, capsys: pytest.Captu
     # second run: features all cached
     assert main(args) == 0
     assert "0 computed, 6 cached" in capsys.readouterr().out
+
+
+def test_seed_selection_never_reads_test_labels(xd_root: Path, tmp_path: Path) -> None:
+    """Issue 10 item 12: train-xd chose the seed by test AP. Now it chooses on a validation split
+    held out from train: permuting the test annotations leaves the choice unchanged."""
+    import shutil
+
+    from vaar.bench.cli import main
+
+    permuted = tmp_path / "xd_permuted"
+    shutil.copytree(xd_root, permuted)
+    (permuted / "annotations.txt").write_text(  # the ranges moved to other test videos
+        "Film.2010__#00-01-00_00-01-04_label_G-0-0 0 15\nv=t2__#1_label_B6-B4-B5 32 63\n")
+    cache = tmp_path / "cache"
+    selections = []
+    for i, root in enumerate((xd_root, permuted)):
+        run = tmp_path / f"run{i}"
+        args = ["train-xd", "--root", str(root), "--features", str(cache), "--out", str(run),
+                "--audio-backbone", "handcrafted-audio", "--video-backbone", "handcrafted-video",
+                "--segments", "4", "--epochs", "8", "--batch-size", "6", "--lr", "0.003", "--seeds", "0,1,2",
+                "--num-layers", "2", "--num-stages", "1"]  # fmt: skip
+        assert main(args) == 0
+        sel = json.loads((run / "selection.json").read_text())
+        assert json.loads((run / "metrics.json").read_text())["selection"] == sel
+        selections.append(sel)
+        test_aps = [r["ap"] for r in json.loads((run / "metrics.json").read_text())["per_seed"]]
+        assert len(test_aps) == 3  # test AP is reported per seed, never used to choose
+    assert selections[0] == selections[1]
+    sel = selections[0]
+    assert sel["rule"].startswith("best video-level validation AP") and sel["epoch"] == 8
+    assert len(sel["validation_videos"]) == 2 and sel["seed"] in (0, 1, 2)
+    assert not any(v in sel["validation_videos"] for v in (x.name for x in read_layout(xd_root).test))
+
+
+def test_xd_frames_writes_the_host_frame_counts(xd_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vaar.bench.cli import main
+    from vaar.bench.truth import xd_snippet_count
+
+    out = tmp_path / "frames.csv"
+    assert main(["xd-frames", "--root", str(xd_root), "--out", str(out)]) == 1  # not the official test set
+    rows = out.read_text().splitlines()
+    assert rows[0] == "video,frames" and len(rows) == 4
+    assert all(r.endswith(",64") for r in rows[1:]) and xd_snippet_count(64) == 3
+    assert "800 official test video(s) not in" in capsys.readouterr().out  # fixture names are not official

@@ -151,3 +151,33 @@ def test_percentile_interval() -> None:
     v = np.arange(1001, dtype=float)
     assert M.percentile_interval(v) == pytest.approx((25.0, 975.0))
     assert M.percentile_interval(np.array([np.nan])) is None
+
+
+def test_perfect_model_on_twenty_clips_has_a_perfect_macro_f1_interval() -> None:
+    """Issue 10 item 13: a resample missing a class must not score it 0 (was 70.0-100.0)."""
+    ids = [f"clip{i:02d}" for i in range(20)]
+    y = np.repeat(np.arange(len(SLUGS)), 2)  # the sample: two clips a class
+    truth = LabelSet(tuple(ids), y, "0" * 64, "labels.csv", None)
+    rep = get_task("vaar-cls").score(ClipPredictions(y.copy(), None, None, "x", "p"), truth, resamples=1000)
+    assert rep.scores["macro_f1"] == 1.0
+    assert rep.ci95["macro_f1"] == [1.0, 1.0]
+    assert rep.details["macro_f1_resamples_missing_a_class"] > 500  # reported, not hidden (791)
+
+
+def test_macro_f1_averages_classes_in_labels_or_predictions() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        y = rng.integers(0, 6, 40)  # classes 6 .. 9 absent from the labels
+        p = np.where(rng.random(40) < 0.3, rng.integers(0, 10, 40), y)  # some predicted anyway
+        expected = f1_score(y, p, average="macro", zero_division=0)  # scikit-learn's default labels
+        assert abs(M.macro_f1_labels(y, p, 10) - expected) < TOL
+
+
+def test_training_reports_the_benchmark_macro_f1() -> None:
+    """Training used to average over classes present in the labels only."""
+    pytest.importorskip("torch")
+    from vaar.baselines.train import summarise
+
+    y = np.array([0, 0, 1, 1, 2, 2])
+    p = np.array([0, 0, 1, 1, 2, 3])  # class 3 predicted, not present: an F1 of 0 that counts
+    assert summarise(p, y, 10)["macro_f1"] == pytest.approx(f1_score(y, p, average="macro", zero_division=0))

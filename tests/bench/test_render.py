@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,9 @@ def test_missing_golden_fails_and_writes_nothing(tmp_path: Path) -> None:
 def test_golden_score_report() -> None:
     data = fixed_report(0, 0.2).to_dict()
     path = GOLDEN / "score_vaar_cls.json"
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    assert path.exists(), f"{path} is missing: regenerate with VAAR_UPDATE_GOLDEN=1 pytest tests/bench/test_render.py"
     want = json.loads(path.read_text(encoding="utf-8"))
 
     def close(a: Any, b: Any) -> bool:
@@ -108,7 +110,7 @@ def test_page_is_self_contained_and_escaped() -> None:
         assert bad not in html
     for cited in ("arXiv:2510.13630", "MACIL-SD", "HyperVD", "MAVD", "89.29", "83.40", "85.67", "86.07", "88.56"):
         assert cited in html
-    assert html.count('<span class="badge">reported, not reproduced</span>') == 5
+    assert html.count('<span class="badge">reported, not reproduced</span>') == 6  # with CFA
     md = render_markdown(fixed_entries())
     assert "Reported in papers, not reproduced here" in md and "89.29" in md
 
@@ -122,6 +124,14 @@ def test_rerender_from_disk(tmp_path: Path) -> None:
     assert (tmp_path / "LEADERBOARD.md").read_text() == render_markdown(fixed_entries())
 
 
+def launch(pw: Any) -> Any:
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    )
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_page_in_headless_chromium(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -131,11 +141,7 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
     page_path.write_text(render_html(entries), encoding="utf-8")
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = launch(pw)
         try:
             page = browser.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -171,7 +177,88 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
             assert lat == sorted(lat)
             assert page.get_attribute(f"{table} thead th[data-key=latency]", "aria-sort") == "ascending"
             assert page.locator("#plot-vaar-cls circle.point").count() == 2
-            assert page.locator("#plot-xd-violence line[stroke-dasharray]").count() == 4
+            assert page.locator("#plot-xd-violence line[stroke-dasharray]").count() == 5  # reported XD results, CFA included
         finally:
             browser.close()
     assert errors == []
+
+
+XSS = '"><img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+
+
+def hostile_entries() -> list[dict[str, Any]]:
+    """Entries as a pull request could write them, before validation: every string is an attack."""
+    out = fixed_entries()
+    e = out[0]
+    e["task"] = "zz" + XSS
+    e["slug"] = "s" + XSS
+    e["main_score"] = "k" + XSS
+    e["scores"] = {"k" + XSS: 0.5}
+    e["ci95"] = {"k" + XSS: [0.4, 0.6]}
+    e["model"]["name"] = "![img](https://evil.example/x.png) [click](javascript:alert(1)) a|b\nc<d>" + XSS
+    e["model"]["url"] = "javascript:window.__pwned=1"
+    e["model"]["modalities"] = ["audio" + XSS]
+    e["date"] = "2025" + XSS
+    e["dataset"]["split_sha256"] = "x" + XSS
+    out[1]["model"]["url"] = 'https://example.org/" onmouseover="window.__pwned=1'
+    return out
+
+
+def test_every_value_is_escaped() -> None:
+    html = render_html(hostile_entries())
+    assert "<script>window.__pwned" not in html and "<img" not in html and "onerror=\"" not in html
+    assert 'href="javascript:' not in html and "onmouseover=\"" not in html
+    assert html.count("<script>") == 1  # the page's own
+    assert 'http-equiv="Content-Security-Policy"' in html and "script-src 'sha256-" in html
+    md = render_markdown(hostile_entries())
+    assert not re.search(r"(?<!\\)\]\(javascript:", md) and "![" not in md and "<script" not in md and "<img" not in md
+    lines = md.splitlines()
+    at = next(i for i, line in enumerate(lines) if "evil.example" in line)
+    unescaped = lines[at].replace("\\|", "")
+    header = next(line for line in reversed(lines[:at]) if line.startswith("| #"))
+    assert unescaped.count("|") == header.count("|")  # the name cannot add a cell
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_hostile_page_runs_no_script_and_csp_blocks_injected_script(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    hostile = render_html(hostile_entries())
+    # as if escaping had a hole: the CSP must still stop an inline script and an inline handler
+    holed = render_html(fixed_entries()).replace(
+        "<h1>", '<img src="data:," onerror="window.__pwned=2"><script>window.__pwned=3</script><h1>', 1)
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            for name, text in (("hostile", hostile), ("holed", holed)):
+                path = tmp_path / f"{name}.html"
+                path.write_text(text, encoding="utf-8")
+                page = browser.new_page()
+                dialogs: list[str] = []
+                page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+                page.goto(path.as_uri())
+                assert page.evaluate("window.__pwned") is None, name
+                assert dialogs == []
+                page.click("#board-vaar-cls thead th:nth-child(2)")  # the page's own script still runs
+                assert page.get_attribute("#board-vaar-cls thead th:nth-child(2)", "aria-sort") == "ascending"
+                if name == "hostile":
+                    assert XSS in page.inner_text("body")  # shown as text
+                page.close()
+        finally:
+            browser.close()
+
+
+def test_invalid_entry_is_skipped_not_fatal(tmp_path: Path) -> None:
+    entries = fixed_entries()
+    for e in entries:
+        p = tmp_path / "entries" / e["task"] / f"{e['slug']}.json"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(dumps_entry(e))
+    bad = tmp_path / "entries" / "vaar-cls" / "evil.json"
+    bad.write_text(json.dumps({**entries[0], "slug": "evil", "task": 'zz"><script>alert(1)</script>'}))
+    (tmp_path / "entries" / "vaar-cls" / "broken.json").write_text("{not json")
+    paths, board = rerender(tmp_path)
+    assert len(board.entries) == len(entries)
+    assert [s.split(":")[0] for s in board.skipped] == [str(tmp_path / "entries/vaar-cls/broken.json"),
+                                                         str(bad)]
+    assert (tmp_path / "LEADERBOARD.md").read_text() == render_markdown(entries)

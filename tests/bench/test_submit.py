@@ -7,10 +7,8 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import vaar._util.atomic as atomic
@@ -139,58 +137,110 @@ def test_private_test_labels(capsys, tmp_path: Path) -> None:  # type: ignore[no
     assert rc == 2 and "--labels" in err and "without labels" in err
 
 
-MODEL = textwrap.dedent('''
-    import numpy as np
-    SLUGS = {slugs!r}
-
-    class Model:
-        batch_size = 4
-        def parameters(self):
-            return 1234
-        def predict(self, batch):
-            out = np.zeros((len(batch), len(SLUGS)))
-            for i, clip in enumerate(batch):
-                assert clip.video.startswith(b"MP4") and clip.audio.startswith(b"WAV")
-                out[i, SLUGS.index(clip.video[4:].decode())] = 1.0
-            return out
-
-    def factory():
-        return Model()
-''')
-
-
-def test_submit_model(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    ids, y = make_truth(24)
-    root = make_dataset(tmp_path / "ds", ids, y)
-    (root / "data").mkdir()
-    media = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-    table = pa.table({
-        "clip_id": ids,
-        "label": pa.array(y, pa.int64()),
-        "video": pa.array([{"bytes": b"MP4:" + SLUGS[c].encode(), "path": f"{i}.mp4"} for i, c in zip(ids, y, strict=True)], media),
-        "audio": pa.array([{"bytes": b"WAV", "path": f"{i}.wav"} for i in ids], media),
-    })
-    pq.write_table(table.slice(0, 10), root / "data/test-00000-of-00002.parquet")
-    pq.write_table(table.slice(10), root / "data/test-00001-of-00002.parquet")
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    (pkg / "toy_model.py").write_text(MODEL.format(slugs=list(SLUGS)))
-    monkeypatch.syspath_prepend(str(pkg))
+def test_bad_entry_does_not_block_later_submits(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     board = tmp_path / "board"
-    rc, out, err = submit(capsys, "--model", "toy_model:factory", "--name", "toy", "--dataset", str(root),
-                          "--leaderboard", str(board), "--save-predictions", str(tmp_path / "toy.csv"))
+    (board / "entries" / "vaar-cls").mkdir(parents=True)
+    (board / "entries" / "vaar-cls" / "evil.json").write_text('{"schema": "vaar-bench/entry", "task": "zz\\"><script>')
+    rc, _, err = submit(capsys, str(small["preds"]), "--name", "ok", "--labels", str(small["labels"]), "--leaderboard", str(board))
     assert rc == 0, err
-    entry = json.loads((board / "entries/vaar-cls/toy.json").read_text())
-    assert entry["scores"]["accuracy"] == 1.0 and entry["scores"]["mean_ap"] == 1.0
-    cost = entry["cost"]
-    assert cost["measured"] is True and cost["parameters"] == 1234 and cost["device"] == "cpu"
-    assert cost["latency_ms_per_clip"] > 0 and cost["latency_clips"] == 16
-    assert entry["dataset"]["split"] == "test" and entry["dataset"]["version"] == "1.0.0"
-    assert (tmp_path / "toy.csv").read_text().startswith("clip_id,label,score_abuse")
-    rc, _, err = submit(capsys, "--model", "toy_model:nope", "--name", "t2", "--dataset", str(root), "--leaderboard", str(board))
-    assert rc == 2 and "no callable nope" in err
-    np.testing.assert_equal(len(list((board / "entries/vaar-cls").iterdir())), 1)
+    assert "evil.json: skipped, invalid entry" in err
+    assert "ok" in (board / "LEADERBOARD.md").read_text() and "<script" not in (board / "index.html").read_text().split("<script>")[0]
+
+
+def test_files_are_0644(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    assert submit(capsys, str(small["preds"]), "--name", "a", "--labels", str(small["labels"]), "--leaderboard", str(board))[0] == 0
+    for p in (board / "entries/vaar-cls/a.json", board / "LEADERBOARD.md", board / "index.html"):
+        assert oct(p.stat().st_mode & 0o777) == oct(0o644), p
+
+
+def test_symlinked_task_folder_is_refused(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (board / "entries").mkdir(parents=True)
+    (board / "entries" / "vaar-cls").symlink_to(elsewhere)
+    rc, _, err = submit(capsys, str(small["preds"]), "--name", "a", "--labels", str(small["labels"]), "--leaderboard", str(board))
+    assert rc == 2 and "symbolic link" in err and len(err.strip().splitlines()) == 1
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_lock_timeout_is_one_line(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    board.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); "
+                               "l.acquire(); print('held', flush=True); time.sleep(60)", str(board / ".lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        rc, _, err = submit(capsys, str(small["preds"]), "--name", "a", "--labels", str(small["labels"]),
+                            "--leaderboard", str(board), "--lock-timeout", "0.5")
+        assert rc == 2 and "lock" in err and len(err.strip().splitlines()) == 1, err
+        rc = main(["leaderboard", "--leaderboard", str(board), "--lock-timeout", "0.5"])
+        assert rc == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_one_test_set_per_table(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    assert submit(capsys, str(small["preds"]), "--name", "honest", "--labels", str(small["labels"]), "--leaderboard", str(board))[0] == 0
+    # a subset of easy clips: the clips this model gets right
+    lines = small["labels"].read_text().splitlines()
+    preds = small["preds"].read_text().splitlines()
+    right = [i for i in range(1, len(lines)) if lines[i].split(",")[1] == preds[i].split(",")[1]]
+    easy_labels = tmp_path / "easy.csv"
+    easy_labels.write_text("\n".join([lines[0], *(lines[i] for i in right)]) + "\n")
+    easy_preds = tmp_path / "easy_preds.csv"
+    easy_preds.write_text("\n".join([preds[0], *(preds[i] for i in right)]) + "\n")
+    rc, _, err = submit(capsys, str(easy_preds), "--name", "cherry", "--labels", str(easy_labels), "--leaderboard", str(board))
+    assert rc == 2 and "one test set per table" in err
+    assert not (board / "entries/vaar-cls/cherry.json").exists()
+    # an entry added by hand (a pull request) on the other split renders in its own, labelled table
+    entry = json.loads((board / "entries/vaar-cls/honest.json").read_text())
+    entry.update(slug="cherry", scores={**entry["scores"], "macro_f1": 1.0})
+    entry["model"]["name"] = "cherry"
+    entry["dataset"]["split_sha256"] = hashlib.sha256(easy_labels.read_bytes()).hexdigest()
+    (board / "entries/vaar-cls/cherry.json").write_text(json.dumps(entry))
+    assert main(["leaderboard", "--leaderboard", str(board)]) == 0
+    md = (board / "LEADERBOARD.md").read_text()
+    main_table, other = md.split("another test set", 1)
+    assert "honest" in main_table and "cherry" not in main_table and "cherry" in other and "not comparable" in other
+    html = (board / "index.html").read_text()
+    assert 'id="board-vaar-cls"' in html and 'id="board-vaar-cls-split-' in html
+
+
+def test_test_sets_json_pins_the_split(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "test_sets.json").write_text(json.dumps({"vaar-cls": "0" * 64}))
+    rc, _, err = submit(capsys, str(small["preds"]), "--name", "a", "--labels", str(small["labels"]), "--leaderboard", str(board))
+    assert rc == 2 and "one test set per table" in err
+
+
+def test_rescore_flags_edited_scores(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    for name in ("a", "b"):
+        assert submit(capsys, str(small["preds"]), "--name", name, "--labels", str(small["labels"]), "--leaderboard", str(board))[0] == 0
+    (stored / "a.csv").write_bytes(small["preds"].read_bytes())
+    path = board / "entries/vaar-cls/b.json"
+    entry = json.loads(path.read_text())
+    entry["scores"]["macro_f1"] = 0.99  # edited in a pull request
+    path.write_text(json.dumps(entry))
+    rc = main(["leaderboard", "--leaderboard", str(board), "--rescore", str(stored), "--labels", str(small["labels"])])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "ok          vaar-cls/a:" in out
+    assert "DIFFERS     vaar-cls/b: macro_f1 stored 99.00, re-scored" in out
+
+
+def test_submission_counter(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    board = tmp_path / "board"
+    args = [str(small["preds"]), "--name", "m", "--labels", str(small["labels"]), "--leaderboard", str(board)]
+    for _ in range(3):
+        assert submit(capsys, *args, "--replace")[0] == 0
+    entry = json.loads((board / "entries/vaar-cls/m.json").read_text())
+    assert entry["submissions"] == 3 and entry["per_class"] == {} and entry["dataset"]["private"] is True

@@ -29,7 +29,7 @@ def rewrite(src: Path, dst: Path, fn) -> Path:  # type: ignore[no-untyped-def]
 def test_all_formats_score_the_same(small, capsys, fmt: str) -> None:  # type: ignore[no-untyped-def]
     d = small["dir"]
     path = write_predictions(d / f"p.{fmt}", small["ids"], small["scores"])
-    rc, out, _ = score(capsys, path, small["labels"], "--json")
+    rc, out, _ = score(capsys, path, small["labels"], "--json", "--per-class")  # host: per-class shown
     assert rc == 0
     data = json.loads(out)
     assert data["task"] == "vaar-cls" and data["n"] == 200 and len(data["split_sha256"]) == 64
@@ -38,6 +38,7 @@ def test_all_formats_score_the_same(small, capsys, fmt: str) -> None:  # type: i
     assert all(len(v) == 2 for v in data["ci95"].values())
     ref = json.loads(score(capsys, small["preds"], small["labels"], "--json")[1])
     assert data["scores"] == ref["scores"]
+    assert ref["per_class"] == {}  # private labels (--labels): no per-class detail without --per-class
 
 
 def _expect(capsys, preds: Path, labels: Path, *needles: str) -> str:  # type: ignore[no-untyped-def]
@@ -184,6 +185,127 @@ def test_binary_accepts_anomaly_label_and_score(small, capsys, tmp_path: Path) -
 
 
 def test_text_output(small, capsys) -> None:  # type: ignore[no-untyped-def]
-    rc, out, _ = score(capsys, small["preds"], small["labels"])
+    rc, out, _ = score(capsys, small["preds"], small["labels"], "--per-class")
     assert rc == 0 and "Macro-F1" in out and "police_siren" in out
+    rc, out, _ = score(capsys, small["preds"], small["labels"])  # private labels: no per-class table
+    assert rc == 0 and "Macro-F1" in out and "police_siren" not in out
     assert np.isfinite(float(out.split("Macro-F1")[1].split()[0]))
+
+
+# --- bounded resources: refused files stay cheap (peak RSS measured in a fresh process) ---------
+
+# peak RSS of this process: VmHWM, which starts afresh at exec (getrusage's ru_maxrss is carried
+# over from the forking pytest process on Linux, so it would report the test's own peak)
+RSS_CODE = ("import sys\nfrom vaar.bench.cli import main\nrc = main(sys.argv[1:])\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+            "print('RESULT', rc, int(hwm) / 1024)")
+
+
+def cli_rss(*args: str) -> tuple[int, str, float]:
+    """Run ``vaar-bench ARGS`` in a fresh Python; (exit code, stderr, peak RSS in MB)."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", RSS_CODE, *args], capture_output=True, text=True, timeout=300)
+    last = p.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "RESULT", (p.stdout, p.stderr)
+    return int(last[1]), p.stderr, float(last[2])
+
+
+def test_billion_laughs_meta_is_refused(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    meta = tmp_path / "laughs.yaml"
+    rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        rows.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    rows.append("notes: *i")
+    meta.write_text("\n".join(rows) + "\n")
+    rc, err, rss = cli_rss("submit", str(small["preds"]), "--name", "x", "--labels", str(small["labels"]),
+                           "--leaderboard", str(tmp_path / "b"), "--meta", str(meta))
+    assert rc == 2 and "aliases" in err and len(err.strip().splitlines()) == 1, err
+    assert rss < 500, rss
+
+
+@pytest.mark.parametrize("body,why", [
+    ("notes: " + "x" * 600 + "\n", "at most 500"),
+    ("url: https://example.org/" + "a" * 400 + "\n", "at most 300"),
+    ("url: 'javascript:alert(1)'\n", "does not match"),
+    ("x" * 20_000 + ": 1\n", "over 16 KB"),
+])
+def test_meta_fields_are_capped(small, capsys, tmp_path: Path, body: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    meta = tmp_path / "m.yaml"
+    meta.write_text(body)
+    rc = main(["submit", str(small["preds"]), "--name", "x", "--labels", str(small["labels"]),
+               "--leaderboard", str(tmp_path / "b"), "--meta", str(meta)])
+    err = capsys.readouterr().err
+    assert rc == 2 and why in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_parquet_of_ten_million_rows_is_refused_from_its_footer(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "huge.parquet"
+    chunk = pa.table({"clip_id": pa.array(["clip00000"] * 1_000_000).dictionary_encode(),
+                      "label": pa.array(["abuse"] * 1_000_000).dictionary_encode()})
+    with pq.ParquetWriter(path, chunk.schema, compression="zstd") as w:
+        for _ in range(10):
+            w.write_table(chunk)
+    assert path.stat().st_size < 2_000_000
+    rc, err, rss = cli_rss("score", str(path), "--labels", str(small["labels"]))
+    assert rc == 2 and "more than 216 rows" in err and len(err.strip().splitlines()) == 1, err
+    assert rss < 500, rss
+
+
+def test_parquet_declaring_a_huge_uncompressed_size_is_refused(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "wide.parquet"
+    big = pa.table({"clip_id": ["clip00000"], "label": ["a" * (40 << 20)]})
+    with pq.ParquetWriter(path, big.schema, compression="zstd", use_dictionary=False) as w:
+        for _ in range(16):  # 16 row groups of 40 MB: 640 MB declared, a few KB on disk
+            w.write_table(big)
+    rc, err, rss = cli_rss("score", str(path), "--labels", str(small["labels"]))
+    assert rc == 2 and "uncompressed" in err, err
+    assert rss < 500, rss
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_text_files_are_streamed_and_capped(small, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / f"many.{fmt}"
+    with open(path, "w") as f:
+        if fmt == "csv":
+            f.write("clip_id,label\n")
+            f.writelines("clip00000,abuse\n" for _ in range(3_000_000))
+        else:
+            f.writelines('{"clip_id": "clip00000", "label": "abuse"}\n' for _ in range(1_500_000))
+    rc, err, rss = cli_rss("score", str(path), "--labels", str(small["labels"]))
+    assert rc == 2 and "more than 216 rows" in err and len(err.strip().splitlines()) == 1, err
+    assert rss < 500, rss
+
+
+@pytest.mark.parametrize("value,needle", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("1" * 4300, "4300 digits"),
+    ("1" + "0" * 400, "401 digits"),  # would overflow a float: OverflowError before
+    ("1e999", "too large"),
+])
+def test_hostile_json_numbers_and_nesting(small, capsys, tmp_path: Path, value: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "h.jsonl"
+    rows = [json.dumps({"clip_id": c, "label": "abuse", **{k: 0.1 for k in SCORE_COLS}}) for c in small["ids"]]
+    rows[3] = rows[3].replace('"score_abuse": 0.1', f'"score_abuse": {value}')
+    p.write_text("\n".join(rows) + "\n")
+    _expect(capsys, p, small["labels"], needle, "line 4")
+
+
+@pytest.mark.parametrize("flag,value", [("--seed", "-1"), ("--seed", "9" * 30), ("--bootstrap", "9" * 30)])
+def test_out_of_range_numbers_are_one_line(small, capsys, flag: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    rc = main(["score", str(small["preds"]), "--labels", str(small["labels"]), flag, value])
+    err = capsys.readouterr().err
+    assert rc == 2 and flag in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_csv_field_over_the_limit_is_named(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "wide.csv"
+    p.write_text("clip_id,label\nclip00000," + "x" * 200_000 + "\n")
+    _expect(capsys, p, small["labels"], "line 2 has a field longer than 128 KB")

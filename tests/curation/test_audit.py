@@ -68,7 +68,7 @@ def test_audit_maps_http_statuses_without_downloading_media(tmp_path: Path, gone
         ("e500", gone.url("e500-x.mp4"), "normal"), ("html", gone.url("page.html"), "normal"),
         ("bad", "file:///etc/passwd", "normal"),
     ])  # fmt: skip
-    report = audit_sources(src, AuditConfig(workers=3, socket_timeout_s=10))
+    report = audit_sources(src, AuditConfig(workers=3, socket_timeout_s=10, allow_private_network=True))
     got = {r.clip_id: r.status for r in report.rows}
     assert got == {
         "a1": "available", "a2": "available", "r404": "removed", "r410": "removed", "p403": "private",
@@ -87,7 +87,10 @@ def test_audit_cli_writes_report_and_summary(tmp_path: Path, gone: GoneServer, c
     make_source(gone.root / "v.mp4", 2.0)
     src = write_list(tmp_path / "s.csv", [("ok1", gone.url("v.mp4"), "crash"), ("gone1", gone.url("e410-v.mp4"), "crash")])
     out = tmp_path / "report" / "audit.csv"
-    assert main(["audit", str(src), "--out", str(out)]) == 0
+    # by default (as the build), a loopback source is not probed at all
+    assert main(["audit", str(src)]) == 0
+    assert gone.requests["e410-v.mp4"] == 0 and "127.0.0.1" not in capsys.readouterr().err
+    assert main(["audit", str(src), "--out", str(out), "--allow-private-network"]) == 0
     with out.open(encoding="utf-8", newline="") as f:
         rep = list(csv.DictReader(f))
     assert [(r["clip_id"], r["status"]) for r in rep] == [("ok1", "available"), ("gone1", "removed")]
@@ -133,7 +136,8 @@ def test_build_exclude_honours_removal_requests(tmp_path: Path, gone: GoneServer
         f"drop1,{gone.url('b.mp4')},0.5,2.5,crash,vidB,,,vggsounder,skidding,voice_over\n",
         f"drop2,{gone.url('b.mp4')},2.5,3.5,crash,vidB,,,vggsounder,skidding,\n",
     ]), encoding="utf-8")  # fmt: skip
-    cfg = BuildConfig(workers=1, download=DownloadConfig(retries=1, backoff_s=0.05), do_publish=False)
+    cfg = BuildConfig(workers=1, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True),
+                      do_publish=False)  # fmt: skip
     out = tmp_path / "build"
     first = run_build([src], out, cfg)  # provenance columns are accepted and ignored
     assert first.counts["ok"] == 3
@@ -152,7 +156,8 @@ def test_build_exclude_honours_removal_requests(tmp_path: Path, gone: GoneServer
     before = gone.requests["b.mp4"]
     src2 = tmp_path / "s2.csv"
     src2.write_text(HEADER + f"drop2,{gone.url('b.mp4')},2.5,3.5,crash,vidB,,,vggsounder,skidding,\n", encoding="utf-8")
-    assert main(["build", str(src2), "--out", str(tmp_path / "b2"), "--no-publish", "--exclude", str(by_id)]) == 0
+    assert main(["build", str(src2), "--out", str(tmp_path / "b2"), "--no-publish", "--allow-private-network",
+                 "--exclude", str(by_id)]) == 0
     assert gone.requests["b.mp4"] == before
     assert "excluded 1 clip(s) named in the takedown file: drop2" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_text("name\nx\n", encoding="utf-8")

@@ -154,7 +154,7 @@ def test_section_download_of_non_faststart_file_without_range_fails_cleanly(
 ) -> None:
     make_source(server.root / "norange-late-moov.mp4", 5.0, faststart=False)
     csv = sources_csv(tmp_path / "s.csv", [("clip", server.url("norange-late-moov.mp4"), 0.5, 2.5, "crash")])
-    cfg = BuildConfig(workers=1, download=DownloadConfig(mode="section", retries=0))
+    cfg = BuildConfig(workers=1, download=DownloadConfig(mode="section", retries=0, allow_private_network=True))
     run_build([csv], tmp_path / "out", cfg)
     row = manifest(tmp_path / "out")["clip"]
     assert row["status"] == "failed" and row["stage"] == "download" and row["error"]
@@ -196,7 +196,7 @@ def test_retry_failed_redoes_only_failed_clips(tmp_path: Path, server: FaultySer
     again = run_build([csv], out, FAST)
     assert again.processed == 0 and manifest(out)["later"]["status"] == "failed"
     before = server.requests["here.mp4"]
-    retried = run_build([csv], out, BuildConfig(workers=1, retry_failed=True))
+    retried = run_build([csv], out, BuildConfig(workers=1, retry_failed=True, download=FAST.download))
     assert retried.processed == 1 and manifest(out)["later"]["status"] == "ok"
     assert server.requests["here.mp4"] == before  # the ok clip was not fetched again
 
@@ -208,7 +208,8 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path: Path, server:
         rows += [(f"s{k}-{j}", server.url(f"s{k}.mp4"), 0.3 + 2 * j, 2.3 + 2 * j, "crash") for j in range(2)]
     csv = sources_csv(tmp_path / "s.csv", rows)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1"]
+    cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1",
+           "--allow-private-network"]
     done = kill_after_ok_clips(cmd, out / "ledger.sqlite", 3, timeout=120)
     assert 3 <= done < len(rows), "the build finished before it could be killed"
     report = run_build([csv], out, FAST)

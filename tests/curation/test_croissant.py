@@ -44,7 +44,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 rows.append(f"{label}-{k},{srv.url(f'{label}{k}.mp4')},0.5,2.5,{label},,\"{lic}\",,vggsounder")
         rows.append(f"bad-row,{srv.url('crash0.mp4')},2,1,crash,,,,")  # invalid: a known gap
         (root / "s.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        cfg = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05),
+        cfg = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True),
                           publish=PublishConfig(license="cc-by-4.0", citation=CITATION, version="1.2.0",
                                                 homepage="https://example.org/vaar"))  # fmt: skip
         report = run_build([root / "s.csv"], root / "build", cfg)

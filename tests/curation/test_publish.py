@@ -31,7 +31,7 @@ from vaar.curation.private import opaque_id
 from vaar.curation.publish import PublishConfig, publish
 from vaar.schema import manifest_schema
 
-FAST = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05), do_publish=False)
+FAST = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True), do_publish=False)
 CLASSES = ("crash", "explosion", "normal")
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 SECRET = "host secret: 32 bytes of entropy, not guessable"
@@ -208,7 +208,7 @@ def test_build_cli_exit_code_reasons_and_summary_last(tmp_path: Path, server: Fa
     (out / "dataset" / "data").mkdir(parents=True)
     (out / "dataset" / "README.md").write_text("an older dataset\n")
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--allow-private-network"],
                             stdout=secondary, stderr=secondary, env={**os.environ, "COLUMNS": "200"})
     os.close(secondary)
     chunks = []

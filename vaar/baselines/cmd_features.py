@@ -21,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", action="append", dest="splits", help="only this split (repeatable)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where backbones run")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--frame-policy", choices=["centre", "keyframe"], default="centre",
+                   help="frame of each segment: exact centre (default) or nearest keyframe (faster, "
+                        "local backend; see README)")  # fmt: skip
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local: this process (default); ray: one model per Ray actor, on GPUs where the "
                         "cluster has them (pip install 'vaar[ray]')")  # fmt: skip
@@ -41,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar("features") as update:
         if args.backend == "ray":
             from vaar.baselines.ray_features import extract_dataset_ray
+            from vaar.errors import ConfigError
+
+            if args.frame_policy != "centre":
+                raise ConfigError("--frame-policy keyframe runs with --backend local only")
 
             summary = extract_dataset_ray(
                 args.dataset, args.out, segments=args.segments, audio_backbone=args.audio_backbone,
@@ -51,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             summary = extract_dataset(
                 args.dataset, args.out, segments=args.segments, audio_backbone=args.audio_backbone,
                 video_backbone=args.video_backbone, splits=args.splits,
-                device=str(pick_device(args.device)), progress=update,
+                device=str(pick_device(args.device)), progress=update, frame_policy=args.frame_policy,
             )  # fmt: skip
     rows = [(s, x.clips, x.computed, x.cached, len(x.failed)) for s, x in summary.splits.items()]
     print_table(

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-backbone", default=DEFAULT_AUDIO, help="audio backbone (name or folder)")
     p.add_argument("--video-backbone", default=DEFAULT_VIDEO, help="video backbone (name or folder)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of ROOT/train held out (whole source films) to choose the seed; "
+                        "0 uses the config's first seed (default 0.2)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,9 +62,14 @@ def run(args: argparse.Namespace) -> int:
         def on_epoch(seed: int, epoch: int, epochs: int, loss: float) -> None:
             update2(cfg.seeds.index(seed) * epochs + epoch, total, f"seed {seed} loss {loss:.3f}")
 
-        res = train_xd(cfg, args.root, args.features, args.out, on_epoch=on_epoch)
-    rows = [(str(r["seed"]), f"{r['ap']:.4f}", f"{r['pr_auc']:.4f}") for r in res.per_seed]
-    rows.append(("mean", f"{res.ap:.4f}", f"{res.pr_auc:.4f}"))
+        res = train_xd(cfg, args.root, args.features, args.out, on_epoch=on_epoch, val_fraction=args.val_fraction)
+    rows = [(str(r["seed"]), f"{r['validation_video_ap']:.4f}", f"{r['ap']:.4f}", f"{r['pr_auc']:.4f}")
+            for r in res.per_seed]  # fmt: skip
+    rows.append(("mean", "", f"{res.ap:.4f}", f"{res.pr_auc:.4f}"))
     print_table(f"XD-Violence {cfg.model}: {res.train_videos} train / {res.test_videos} test videos "
-                f"-> {res.run_dir}/scores.jsonl", ["seed", "AP", "PR-AUC"], rows)  # fmt: skip
+                f"-> {res.run_dir}/scores.jsonl", ["seed", "val video AP", "test AP", "test PR-AUC"], rows)  # fmt: skip
+    import json
+
+    sel = json.loads((args.out / "selection.json").read_text(encoding="utf-8"))
+    print(f"scores.jsonl: seed {sel['seed']}, epoch {sel['epoch']} ({sel['rule']}); see {args.out}/selection.json")
     return 1 if failed else 0

@@ -23,6 +23,7 @@ from vaar.baselines.config import resolve_config
 from vaar.baselines.data import class_names, clip_refs, open_dataset, require_split
 from vaar.baselines.features import FeatureCache
 from vaar.baselines.train import evaluate, load_checkpoint, load_split, pick_device
+from vaar.csvsafe import safe_row
 from vaar.errors import ConfigError
 
 
@@ -105,4 +106,4 @@ def write_predictions(out: str | Path, clip_ids: list[str], probs: np.ndarray, c
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["clip_id", "label", *(f"score_{c}" for c in classes)])
         for cid, p in zip(clip_ids, probs, strict=True):
-            w.writerow([cid, classes[int(np.argmax(p))], *(f"{float(x):.6f}" for x in p)])
+            w.writerow(safe_row([cid, classes[int(np.argmax(p))], *(f"{float(x):.6f}" for x in p)]))

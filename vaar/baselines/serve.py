@@ -1,4 +1,4 @@
-"""A trained run as a ``vaar-bench submit --model`` model (the protocol of :mod:`vaar.bench.model`).
+"""A trained run as a ``vaar-bench submit --model`` model (the protocol of :mod:`vaar.bench.sandbox`).
 
 ::
 

@@ -95,16 +95,14 @@ def confusion(pred: np.ndarray, true: np.ndarray, k: int) -> np.ndarray:
 
 
 def summarise(pred: np.ndarray, true: np.ndarray, k: int) -> dict[str, float]:
+    """Accuracy and the benchmark's macro-F1 (:func:`vaar.bench.metrics.macro_f1`)."""
+    from vaar.bench.metrics import macro_f1_labels
+
     cm = confusion(pred, true, k)
-    tp = np.diag(cm).astype(float)
-    precision = np.divide(tp, cm.sum(0), out=np.zeros(k), where=cm.sum(0) > 0)
-    recall = np.divide(tp, cm.sum(1), out=np.zeros(k), where=cm.sum(1) > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k),
-                   where=(precision + recall) > 0)  # fmt: skip
-    present = cm.sum(1) > 0
+    f1 = macro_f1_labels(true, pred, k) if len(true) else math.nan
     return {
-        "accuracy": float(tp.sum() / max(1, cm.sum())),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "accuracy": float(np.diag(cm).sum() / max(1, cm.sum())),
+        "macro_f1": f1 if math.isfinite(f1) else 0.0,
     }
 
 

@@ -1,4 +1,4 @@
-"""Arguments shared by ``vaar-bench score`` and ``vaar-bench submit`` (argparse only)."""
+"""Arguments shared by ``vaar-bench score``, ``submit`` and ``leaderboard --rescore`` (argparse only)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ TASKS_HELP = "vaar-cls | vaar-binary | xd-violence"
 
 def add_truth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default=DEFAULT_TASK, help=f"task ({TASKS_HELP}; default {DEFAULT_TASK})")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--labels", type=Path, metavar="FILE",
-                   help="ground truth: labels CSV (clip_id,label) or, for xd-violence, annotations.txt")
-    g.add_argument("--dataset", type=Path, metavar="DIR", help="published dataset folder (made by `vaar build`)")
+    p.add_argument("--labels", type=Path, metavar="FILE",
+                   help="ground truth: labels CSV (clip_id,label) or, for xd-violence, annotations.txt; "
+                        "for a VAAR task these are the host's private labels: no per-class scores are "
+                        "published (with --dataset, the dataset supplies only the media for --model)")
+    p.add_argument("--dataset", type=Path, metavar="DIR", help="published dataset folder (made by `vaar build`)")
     p.add_argument("--split", default="test", help="split of --dataset to score (default test)")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the 95%% intervals (default 1000; 0 for none)")
@@ -23,12 +24,24 @@ def add_truth_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def truth_source(args: argparse.Namespace):  # -> vaar.bench.truth.TruthSource
+    """``--labels`` when given (the host's labels), else ``--dataset``'s split."""
     from vaar.bench.truth import TruthSource
     from vaar.errors import ConfigError
 
-    if args.bootstrap < 0:
-        raise ConfigError("--bootstrap must be 0 or more")
-    return TruthSource(labels=args.labels, dataset=args.dataset, split=args.split)
+    if args.bootstrap < 0 or args.bootstrap > 100_000:
+        raise ConfigError("--bootstrap must be between 0 and 100000")
+    if not 0 <= args.seed < 2**63:
+        raise ConfigError("--seed must be between 0 and 2**63 - 1")
+    if args.max_mb <= 0 or args.max_mb > 10_000:
+        raise ConfigError("--max-mb must be between 0 and 10000")
+    if args.labels is not None:
+        return TruthSource(labels=args.labels, split=args.split)
+    return TruthSource(dataset=args.dataset, split=args.split)
+
+
+def is_private(args: argparse.Namespace, task) -> bool:  # type: ignore[no-untyped-def]  # task: vaar.bench.tasks.Task
+    """Labels held by the host (``--labels`` on a VAAR task): per-class detail stays with the host."""
+    return args.labels is not None and bool(task.supports_dataset)
 
 
 def max_bytes(args: argparse.Namespace) -> int:

@@ -10,10 +10,12 @@ COMMANDS: dict[str, str] = {
     "score": "vaar.bench.cmd_score",
     "submit": "vaar.bench.cmd_submit",
     "leaderboard": "vaar.bench.cmd_leaderboard",
+    "schema": "vaar.bench.cmd_schema",
     "features": "vaar.baselines.cmd_features",
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",
     "train-xd": "vaar.baselines.cmd_xd",
+    "xd-frames": "vaar.baselines.cmd_xd_frames",
 }
 
 main = make_main("vaar-bench", "Benchmark models on VAAR and XD-Violence.", COMMANDS)

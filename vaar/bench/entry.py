@@ -1,6 +1,7 @@
 """Leaderboard entries: one JSON file a submission, ``entries/<task>/<slug>.json``.
 
-Schema (``schema_version`` 1; a reader refuses versions it does not know)::
+The format is defined once, as JSON Schema, in :mod:`vaar.contracts.entry` (exported to
+``leaderboard/schema/entry.schema.json``); this module builds entries from a score report::
 
     {
       "schema": "vaar-bench/entry", "schema_version": 1,
@@ -8,15 +9,16 @@ Schema (``schema_version`` 1; a reader refuses versions it does not know)::
       "model": {"name", "url", "modalities": ["audio", "video"], "paper", "code", "notes"},
       "cost": {"parameters", "latency_ms_per_clip", "latency_clips", "device", "threads",
                "measured": true},         # all null when a predictions file was submitted
-      "dataset": {"source", "split", "split_sha256", "version"},
+      "dataset": {"source", "split", "split_sha256", "version", "private"},
       "n": 600, "main_score": "macro_f1",
-      "scores": {...}, "ci95": {name: [lo, hi]}, "per_class": {...},
+      "scores": {...}, "ci95": {name: [lo, hi]}, "per_class": {...},   # {} on private labels
       "bootstrap": {"resamples", "seed", "level"},
-      "predictions_sha256": "..."
+      "predictions_sha256": "...", "submissions": 1
     }
 
-Costs are measured by ``vaar-bench submit --model`` and never self-reported: ``--meta`` files
-may describe a model (name, url, modalities, paper, code, notes) but not its cost.
+Costs are measured by ``vaar-bench submit --model`` (:mod:`vaar.bench.sandbox`) and never
+self-reported: ``--meta`` files may describe a model (name, url, modalities, paper, code, notes,
+within the schema's length caps, no YAML aliases) but not its cost.
 """
 
 from __future__ import annotations
@@ -29,12 +31,22 @@ from typing import Any
 
 from vaar import __version__
 from vaar.bench.tasks import ScoreReport
+from vaar.contracts import jsonschema_lite
+from vaar.contracts.entry import (
+    MAX_LEN,
+    MODALITIES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    EntryError,
+    entry_schema,
+    validate_entry,
+)
 from vaar.errors import ConfigError, ManifestError
 
-SCHEMA = "vaar-bench/entry"
-SCHEMA_VERSION = 1
-MODALITIES = ("audio", "video")
+__all__ = ["MODALITIES", "SCHEMA", "SCHEMA_VERSION", "Cost", "DatasetRef", "Entry", "ModelMeta", "check_entry",
+           "load_meta", "slugify"]
 _SLUG = re.compile(r"[^a-z0-9]+")
+MAX_META_BYTES = 16 * 1024
 
 
 def slugify(name: str) -> str:
@@ -47,7 +59,7 @@ def slugify(name: str) -> str:
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """What a submitter may say about a model (``--meta model.yaml``)."""
+    """What a submitter may say about a model (``--meta model.yaml``), checked by the entry schema."""
 
     name: str
     url: str | None = None
@@ -57,50 +69,89 @@ class ModelMeta:
     notes: str | None = None
 
     def __post_init__(self) -> None:
-        for key in ("url", "code"):
-            value = getattr(self, key)
-            if value is not None and not re.match(r"^https?://", value):
-                raise ConfigError(f"model {key} {value!r} must be an http(s) URL")
-        odd = [m for m in self.modalities if m not in MODALITIES]
-        if odd:
-            raise ConfigError(f"modalities {odd} are not among {list(MODALITIES)}")
+        value = asdict(self)
+        value["modalities"] = list(self.modalities)
+        problems = jsonschema_lite.errors(value, entry_schema()["$defs"]["model"], entry_schema(), "model")
+        if problems:
+            raise ConfigError(f"model metadata: {'; '.join(problems[:3])} "
+                              "(urls are https without spaces or ()|<>; see leaderboard/schema/entry.schema.json)")
 
 
 _COST_KEYS = {"parameters", "params", "latency", "latency_ms", "latency_ms_per_clip", "flops", "cost"}
 
 
-def load_meta(path: Path | None, name: str) -> ModelMeta:
-    """Read ``--meta`` YAML; ``name`` (from ``--name``) wins over a name in the file."""
-    if path is None:
-        return ModelMeta(name=name)
+def _yaml_loader() -> Any:
     import yaml
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read model metadata ({type(exc).__name__}); write YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: model metadata must be a YAML mapping")
-    cost = sorted(_COST_KEYS & set(data))
+    class NoAliasLoader(yaml.SafeLoader):
+        """SafeLoader that refuses aliases (``*ref``): no billion-laughs expansion."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
+def load_meta(path: Path | None, name: str) -> ModelMeta:
+    """Read ``--meta`` YAML (at most 16 KB, no aliases); ``name`` (from ``--name``) wins over a name in the file."""
+    if path is None:
+        return ModelMeta(name=name)
+    data = _read_meta(path)
+    cost = sorted(_COST_KEYS & {str(k) for k in data})
     if cost:
         raise ConfigError(f"{path}: {', '.join(cost)} cannot be self-reported; "
                           "costs are measured by `vaar-bench submit --model`")
     valid = {f.name for f in fields(ModelMeta)}
-    unknown = sorted(set(data) - valid)
+    unknown = sorted(str(k) for k in set(data) - valid)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)[:200]}; valid: {', '.join(sorted(valid))}")
     data["name"] = name
     mods = data.get("modalities") or ()
-    data["modalities"] = tuple(str(m) for m in ([mods] if isinstance(mods, str) else mods))
+    if not isinstance(mods, (str, list, tuple)) or len(mods) > len(MODALITIES):
+        raise ConfigError(f"{path}: modalities is a list of {', '.join(MODALITIES)}")
+    data["modalities"] = tuple(str(m)[:20] for m in ([mods] if isinstance(mods, str) else mods))
     for key in ("url", "paper", "code", "notes"):
-        if data.get(key) is not None:
-            data[key] = str(data[key])
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (str, int, float)) or len(str(value)) > MAX_LEN[key]:
+            raise ConfigError(f"{path}: {key} must be text of at most {MAX_LEN[key]} characters")
+        data[key] = str(value)
     return ModelMeta(**data)
+
+
+def _read_meta(path: Path) -> dict[Any, Any]:
+    """The ``--meta`` file as a mapping: at most 16 KB, UTF-8, YAML without aliases."""
+    import yaml
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_META_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read model metadata ({exc.strerror})") from None
+    if len(raw) > MAX_META_BYTES:
+        raise ConfigError(f"{path}: model metadata is over {MAX_META_BYTES // 1024} KB; keep it to a few fields")
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: model metadata is not UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: model metadata is nested too deeply; write a flat YAML mapping") from None
+    except yaml.YAMLError as exc:
+        why = "YAML aliases (*name) are not allowed" if "aliases" in str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read model metadata ({why}); write a flat YAML mapping") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: model metadata must be a YAML mapping")
+    return data
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Measured by :mod:`vaar.bench.model`; ``None`` fields when a file was submitted."""
+    """Measured by :mod:`vaar.bench.sandbox`; ``None`` fields when a file was submitted
+    (``parameters`` is also ``None`` when the model has no torch modules: not measured)."""
 
     parameters: int | None = None
     latency_ms_per_clip: float | None = None
@@ -116,6 +167,7 @@ class DatasetRef:
     split: str | None
     split_sha256: str
     version: str | None = None
+    private: bool = False  # labels held by the host (--labels): no per-class detail is published
 
 
 @dataclass(frozen=True)
@@ -128,6 +180,7 @@ class Entry:
     cost: Cost = field(default_factory=Cost)
     date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).date().isoformat())
     vaar_version: str = __version__
+    submissions: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report.to_dict()
@@ -147,27 +200,17 @@ class Entry:
             "main_score": report["main_score"],
             "scores": report["scores"],
             "ci95": report["ci95"],
-            "per_class": report["per_class"],
+            "per_class": {} if self.dataset.private else report["per_class"],
             "bootstrap": report["bootstrap"],
             **({"details": report["details"]} if "details" in report else {}),
             "predictions_sha256": self.predictions_sha256,
+            "submissions": self.submissions,
         }
 
 
-_REQUIRED = ("task", "slug", "date", "model", "cost", "dataset", "n", "main_score", "scores", "ci95")
-
-
 def check_entry(data: Any, where: Path | str) -> dict[str, Any]:
-    """Validate a loaded entry dict (schema and version); returns it."""
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ManifestError(f"{where}: not a vaar-bench entry (no \"schema\": \"{SCHEMA}\")")
-    version = data.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise ManifestError(f"{where}: entry schema_version {version!r} is newer than this vaar-bench "
-                            f"({SCHEMA_VERSION}); upgrade vaar")
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise ManifestError(f"{where}: entry lacks {', '.join(missing)}; re-submit it")
-    if not isinstance(data["model"], dict) or not data["model"].get("name"):
-        raise ManifestError(f"{where}: entry has no model name; re-submit it")
-    return data
+    """Validate a loaded entry dict against the one schema (:mod:`vaar.contracts.entry`); returns it."""
+    try:
+        return validate_entry(data)
+    except EntryError as exc:
+        raise ManifestError(f"{where}: invalid entry: {exc}") from None

@@ -37,8 +37,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Elements per bootstrap block (rows x elements); bounds memory at about 32 MB a matrix.
-BLOCK_ELEMENTS = 4_000_000
+#: Elements per bootstrap block (rows x elements): about 6 MB of draws; small blocks keep the
+#: (bins, rows) products of the sparse sums cache-resident while they are transposed.
+BLOCK_ELEMENTS = 800_000
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,13 @@ class Ranking:
     Build it with :func:`rank`. Positions are indices into the descending-score order; within a
     tie group, elements without positive mass come first (the order inside a group does not
     change the curve). A curve point moves recall only at the G tie groups holding positives,
-    so positions are cut into 3G + 1 contiguous segments (some empty): ``3g`` the others between
-    positive groups g-1 and g, ``3g+1`` the others tied inside group g, ``3g+2`` the positives of
-    group g, and ``3G`` everything below the last one. A weighting then needs only its
-    per-segment sums.
+    so positions are cut into 3G + 1 contiguous runs: before positive group g the others since
+    group g-1 (``X_g``, g = 0 .. G, ``X_G`` is everything below the last one), the others tied
+    inside group g (``Y_g``) and the positives of group g (``Z_g``). Segment ids are laid out
+    in contiguous blocks, ``X`` at ``0 .. G``, ``Z`` at ``G+1 .. 2G``, ``Y`` at ``2G+1 .. 3G``,
+    so that a weighting needs only its per-segment sums and the areas read contiguous columns;
+    when no other element ties a positive (distinct scores) the ``Y`` block is left out and
+    there are 2G + 1 segments.
     """
 
     order: IntArray  # (N,) element index at each position
@@ -65,9 +69,11 @@ class Ranking:
     q_pos: FloatArray  # (Q,) their positive mass
     q_group_starts: IntArray  # (G,) index into q where each positive group starts
 
+    has_tied_others: bool  # some element without positive mass ties a positive (a Y block)
+
     @property
     def n_segments(self) -> int:
-        return 3 * self.n_groups + 1
+        return (3 if self.has_tied_others else 2) * self.n_groups + 1
 
 
 def rank(
@@ -98,7 +104,9 @@ def rank(
     k = np.searchsorted(pos_groups, group)  # positive groups before (or at) each position
     inside = k < pos_groups.size
     inside[inside] = pos_groups[k[inside]] == group[inside]
-    seg_at = np.where(inside, 3 * k + np.where(is_pos, 2, 1), 3 * k).astype(np.int64)
+    big_g = int(pos_groups.size)
+    # X_k -> k, Z_k -> G+1+k, Y_k -> 2G+1+k (see Ranking)
+    seg_at = np.where(inside, np.where(is_pos, big_g + 1, 2 * big_g + 1) + k, k).astype(np.int64)
     new_seg = np.ones(n, dtype=bool)
     np.not_equal(seg_at[1:], seg_at[:-1], out=new_seg[1:])
     seg_starts = np.flatnonzero(new_seg).astype(np.int64)
@@ -114,7 +122,8 @@ def rank(
         seg_starts=seg_starts,
         seg_bins=seg_at[seg_starts],
         segment_of=segment_of,
-        n_groups=int(pos_groups.size),
+        n_groups=big_g,
+        has_tied_others=bool((seg_at > 2 * big_g).any()),
         q=q,
         q_pos=p_sorted[q],
         q_group_starts=np.flatnonzero(q_new).astype(np.int64),
@@ -122,7 +131,7 @@ def rank(
 
 
 def segment_sums(r: Ranking, cluster_weights: FloatArray) -> tuple[FloatArray, FloatArray | None]:
-    """Per-segment mass sums (B, 3G+1) for each row of ``cluster_weights`` (B, K), and the
+    """Per-segment mass sums (B, S), S = ``r.n_segments``, for each row of ``cluster_weights`` (B, K), and the
     positive mass of each positive group (B, G) when masses are not all 1 (else None)."""
     w = np.take(cluster_weights, r.cluster, axis=1)  # (B, N) weight at each ranked position
     pos = None
@@ -144,26 +153,37 @@ def curve_areas(r: Ranking, cluster_weights: FloatArray) -> tuple[FloatArray, Fl
 
 
 def areas_from_segments(r: Ranking, seg: FloatArray, pos: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
-    """AP and PR-AUC from segment sums ``seg`` (B, 3G+1) and, when masses are not all 1, the
-    positive mass per positive group ``pos`` (B, G). Returns two (B,) arrays."""
+    """AP and PR-AUC from segment sums ``seg`` (B, S) and, when masses are not all 1, the
+    positive mass per positive group ``pos`` (B, G). Returns two (B,) float64 arrays.
+
+    Arithmetic runs in ``seg``'s dtype (float64 for point estimates, float32 for resamples, whose
+    counts are exact integers); a row whose positive mass is 0 gives NaN.
+    """
     big_g = r.n_groups
     if big_g == 0:  # no positive at all
         nan = np.full(seg.shape[0], np.nan)
         return nan, nan.copy()
-    group_all = seg[:, 1 : 3 * big_g : 3] + seg[:, 2 : 3 * big_g : 3]  # (B, G) mass of each group
+    x = seg[:, :big_g]  # (B, G) others since the previous positive group
+    z = seg[:, big_g + 1 : 2 * big_g + 1]  # (B, G) mass of the positives of each group
     if pos is None:
-        pos = seg[:, 2 : 3 * big_g : 3]  # unit masses: positives' mass is their positive mass
-    all_end = np.cumsum(seg[:, 0 : 3 * big_g : 3] + group_all, axis=1)  # (B, G) tp + fp at group ends
+        pos = z  # unit masses: the positives' mass is their positive mass
+    # (B, G) mass of each tie group, with the others tied inside it
+    group = z + seg[:, 2 * big_g + 1 :] if r.has_tied_others else z.copy()
+    all_end = np.cumsum(x + group, axis=1)  # (B, G) tp + fp at group ends
     tp_end = np.cumsum(pos, axis=1)  # (B, G) tp at group ends
-    tp_before, all_before = tp_end - pos, all_end - group_all  # the curve point before each group
     total = tp_end[:, -1].astype(np.float64)
-    # (recall 0, precision 1) tops the curve: precision is 1 where nothing is drawn yet
-    one = np.ones(1, dtype=seg.dtype)
-    prec_end = np.divide(tp_end, all_end, out=np.broadcast_to(one, tp_end.shape).copy(), where=all_end > 0)
-    prec_before = np.divide(tp_before, all_before, out=np.broadcast_to(one, tp_end.shape).copy(), where=all_before > 0)
+    # all_end >= pos > 0 wherever pos > 0, so clamping the divisor to 1 changes only 0-terms
+    prec = tp_end / np.maximum(all_end, 1e-30)  # (B, G) precision at each group's end
     with np.errstate(invalid="ignore", divide="ignore"):
-        ap = np.einsum("bg,bg->b", pos, prec_end).astype(np.float64) / total
-        pr_auc = 0.5 * np.einsum("bg,bg->b", pos, prec_end + prec_before).astype(np.float64) / total
+        ap = np.einsum("bg,bg->b", pos, prec).astype(np.float64) / total
+        # the point before a group: (recall 0, precision 1) tops the curve where nothing is drawn
+        all_end -= group  # now all_before
+        tp_end -= pos  # now tp_before
+        empty = all_end <= 0
+        tp_end[empty] = 1.0
+        all_end[empty] = 1.0
+        prec += np.divide(tp_end, all_end, out=all_end)
+        pr_auc = 0.5 * np.einsum("bg,bg->b", pos, prec).astype(np.float64) / total
     bad = total <= 0
     ap[bad] = np.nan
     pr_auc[bad] = np.nan
@@ -176,25 +196,31 @@ def bootstrap_counts(
     """Resample N independent elements and sum the draws falling in each bin of each table.
 
     ``tables`` maps each element to a bin: ``(bin_of_element (N,), n_bins)``. Yields, per block of
-    resamples, one (b, n_bins) float32 matrix of draw counts per table. Each resample's counts
-    per element are computed once; each table then costs one sequential weighted ``bincount``
-    over N elements into a small, cache-resident set of bins -- no gather of an (R, N) matrix
-    per ranking. This is the path for clip-level tasks, where each element is its own cluster.
+    b resamples, one (b, n_bins) float32 matrix of draw counts per table (exact: counts stay far
+    below 2**24). This is the path for clip-level tasks, where each element is its own cluster.
+
+    How: a block's draw counts are laid out element-major, (N, b), so that each table is one
+    sparse (n_bins, N) 0/1 matrix times that block -- per element, one contiguous row of b
+    counts added into its bin's row (scipy's CSR kernel, about 10x a weighted ``bincount`` per
+    resample). The draws are those of ``default_rng(seed).integers(0, N, (b, N))`` block by
+    block, so a seed gives the same resamples as before this layout.
     """
+    import scipy.sparse as sp
+
     rng = np.random.default_rng(seed)
+    cols = np.arange(n, dtype=np.int64)
+    ones_n = np.ones(n, dtype=np.float32)
+    mats = [sp.csr_matrix((ones_n, (np.asarray(t, dtype=np.int64), cols)), shape=(k, n)) for t, k in tables]
     block = max(1, min(resamples, BLOCK_ELEMENTS // max(n, 1)))
     done = 0
     while done < resamples:
         b = min(block, resamples - done)
         draws = rng.integers(0, n, size=(b, n))  # (b, N) drawn element ids
-        draws += (np.arange(b, dtype=np.int64) * n)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
-        outs = [np.empty((b, k), dtype=np.float32) for _, k in tables]
-        for i in range(b):
-            w = counts[i]
-            for (table, k), out in zip(tables, outs, strict=True):
-                out[i] = np.bincount(table, weights=w, minlength=k)
-        yield outs
+        draws *= b
+        draws += np.arange(b, dtype=np.int64)[:, None]  # element-major cell: element * b + row
+        counts = np.bincount(draws.ravel(), minlength=n * b).reshape(n, b).astype(np.float32)  # (N, b)
+        del draws
+        yield [np.ascontiguousarray((m @ counts).T) for m in mats]  # (b, n_bins) each
         done += b
 
 
@@ -238,6 +264,32 @@ def prf(
     denom = support + predicted
     f1 = np.divide(2.0 * tp, denom, out=zeros.copy(), where=denom > 0)
     return precision, recall, f1
+
+
+def macro_f1(tp: FloatArray, support: FloatArray, predicted: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Macro-F1 of each row (B, C) -> (B,), and the number of classes it averages (B,).
+
+    The one macro-F1 of vaar (the benchmark, training, the bootstrap): the mean per-class F1 over
+    the classes present in the labels or the predictions, scikit-learn's ``f1_score(average=
+    "macro")`` with its default ``labels`` (their union). On a split holding every class this
+    is the average over all ten. A bootstrap resample that misses a class neither scores it 0
+    nor drops the resample: it averages over the classes it holds (NaN only if it holds none).
+    """
+    _, _, f1 = prf(tp, support, predicted)
+    present = (support + predicted) > 0  # (B, C)
+    k = present.sum(axis=1)
+    total = np.where(present, f1, 0.0).sum(axis=1)
+    return np.divide(total, k, out=np.full(tp.shape[0], np.nan), where=k > 0), k.astype(np.int64)
+
+
+def macro_f1_labels(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: int) -> float:
+    """:func:`macro_f1` of two label vectors (class indices ``0 .. n_classes-1``)."""
+    t = np.asarray(y_true, dtype=np.int64)
+    p = np.asarray(y_pred, dtype=np.int64)
+    conf = np.bincount(t * n_classes + p, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    tp = np.diag(conf).astype(np.float64)[None]
+    value, _ = macro_f1(tp, conf.sum(axis=1, dtype=np.float64)[None], conf.sum(axis=0, dtype=np.float64)[None])
+    return float(value[0])
 
 
 def percentile_interval(values: FloatArray, level: float = 0.95) -> tuple[float, float] | None:

@@ -13,18 +13,27 @@ cost is unknown, are dashed horizontal lines.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape as _escape
 from typing import Any
 
 from vaar.bench.reported import Reported, reported_for
 from vaar.bench.tasks import get_task, task_names
+from vaar.contracts.entry import URL
 from vaar.errors import ConfigError
 
 Entry = Mapping[str, Any]
 DASH = "\u2014"
+
+
+def escape(value: object) -> str:
+    """HTML-escape any value (quotes included), for text and attribute values alike."""
+    return _escape(str(value), quote=True)
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,14 @@ class TaskView:
     labels: dict[str, str]
     entries: tuple[Entry, ...]  # sorted, best first
     reported: tuple[Reported, ...]
+    split: str | None = None  # split identity of every entry in the table
+    other: bool = False  # True: a test set other than the task's expected one (not comparable)
+
+    @property
+    def anchor(self) -> str:
+        """A safe id fragment: the task name's letters, plus the split for other test sets."""
+        base = re.sub(r"[^a-z0-9-]", "-", self.name.lower())[:40]
+        return f"{base}-split-{re.sub(r'[^a-z0-9]', '', (self.split or '').lower())[-12:]}" if self.other else base
 
 
 def _sort_key(main: str) -> Any:
@@ -45,8 +62,13 @@ def _sort_key(main: str) -> Any:
     return key
 
 
-def task_views(entries: Sequence[Entry]) -> list[TaskView]:
-    """One view per task that has entries or reported results, in registry order."""
+def task_views(entries: Sequence[Entry], expected: Mapping[str, str] | None = None) -> list[TaskView]:
+    """One view per task and test set, in registry order; a task's expected split first.
+
+    ``expected`` maps a task to its one split identity; entries scored on another split get a
+    separate view marked ``other``. Without it, the most common split of the task's entries is
+    the expected one.
+    """
     names = list(task_names())
     names += sorted({str(e["task"]) for e in entries} - set(names))
     views = []
@@ -60,9 +82,25 @@ def task_views(entries: Sequence[Entry]) -> list[TaskView]:
             title, main, labels = t.title, t.main_score, dict(t.score_labels)
         except ConfigError:  # an entry of a task this version does not know
             main = str(mine[0]["main_score"])
-            title, labels = name, {k: k for k in mine[0]["scores"]}
-        views.append(TaskView(name, title, main, labels, tuple(sorted(mine, key=_sort_key(main))), rep))
+            title, labels = name, {str(k): str(k) for k in mine[0]["scores"]}
+        splits: dict[str, list[Entry]] = {}
+        for e in mine:
+            splits.setdefault(str(e["dataset"]["split_sha256"]), []).append(e)
+        want = (expected or {}).get(name)
+        if want is None and splits:
+            want = sorted(splits.items(), key=lambda kv: (-len(kv[1]), kv[0]))[0][0]
+        main_entries = splits.pop(want, []) if want is not None else []
+        views.append(TaskView(name, title, main, labels, tuple(sorted(main_entries, key=_sort_key(main))), rep,
+                              want))
+        for split, group in sorted(splits.items()):
+            views.append(TaskView(name, title, main, labels, tuple(sorted(group, key=_sort_key(main))), (),
+                                  split, other=True))
     return views
+
+
+def other_note(v: TaskView) -> str:
+    return (f"Scored on another test set (split {str(v.split)[:16]}\u2026), not the one this task is ranked on: "
+            "not comparable with the table above.")
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -92,16 +130,56 @@ def latency(ms: float | None) -> str:
 
 
 def modalities(e: Entry) -> str:
-    return "+".join(e["model"].get("modalities") or ()) or DASH
+    return "+".join(str(m) for m in (e["model"].get("modalities") or ())) or DASH
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL if it matches the entry contract's strict https pattern, else None."""
+    return url if isinstance(url, str) and len(url) <= 300 and re.match(URL, url) else None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column after the scores: header, sort key, sort type and the cell's text and value."""
+
+    key: str
+    header: str
+    numeric: bool
+    text: Callable[[Entry], str]  # shown (plain text; escaped by the renderer)
+    value: Callable[[Entry], str]  # for sorting ("" = missing)
+
+
+def _cost(e: Entry, key: str) -> Any:
+    return (e.get("cost") or {}).get(key)
+
+
+def _num(v: float | int | None) -> str:
+    return "" if v is None else repr(float(v))
+
+
+#: columns after the score columns, in order (append one here to add a column to both pages)
+COLUMNS: list[Column] = [
+    Column("parameters", "Params", True, lambda e: params(_cost(e, "parameters")), lambda e: _num(_cost(e, "parameters"))),
+    Column("latency", "CPU ms/clip", True, lambda e: latency(_cost(e, "latency_ms_per_clip")),
+           lambda e: _num(_cost(e, "latency_ms_per_clip"))),
+    Column("modalities", "Modalities", False, modalities, modalities),
+    Column("date", "Date", False, lambda e: str(e["date"]), lambda e: str(e["date"])),
+]
 
 
 # --- Markdown ------------------------------------------------------------------------------
 
-def _md_text(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|])")
 
 
-def render_markdown(entries: Sequence[Entry]) -> str:
+def md_text(value: object) -> str:
+    """Text safe in a Markdown table cell: no link, image, HTML, code or cell break from it."""
+    text = " ".join(str(value).split())  # newlines and tabs become spaces
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_markdown(entries: Sequence[Entry], expected: Mapping[str, str] | None = None) -> str:
     lines = [
         "# vaar-bench leaderboard",
         "",
@@ -111,24 +189,27 @@ def render_markdown(entries: Sequence[Entry]) -> str:
         "measured by `vaar-bench submit --model`; " + DASH + " means not measured.",
         "",
     ]
-    for v in task_views(entries):
+    for v in task_views(entries, expected):
         cols = list(v.labels)
-        lines += [f"## {v.title} (`{v.name}`)", "", f"Sorted by **{v.labels[v.main]}**.", ""]
+        heading = f"## {md_text(v.title)} ({md_text(v.name)})"
+        lines += [heading + (" \u2014 another test set" if v.other else ""), ""]
+        if v.other:
+            lines += [md_text(other_note(v)), ""]
+        lines += [f"Sorted by **{md_text(v.labels[v.main])}**.", ""]
         if v.entries:
-            head = ["#", "Model", *(v.labels[c] for c in cols), "Params", "CPU ms/clip", "Modalities", "Date"]
+            head = ["#", "Model", *(md_text(v.labels[c]) for c in cols), *(md_text(c.header) for c in COLUMNS)]
             lines.append("| " + " | ".join(head) + " |")
-            lines.append("|" + "|".join(["--:", "---", *["--:"] * len(cols), "--:", "--:", "---", "---"]) + "|")
+            lines.append("|" + "|".join(["--:", "---", *["--:"] * len(cols),
+                                         *("--:" if c.numeric else "---" for c in COLUMNS)]) + "|")
             for rank, e in enumerate(v.entries, start=1):
-                name = _md_text(str(e["model"]["name"]))
-                url = e["model"].get("url")
+                name = md_text(e["model"]["name"])
+                url = safe_url(e["model"].get("url"))
                 cells = [str(rank), f"[{name}]({url})" if url else name]
                 for c in cols:
                     s = e["scores"].get(c)
                     interval = ci(e["ci95"].get(c))
                     cells.append(pct(s) + (f" ({interval})" if interval and s is not None else ""))
-                cost = e.get("cost") or {}
-                cells += [params(cost.get("parameters")), latency(cost.get("latency_ms_per_clip")),
-                          modalities(e), str(e["date"])]
+                cells += [md_text(c.text(e)) for c in COLUMNS]
                 lines.append("| " + " | ".join(cells) + " |")
         else:
             lines.append("No entries yet.")
@@ -136,8 +217,10 @@ def render_markdown(entries: Sequence[Entry]) -> str:
             lines += ["", "Reported in papers, not reproduced here:", "",
                       "| Model | Score | Source |", "|---|--:|---|"]
             for r in v.reported:
-                lines.append(f"| {_md_text(r.model)} | {v.labels.get(r.score, r.score)} {pct(r.value)} "
-                             f"| [{_md_text(r.citation)}]({r.url}) |")
+                url = safe_url(r.url)
+                cite = f"[{md_text(r.citation)}]({url})" if url else md_text(r.citation)
+                lines.append(f"| {md_text(r.model)} | {md_text(v.labels.get(r.score, r.score))} {pct(r.value)} "
+                             f"| {cite} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -203,17 +286,10 @@ _JS = """
 """
 
 
-def _num(v: float | int | None) -> str:
-    return "" if v is None else repr(float(v))
-
-
 def _td(text: str, value: str, cls: str = "") -> str:
+    """A cell: ``text`` is already HTML; ``value`` (the sort key) is escaped here."""
     c = f' class="{cls}"' if cls else ""
     return f'<td{c} data-value="{escape(value)}">{text}</td>'
-
-
-def _safe_url(url: Any) -> str | None:
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
@@ -221,26 +297,23 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
     heads = ['<th data-type="num">#</th>', '<th class="t" data-type="text">Model</th>']
     for c in cols:
         sort = ' aria-sort="descending"' if c == v.main else ""
-        heads.append(f'<th data-type="num" data-key="{c}"{sort}>{escape(v.labels[c])}</th>')
-    heads += ['<th data-type="num" data-key="parameters">Params</th>',
-              '<th data-type="num" data-key="latency">CPU ms/clip</th>',
-              '<th class="t" data-type="text">Modalities</th>', '<th class="t" data-type="text">Date</th>']
+        heads.append(f'<th data-type="num" data-key="{escape(c)}"{sort}>{escape(v.labels[c])}</th>')
+    for col in COLUMNS:
+        kind = 'data-type="num"' if col.numeric else 'class="t" data-type="text"'
+        heads.append(f'<th {kind} data-key="{escape(col.key)}">{escape(col.header)}</th>')
     rows = []
     for rank, e in enumerate(v.entries, start=1):
-        name = escape(str(e["model"]["name"]))
-        url = _safe_url(e["model"].get("url"))
-        link = f'<a href="{escape(url)}">{name}</a>' if url else name
+        name = escape(e["model"]["name"])
+        url = safe_url(e["model"].get("url"))
+        link = f'<a href="{escape(url)}" rel="nofollow noopener">{name}</a>' if url else name
         cells = [_td(str(rank), str(rank)), _td(link, str(e["model"]["name"]), "t")]
         for c in cols:
             s = e["scores"].get(c)
             interval = ci(e["ci95"].get(c)) if s is not None else ""
-            extra = f'<span class="ci">{interval}</span>' if interval else ""
-            cells.append(_td(pct(s) + extra, _num(s)))
-        cost = e.get("cost") or {}
-        cells += [_td(params(cost.get("parameters")), _num(cost.get("parameters"))),
-                  _td(latency(cost.get("latency_ms_per_clip")), _num(cost.get("latency_ms_per_clip"))),
-                  _td(escape(modalities(e)), modalities(e), "t"), _td(escape(str(e["date"])), str(e["date"]), "t")]
-        rows.append(f'<tr class="entry" data-slug="{escape(str(e["slug"]))}">' + "".join(cells) + "</tr>")
+            extra = f'<span class="ci">{escape(interval)}</span>' if interval else ""
+            cells.append(_td(escape(pct(s)) + extra, _num(s)))
+        cells += [_td(escape(col.text(e)), col.value(e), "" if col.numeric else "t") for col in COLUMNS]
+        rows.append(f'<tr class="entry" data-slug="{escape(e["slug"])}">' + "".join(cells) + "</tr>")
     for r in v.reported:
         ref = ref_ids[r.citation]
         label = (f'{escape(r.model)}<span class="badge">reported, not reproduced</span>'
@@ -248,11 +321,11 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
         cells = [_td(DASH, ""), _td(label, r.model, "t")]
         for c in cols:
             cells.append(_td(pct(r.value), _num(r.value)) if c == r.score else _td(DASH, ""))
-        cells += [_td(DASH, ""), _td(DASH, ""), _td(DASH, "", "t"), _td(DASH, "", "t")]
+        cells += [_td(DASH, "", "" if col.numeric else "t") for col in COLUMNS]
         rows.append('<tr class="reported">' + "".join(cells) + "</tr>")
     if not rows:
         rows.append(f'<tr class="empty"><td class="t" colspan="{len(heads)}" data-value="">No entries yet.</td></tr>')
-    return (f'<table class="board" id="board-{v.name}"><thead><tr>' + "".join(heads) + "</tr></thead><tbody>\n"
+    return (f'<table class="board" id="board-{v.anchor}"><thead><tr>' + "".join(heads) + "</tr></thead><tbody>\n"
             + "\n".join(rows) + "\n</tbody></table>")
 
 
@@ -292,7 +365,7 @@ def _plot(v: TaskView) -> str:
     def sy(s: float) -> float:
         return top + (y_hi - s) / (y_hi - y_lo) * (h - top - bottom)
 
-    out = [f'<svg class="plot" id="plot-{v.name}" viewBox="0 0 {w} {h}" role="img" '
+    out = [f'<svg class="plot" id="plot-{v.anchor}" viewBox="0 0 {w} {h}" role="img" '
            f'aria-label="{escape(v.labels[v.main])} against CPU latency" xmlns="http://www.w3.org/2000/svg">']
     x0, x1, y0, y1 = left, w - right, top, h - bottom
     out.append(f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" stroke="#999"/>')
@@ -321,8 +394,18 @@ def _plot(v: TaskView) -> str:
     return "".join(out)
 
 
-def render_html(entries: Sequence[Entry]) -> str:
-    views = task_views(entries)
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+#: the page's Content-Security-Policy: nothing loads from anywhere, and the only script and style
+#: that run are the page's own (by hash), so an injected ``<script>`` or ``onerror=`` is inert
+CSP = ("default-src 'none'; script-src " + _csp_hash(_JS) + "; style-src " + _csp_hash(_CSS)
+       + "; img-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def render_html(entries: Sequence[Entry], expected: Mapping[str, str] | None = None) -> str:
+    views = task_views(entries, expected)
     citations: dict[str, int] = {}
     urls: dict[str, str] = {}
     for v in views:
@@ -332,7 +415,10 @@ def render_html(entries: Sequence[Entry]) -> str:
                 urls[r.citation] = r.url
     body = []
     for v in views:
-        body.append(f'<section id="task-{v.name}"><h2>{escape(v.title)} (<code>{v.name}</code>)</h2>')
+        other = " &#8212; another test set" if v.other else ""
+        body.append(f'<section id="task-{v.anchor}"><h2>{escape(v.title)} (<code>{escape(v.name)}</code>){other}</h2>')
+        if v.other:
+            body.append(f'<p class="note other">{escape(other_note(v))}</p>')
         body.append(f'<p class="note">Sorted by <b>{escape(v.labels[v.main])}</b>; click a column to sort. '
                     "Scores in %, 95% bootstrap interval below each.</p>")
         body.append(_html_table(v, citations))
@@ -342,6 +428,7 @@ def render_html(entries: Sequence[Entry]) -> str:
                    for c, i in citations.items())
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<title>vaar-bench leaderboard</title><style>" + _CSS + "</style></head><body>\n"
         "<h1>vaar-bench leaderboard</h1>\n"

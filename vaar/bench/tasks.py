@@ -125,16 +125,23 @@ def finish(
 ) -> ScoreReport:
     """Assemble a report: ``samples`` holds bootstrap blocks per score name."""
     ci95: dict[str, list[float] | None] = {}
+    dropped: dict[str, int] = {}  # resamples where a score is undefined (NaN), left out of its interval
     for name in task.score_labels:
         blocks = samples.get(name)
         interval = None
         if point.get(name) is not None and blocks:
-            interval = percentile_interval(np.concatenate(blocks))
+            values = np.concatenate(blocks)
+            interval = percentile_interval(values)
+            if (nan := int(np.count_nonzero(~np.isfinite(values)))):
+                dropped[name] = nan
         ci95[name] = list(interval) if interval else None
+    details = dict(details or {})
+    if dropped:
+        details["bootstrap_dropped"] = dropped
     return ScoreReport(
         task=task.name, n=n, split_sha256=split_sha256, main_score=task.main_score,
         scores={k: point.get(k) for k in task.score_labels}, ci95=ci95, per_class=per_class,
-        resamples=resamples, seed=seed, details=details or {},
+        resamples=resamples, seed=seed, details=details,
     )
 
 

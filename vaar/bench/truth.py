@@ -8,8 +8,23 @@ Published dataset folder (made by ``vaar build``)::
     DIR/splits/SHA256SUMS                          sha256sum format
 
 ``split_sha256`` names exactly what was scored: the sha256 of the split CSV's bytes (or of the
-``--labels`` file). XD-Violence's ``annotations.txt`` has one line per violent test video,
-``video_name start1 end1 [start2 end2 ...]`` in frames.
+``--labels`` file).
+
+XD-Violence ground truth is the host's, never the submission's. ``--labels`` names the host's
+``annotations.txt`` (or the folder holding it); beside it::
+
+    annotations.txt   one line per violent test video: ``video start1 end1 [start2 end2 ...]``
+                      (frames; half-open ranges)
+    frames.csv        ``video,frames``: every official test video and its number of video
+                      frames, as decoded from the host's copy of the test video (made by
+                      ``vaar-bench xd-frames --root XD``)
+
+The test set is the 800 videos of the official release (``vaar/bench/data/
+xd_violence_test_videos.txt``: 500 violent, 300 normal ``label_A``); ``frames.csv`` must list
+exactly those. Video ``v`` has ``(frames_v - 1) // 16`` snippets, as the official features
+(and ``make_gt.py``'s ground truth of 16 frames a snippet) have; a submission must send exactly
+that many scores for every video. ``split_sha256`` is the sha256 of the three files' bytes
+(annotations, frame counts, official list), each followed by a NUL byte.
 """
 
 from __future__ import annotations
@@ -56,11 +71,18 @@ class LabelSet:
 
 @dataclass(frozen=True)
 class XDAnnotations:
-    """XD-Violence ground truth: violent frame ranges per annotated video."""
+    """XD-Violence ground truth: violent frame ranges per annotated video and, for the scorer,
+    the fixed test set: every test video's frame count, in the official order."""
 
     ranges: dict[str, tuple[tuple[int, int], ...]]
     sha256: str
     source: str
+    frames: dict[str, int] | None = None  # None: annotations only (training's own AP)
+
+    def snippets(self, video: str) -> int:
+        """Snippet scores expected for ``video``: ``(frames - 1) // 16``."""
+        assert self.frames is not None
+        return xd_snippet_count(self.frames[video])
 
 
 def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelSet:
@@ -218,6 +240,103 @@ def load_xd_annotations(path: Path) -> XDAnnotations:
     if not ranges:
         raise ManifestError(f"{path}: no annotations; is this XD-Violence's annotations.txt?")
     return XDAnnotations(ranges, hashlib.sha256(raw).hexdigest(), str(path))
+
+
+XD_SNIPPET_FRAMES = 16
+XD_FRAMES_FILE = "frames.csv"
+_XD_LIST = "data/xd_violence_test_videos.txt"
+XD_NORMAL_MARKER = "label_A"
+
+
+def xd_snippet_count(frames: int) -> int:
+    """Snippets of 16 frames in a video of ``frames`` frames: ``(frames - 1) // 16`` (no partial
+    last snippet), the count of the official XD-Violence features."""
+    return max(0, (int(frames) - 1) // XD_SNIPPET_FRAMES)
+
+
+def xd_official_test_videos() -> tuple[str, ...]:
+    """The 800 official test video names (500 violent, 300 ``label_A``), in release order."""
+    from importlib.resources import files
+
+    text = (files("vaar.bench") / _XD_LIST).read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _official_list_bytes() -> bytes:
+    from importlib.resources import files
+
+    return (files("vaar.bench") / _XD_LIST).read_bytes()
+
+
+def load_xd_truth(path: Path, official: tuple[str, ...] | None = None) -> XDAnnotations:
+    """The host's XD-Violence ground truth: ``annotations.txt`` (or its folder) + ``frames.csv``.
+
+    ``official`` is the fixed test set (default: the 800 official names). Any mismatch in the
+    host's files is a :class:`ManifestError` naming the file and the videos.
+    """
+    ann_path = path / "annotations.txt" if path.is_dir() else path
+    frames_path = ann_path.parent / XD_FRAMES_FILE
+    ann = load_xd_annotations(ann_path)
+    names = official if official is not None else xd_official_test_videos()
+    frames, frames_raw = _read_frames_csv(frames_path)
+    expected = set(names)
+    missing = [v for v in names if v not in frames]
+    extra = [v for v in frames if v not in expected]
+    if missing or extra:
+        what = "; ".join(x for x in (
+            f"{len(missing)} test video(s) missing ({', '.join(missing[:5])})" if missing else "",
+            f"{len(extra)} not in the official test list ({', '.join(extra[:5])})" if extra else "") if x)
+        raise ManifestError(f"{frames_path}: {what}; list every official XD-Violence test video "
+                            "once (`vaar-bench xd-frames --root XD` measures them)")
+    unknown = [v for v in ann.ranges if v not in expected]
+    if unknown:
+        raise ManifestError(f"{ann_path}: {len(unknown)} annotated video(s) not in the official test list "
+                            f"({', '.join(unknown[:5])}); use XD-Violence's annotations.txt")
+    unannotated = [v for v in names if XD_NORMAL_MARKER not in v and v not in ann.ranges]
+    if unannotated:
+        raise ManifestError(f"{ann_path}: {len(unannotated)} violent test video(s) without annotation "
+                            f"({', '.join(unannotated[:5])}); use XD-Violence's complete annotations.txt")
+    digest = hashlib.sha256()
+    for part in (ann_path.read_bytes(), frames_raw, "\n".join(names).encode() if official is not None
+                 else _official_list_bytes()):
+        digest.update(part + b"\0")
+    ordered = {v: frames[v] for v in names}
+    return XDAnnotations(ann.ranges, digest.hexdigest(), str(ann_path), ordered)
+
+
+def _read_frames_csv(path: Path) -> tuple[dict[str, int], bytes]:
+    """``video,frames`` rows -> {video: frames}; the host's file, checked strictly."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the test videos' frame counts ({exc.strerror}); "
+                            "make it with `vaar-bench xd-frames --root XD --out XD/frames.csv`") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not UTF-8 text; re-save as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    if header != ["video", "frames"]:
+        raise ManifestError(f"{path}: header must be `video,frames` (found {','.join(header) or 'nothing'})")
+    out: dict[str, int] = {}
+    bad: list[str] = []
+    for row in reader:
+        if not row or not "".join(row).strip():
+            continue
+        line = reader.line_num
+        if len(row) != 2:
+            bad.append(f"line {line}")
+            continue
+        name, count = row[0].strip().removesuffix(".mp4"), row[1].strip()
+        if not count.isdigit() or len(count) > 9 or not name or name in out:
+            bad.append(f"line {line}")
+            continue
+        out[name] = int(count)
+    if bad:
+        raise ManifestError(f"{path}: malformed or duplicate rows ({', '.join(bad[:5])}); each row is "
+                            "`video,frames` with a whole number of frames, each video once")
+    return out, raw
 
 
 def xd_frame_truth(ranges: tuple[tuple[int, int], ...], num_frames: int) -> npt.NDArray[np.int8]:

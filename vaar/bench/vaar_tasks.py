@@ -29,6 +29,8 @@ from vaar.bench.truth import LabelSet, TruthSource, load_labels
 from vaar.taxonomy import default_taxonomy
 
 ANOMALY = "anomaly"
+#: evaluate() also returns how many classes each macro-F1 averaged (not a score; for the details)
+CLASSES_AVERAGED = "_macro_f1_classes"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def read_clip_predictions(
     path: Path, truth: LabelSet, *, binary: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> ClipPredictions:
     """Read and validate a VAAR predictions file; any problem is one clear SubmissionError."""
-    table = read_table(path, max_bytes=max_bytes)
+    table = read_table(path, max_bytes=max_bytes, max_rows=len(truth.clip_ids) + max(16, len(truth.clip_ids) // 100))
     return validate_clip_table(table, truth, binary=binary)
 
 
@@ -189,8 +191,8 @@ class VaarCls(Task):
 
         def evaluate(conf: M.FloatArray, segs: dict[str, M.FloatArray]) -> dict[str, M.FloatArray]:
             tp, support, predicted = _confusion(conf, len(tax.slugs))
-            _, _, f1 = M.prf(tp, support, predicted)
-            out = {"accuracy": tp.sum(axis=1) / support.sum(axis=1), "macro_f1": f1.mean(axis=1)}
+            f1, n_classes = M.macro_f1(tp, support, predicted)
+            out = {"accuracy": tp.sum(axis=1) / support.sum(axis=1), "macro_f1": f1, CLASSES_AVERAGED: n_classes}
             if class_curves:
                 aps = np.stack([M.areas_from_segments(curves[k], segs[k])[0] for k in class_curves], axis=1)
                 out["mean_ap"] = _nanmean_rows(aps)
@@ -220,12 +222,19 @@ def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: np
     conf1 = np.bincount(pair, minlength=k * k)[None].astype(np.float64)
     ones = M.ones(n)
     segs1 = {name: M.segment_sums(r, ones)[0] for name, r in curves.items()}
-    point = {name: as_float(v[0]) for name, v in evaluate(conf1, segs1).items()}
+    point_all = evaluate(conf1, segs1)
+    full_classes = point_all.pop(CLASSES_AVERAGED, None)
+    point = {name: as_float(v[0]) for name, v in point_all.items()}
     samples: dict[str, list[M.FloatArray]] = {}
     names = list(curves)
     tables = [(pair, k * k)] + [(curves[c].segment_of, curves[c].n_segments) for c in names]
+    fewer = 0  # resamples whose macro-F1 averaged fewer classes than the whole split holds
     for conf, *segs in M.bootstrap_counts(n, resamples, seed, tables):
-        for name, v in evaluate(conf, dict(zip(names, segs, strict=True))).items():
+        out = evaluate(conf, dict(zip(names, segs, strict=True)))
+        averaged = out.pop(CLASSES_AVERAGED, None)
+        if averaged is not None and full_classes is not None:
+            fewer += int((averaged < full_classes[0]).sum())
+        for name, v in out.items():
             samples.setdefault(name, []).append(v)
     tp, support, predicted = _confusion(conf1, k)
     prec, rec, f1 = M.prf(tp, support, predicted)
@@ -234,8 +243,9 @@ def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: np
         ap = as_float(M.areas_from_segments(curves[name], segs1[name])[0][0]) if name in curves else None
         per_class[name] = {"precision": float(prec[0, c]), "recall": float(rec[0, c]),
                            "f1": float(f1[0, c]), "ap": ap, "support": int(support[0, c])}
+    details = {"macro_f1_resamples_missing_a_class": fewer} if fewer else None
     return finish(task, n=n, split_sha256=truth.sha256, point=point, samples=samples,
-                  per_class=per_class, resamples=resamples, seed=seed)
+                  per_class=per_class, resamples=resamples, seed=seed, details=details)
 
 
 def _nanmean_rows(a: M.FloatArray) -> M.FloatArray:

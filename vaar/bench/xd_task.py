@@ -14,9 +14,11 @@ Predictions (one of):
 * Parquet -- columns ``video`` (string) and ``scores`` (list of floats);
 * CSV -- long format ``video,snippet,score``, snippets numbered ``0 .. n-1`` for each video.
 
-Video names are those of ``annotations.txt`` (without ``.mp4``). Every annotated video must be
-scored; a video absent from the annotations counts as normal only if its name carries
-XD-Violence's normal marker ``label_A``.
+The test set is fixed by the host (:mod:`vaar.bench.truth`): the 800 official test videos,
+names without ``.mp4``, every one scored, each with exactly ``(frames - 1) // 16`` snippet scores
+for its frame count in the host's ``frames.csv``. A missing, unknown, repeated or mis-sized
+video is refused (one line: the file, the videos, expected and got); so a submission cannot
+shorten the truth by sending fewer scores or leave out the normal videos.
 """
 
 from __future__ import annotations
@@ -32,16 +34,22 @@ import numpy.typing as npt
 from vaar.bench import metrics as M
 from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, fail, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
-from vaar.bench.truth import TruthSource, XDAnnotations, load_xd_annotations, xd_frame_truth
-from vaar.errors import ConfigError
+from vaar.bench.truth import (
+    XD_NORMAL_MARKER,
+    TruthSource,
+    XDAnnotations,
+    load_xd_truth,
+    xd_frame_truth,
+)
+from vaar.errors import ConfigError, SubmissionError
 
 SNIPPET_FRAMES = 16
-NORMAL_MARKER = "label_A"
+NORMAL_MARKER = XD_NORMAL_MARKER
 
 
 @dataclass(frozen=True)
 class VideoScores:
-    """Validated snippet scores per video, in file order."""
+    """Validated snippet scores per video, in the ground truth's (official) order."""
 
     videos: tuple[str, ...]
     scores: tuple[npt.NDArray[np.float64], ...]  # one (S_v,) array per video
@@ -59,15 +67,42 @@ def read_video_scores(path: Path, truth: XDAnnotations, *, max_bytes: int = DEFA
     dupes = [v for v, k in Counter(videos).items() if k > 1]
     if dupes:
         raise fail(p, f"{len(dupes)} video(s) scored twice", "give each video one record", dupes)
-    have = set(videos)
-    lost = [v for v in truth.ranges if v not in have]
-    if lost:
-        raise fail(p, f"{len(lost)} annotated video(s) missing", "score every test video", lost)
-    unknown = [v for v in videos if v not in truth.ranges and NORMAL_MARKER not in v]
+    if truth.frames is None:  # annotations only (training's own check): annotated + label_A videos
+        have = set(videos)
+        lost = [v for v in truth.ranges if v not in have]
+        if lost:
+            raise fail(p, f"{len(lost)} annotated video(s) missing", "score every test video", lost)
+        unknown = [v for v in videos if v not in truth.ranges and NORMAL_MARKER not in v]
+        if unknown:
+            raise fail(p, f"{len(unknown)} video(s) neither annotated nor normal ({NORMAL_MARKER})",
+                       "use the test video names of annotations.txt", unknown)
+        return VideoScores(tuple(videos), tuple(scores), table.sha256, str(p))
+    given = dict(zip(videos, scores, strict=True))
+    unknown = [v for v in videos if v not in truth.frames]
     if unknown:
-        raise fail(p, f"{len(unknown)} video(s) neither annotated nor normal ({NORMAL_MARKER})",
-                   "use the test video names of annotations.txt", unknown)
-    return VideoScores(tuple(videos), tuple(scores), table.sha256, str(p))
+        raise fail(p, f"{len(unknown)} video(s) not in the XD-Violence test set",
+                   "use the 800 official test video names (without .mp4)", unknown)
+    lost = [v for v in truth.frames if v not in given and truth.snippets(v) > 0]
+    if lost:
+        raise _count_error(p, f"{len(lost)} test video(s) missing (normal ones too)",
+                           [(v, truth.snippets(v), 0) for v in lost],
+                           f"score every one of the {len(truth.frames)} test videos")
+    wrong = [(v, truth.snippets(v), len(given.get(v, ()))) for v in truth.frames
+             if len(given.get(v, ())) != truth.snippets(v)]
+    if wrong:
+        raise _count_error(p, f"{len(wrong)} video(s) with the wrong number of snippet scores", wrong,
+                           "send one score per 16-frame snippet, (frames - 1) // 16 a video, as the "
+                           "official features have")
+    order = tuple(truth.frames)
+    empty = np.zeros(0, dtype=np.float64)
+    return VideoScores(order, tuple(given.get(v, empty) for v in order), table.sha256, str(p))
+
+
+def _count_error(path: Path, problem: str, rows: list[tuple[str, int, int]], fix: str) -> SubmissionError:
+    """One line naming each violation in full (video: expected E, got G), up to five."""
+    shown = "; ".join(f"{v}: expected {e}, got {g}" for v, e, g in rows[:5])
+    more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return SubmissionError(f"{path}: {problem} ({shown}{more}); {fix}")
 
 
 def _from_lists(table: Table) -> tuple[list[str], list[npt.NDArray[np.float64]]]:
@@ -89,14 +124,16 @@ def _from_lists(table: Table) -> tuple[list[str], list[npt.NDArray[np.float64]]]
         videos.append(name.strip().removesuffix(".mp4"))
         arrays.append(arr)
     if bad:
-        raise fail(p, "records with an empty video name or scores that are not a non-empty list of finite numbers",
+        raise fail(p, "records with an empty video name or scores that are not a list of finite numbers",
                    "write {\"video\": name, \"scores\": [numbers]}", bad)
     return videos, arrays
 
 
 def _finite_list(values: Any) -> npt.NDArray[np.float64] | None:
-    if not isinstance(values, (list, tuple)) or not values or any(isinstance(v, bool) for v in values):
+    if not isinstance(values, (list, tuple)) or any(isinstance(v, bool) for v in values):
         return None
+    if not values:
+        return np.zeros(0, dtype=np.float64)  # a video shorter than one snippet
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -152,13 +189,14 @@ class XDViolence(Task):
     title = "XD-Violence: frame-level violence detection"
     main_score = "pr_auc"
     score_labels = {"pr_auc": "AP (official, PR-AUC)", "ap": "AP (scikit-learn)"}
-    truth_help = "XD-Violence annotations.txt"
+    truth_help = "XD-Violence annotations.txt (frames.csv beside it)"
     supports_dataset = False
 
     def load_truth(self, source: TruthSource) -> XDAnnotations:
         if source.labels is None:
-            raise ConfigError("xd-violence scores against --labels annotations.txt, not --dataset")
-        return load_xd_annotations(Path(source.labels))
+            raise ConfigError("xd-violence scores against --labels annotations.txt (frames.csv beside it), "
+                              "not --dataset")
+        return load_xd_truth(Path(source.labels))
 
     def read_predictions(self, path: Path, truth: XDAnnotations, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VideoScores:
         return read_video_scores(path, truth, max_bytes=max_bytes)
@@ -166,8 +204,10 @@ class XDViolence(Task):
     def score(self, predictions: VideoScores, truth: XDAnnotations, *, resamples: int = 1000, seed: int = 0) -> ScoreReport:
         # one element per snippet: its score, #violent frames and #normal frames of its 16
         pos_parts, clusters = [], []
-        for v, (name, s) in enumerate(zip(predictions.videos, predictions.scores, strict=False)):
-            gt = xd_frame_truth(truth.ranges.get(name, ()), len(s) * SNIPPET_FRAMES)
+        for v, (name, s) in enumerate(zip(predictions.videos, predictions.scores, strict=True)):
+            # the truth's length is the host's frame count, never the number of scores sent
+            n_snip = truth.snippets(name) if truth.frames is not None else len(s)
+            gt = xd_frame_truth(truth.ranges.get(name, ()), n_snip * SNIPPET_FRAMES)
             pos_parts.append(gt.reshape(-1, SNIPPET_FRAMES).sum(axis=1))  # (S_v,)
             clusters.append(np.full(len(s), v, dtype=np.int64))
         scores = np.concatenate(predictions.scores)

@@ -8,4 +8,6 @@
   :func:`vaar.curation.split.load_split_dir` (``vaar split --check``, ``vaar publish --splits``).
 * ``SHA256SUMS`` — :mod:`vaar.contracts.sums`: one parser, one rule everywhere (a missing
   ``SHA256SUMS`` or a listed file that is missing is a violation).
+* predictions — :mod:`vaar.contracts.predictions`; leaderboard entries — :mod:`vaar.contracts.entry`
+  (each one JSON Schema, exported by ``vaar-bench schema`` to ``leaderboard/schema/``).
 """

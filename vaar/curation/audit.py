@@ -27,7 +27,6 @@ This video is private", which is ``private``, not ``removed``.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import threading
@@ -40,8 +39,10 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from vaar._util.atomic import atomic_write_text
+from vaar.csvsafe import write_rows
+from vaar.curation.netguard import NetworkPolicy
 from vaar.curation.sources import read_rows
-from vaar.errors import ConfigError
+from vaar.errors import ConfigError, StageError
 
 AuditStatus = Literal["available", "removed", "private", "age_restricted", "geo_blocked", "error"]
 STATUSES: tuple[AuditStatus, ...] = ("available", "removed", "private", "age_restricted", "geo_blocked", "error")
@@ -65,6 +66,7 @@ class AuditConfig:
     workers: int = 4
     socket_timeout_s: float = 20.0
     cookies: str | None = None
+    allow_private_network: bool = False  # as the build's flag: tests and the sample use 127.0.0.1
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,12 @@ class _Prober:
     def __init__(self, cfg: AuditConfig) -> None:
         self.cfg = cfg
         self.local = threading.local()
+        self.policy = NetworkPolicy(allow_private=cfg.allow_private_network)
 
     def _ydl(self) -> Any:
         if not hasattr(self.local, "ydl"):
-            import yt_dlp
+            # the build's guarded YoutubeDL: every request and redirect obeys the network policy
+            from vaar.curation.download import _guarded_class
 
             params: dict[str, Any] = {
                 "quiet": True, "no_warnings": True, "skip_download": True, "noplaylist": True,
@@ -130,7 +134,7 @@ class _Prober:
             }  # fmt: skip
             if self.cfg.cookies:
                 params["cookiefile"] = self.cfg.cookies
-            self.local.ydl = yt_dlp.YoutubeDL(params)
+            self.local.ydl = _guarded_class(self.policy)(params)
         return self.local.ydl
 
     def probe(self, url: str) -> tuple[AuditStatus, str]:
@@ -139,11 +143,16 @@ class _Prober:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             return "error", f"unsupported URL {url!r}: only http(s) URLs are audited"
+        problem = self.policy.url_problem(url)
+        if problem:
+            return "error", f"not probed: {problem}"
         try:
             info = self._ydl().extract_info(url, download=False, process=False)
         except yt_dlp.utils.DownloadError as exc:
             msg = _clean(str(exc))
             return classify(msg), msg
+        except StageError as exc:  # the network policy refused a request or redirect
+            return "error", f"not probed: {exc.reason}"
         except Exception as exc:  # an extractor bug must not end the audit of the other rows
             return "error", _clean(f"{type(exc).__name__}: {exc}")
         if not isinstance(info, dict):
@@ -178,8 +187,5 @@ def audit_sources(
 def write_report(path: Path, rows: Sequence[AuditRow]) -> None:
     """The per-row report as CSV, written atomically."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(REPORT_COLUMNS)
-    for r in rows:
-        w.writerow([r.clip_id, r.url, r.label, r.status, r.detail])
+    write_rows(buf, REPORT_COLUMNS, ([r.clip_id, r.url, r.label, r.status, r.detail] for r in rows))
     atomic_write_text(path, buf.getvalue())

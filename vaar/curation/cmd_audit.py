@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=4, help="URLs probed in parallel")
     p.add_argument("--socket-timeout", type=float, default=20.0, help="seconds per request")
     p.add_argument("--cookies", help="cookies.txt passed to yt-dlp (age-restricted sources)")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="also probe sources on loopback/private addresses (as vaar build's flag)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     from vaar.curation.audit import STATUSES, AuditConfig, audit_sources, write_report
 
-    cfg = AuditConfig(workers=args.workers, socket_timeout_s=args.socket_timeout, cookies=args.cookies)
+    cfg = AuditConfig(workers=args.workers, socket_timeout_s=args.socket_timeout, cookies=args.cookies,
+                      allow_private_network=args.allow_private_network)  # fmt: skip
     report = audit_sources(args.sources, cfg)
     if args.out:
         write_report(args.out, report.rows)

@@ -61,6 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="host secret keying the private test ids and split identity "
                         "(default: $VAAR_HOST_SECRET)")  # fmt: skip
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="allow source URLs on loopback, private or link-local addresses "
+                        "(refused by default: a source list must not reach the build machine's network)")  # fmt: skip
+    p.add_argument("--prune", action="store_true",
+                   help="drop ledger rows (and their media) of clips that are not in these source lists")  # fmt: skip
     p.add_argument("--candidates", type=Path, metavar="LIST",
                    help="build the clips of a candidate list for `vaar review` (QC and sync run; nothing published)")  # fmt: skip
     add_release_arguments(p)
@@ -130,10 +135,12 @@ def _config(args: argparse.Namespace) -> Any:
         backend=args.backend,
         ray_address=args.ray_address,
         retry_failed=args.retry_failed,
+        prune=args.prune,
         keep_downloads=args.keep_downloads,
         media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
-                                rate_limit=args.rate_limit),  # fmt: skip
+                                rate_limit=args.rate_limit,
+                                allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
                               host_secret_file=args.host_secret_file, **release_options(args)),
@@ -222,23 +229,14 @@ def _summary(report: Any) -> None:
         con.print(r)
     _print_excluded(con, report.excluded)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
+    if report.pruned:
+        con.print(f"pruned {report.pruned} ledger row(s) not in these source lists (--prune), with their media")
     con.print(f"manifest: {report.manifest}")
     if report.publish_error:
         con.print(f"[red]dataset not published: {report.publish_error}")
     if report.publish is not None:
-        pub = report.publish
-        counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items())
-        con.print(f"dataset:  {pub.folder}  ({counts})")
-        for w in pub.warnings:
-            con.print(f"[yellow]warning: {w}")
-        if pub.not_ok_in_splits:
-            ids = ", ".join(pub.not_ok_in_splits[:5])
-            con.print(f"[yellow]{len(pub.not_ok_in_splits)} clip(s) in the split files are not ok in this build: {ids}")
-        if pub.not_in_splits:
-            ids = ", ".join(pub.not_in_splits[:5])
-            con.print(f"[yellow]{len(pub.not_in_splits)} ok clip(s) are in no split file and were not published: {ids}")
-        if pub.test_identity:
-            con.print(f"private test split identity: {pub.test_identity}")
-        con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{pub.folder}'))\"")
+        from vaar.curation.cmd_publish import print_result
+
+        print_result(con, report.publish)
     elif not report.publish_error:
         con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

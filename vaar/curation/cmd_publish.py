@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from vaar.curation.release import add_release_arguments
 
@@ -54,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
                         private_test_labels=args.private_test_labels,
                         host_secret_file=args.host_secret_file, **release_options(args))  # fmt: skip
     res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))
-    con = Console(highlight=False, soft_wrap=True)
+    print_result(Console(highlight=False, soft_wrap=True), res)
+    return 0
+
+
+def print_result(con: Any, res: Any) -> None:
+    """What a publish made, and what a user should know about it (``vaar publish`` and ``vaar build``)."""
     counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
     con.print(f"dataset:  {res.folder}  ({counts})")
     for w in res.warnings:
@@ -68,4 +74,3 @@ def run(args: argparse.Namespace) -> int:
     if res.test_identity:
         con.print(f"private test split identity: {res.test_identity}")
     con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{res.folder}'))\"")
-    return 0

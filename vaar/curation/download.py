@@ -12,6 +12,17 @@ twice. How the bytes are fetched is a policy (:data:`DownloadMode`):
   where each clip needs seconds of an hour-long video.
 * ``auto`` (default) — ``full`` for a direct single-file HTTP source, ``section`` otherwise.
 
+A direct file is recognised from a ``HEAD`` request (its ``Content-Type``), so its body is sent
+once: the generic extractor's ``GET`` probe made the server send the whole file a second time.
+
+The source list and everything behind its URLs are untrusted (see :mod:`vaar.curation.netguard`
+and :mod:`vaar.curation.inputguard`): every request yt-dlp makes, every redirect target (before
+it is followed) and the final URL of every response must pass the :class:`~vaar.curation.netguard.NetworkPolicy`; so
+must the page, media, manifest and fragment URLs of the extracted formats (ffmpeg fetches those
+itself in ``section`` mode, restricted to network protocols). A downloaded file must be a media
+container, not a playlist: it is sniffed and probed with ffprobe limited to the ``file``
+protocol and real container demuxers, and every ffmpeg that yt-dlp runs on it is limited so.
+
 Transient errors (HTTP 5xx and 429, timeouts, resets, an empty or undecodable result — yt-dlp
 can exit 0 leaving a 262-byte file after a connection cut) are retried with exponential backoff;
 permanent ones (404, 403, unsupported URL) fail at once. Downloads land under a temporary name
@@ -26,13 +37,16 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
+from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
+from vaar.curation.netguard import NetworkPolicy
 from vaar.errors import DownloadError, VerifyError
 
 DownloadMode = Literal["auto", "full", "section"]
@@ -58,6 +72,12 @@ class DownloadConfig:
     rate_limit: str | None = None
     merge_gap_s: float = 30.0
     pad_s: float = 0.0
+    allow_private_network: bool = False  # --allow-private-network (the sample, the tests)
+    exempt_networks: tuple[str, ...] = ()  # CIDRs allowed although not public
+
+    @property
+    def network(self) -> NetworkPolicy:
+        return NetworkPolicy(self.allow_private_network, self.exempt_networks)
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,10 @@ class _Log:
         self.messages.append(msg)
 
 
+_FFMPEG_PPS = ("merger", "fixupm3u8", "fixupm4a", "fixupstretched", "fixuptimestamp", "fixupduration",
+               "fixupduplicatemoov", "videoremuxer", "videoconvertor")  # fmt: skip
+
+
 def _params(cfg: DownloadConfig, outtmpl: str) -> dict[str, Any]:
     h = cfg.max_height
     params: dict[str, Any] = {
@@ -149,6 +173,10 @@ def _params(cfg: DownloadConfig, outtmpl: str) -> dict[str, Any]:
         "continuedl": False,
         "overwrites": True,
         "logger": _Log(),
+        # ffmpeg run by yt-dlp: on a URL (section downloads) network protocols only; on a
+        # downloaded file (merge, fixups) one local file of a real container format
+        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "http,https,tcp,tls,crypto"]},
+        "postprocessor_args": {f"{pp}+ffmpeg_i": input_args() for pp in _FFMPEG_PPS},
     }
     if cfg.cookies:
         params["cookiefile"] = cfg.cookies
@@ -205,9 +233,12 @@ def _fetch_once(
     folder.mkdir(parents=True, exist_ok=True)
     ydl = _ydl(cfg)
     try:
-        info = ydl.extract_info(url, download=False)
+        _check_url(url, cfg.network)
+        info = _direct_info(ydl, url) or ydl.extract_info(url, download=False)
         if info is None:
             raise _fail("yt-dlp returned no information for this URL", True)
+        for u in _info_urls(info):
+            _check_url(u, cfg.network)
         meta = {k: info.get(k) for k in INFO_KEYS}
         mode = cfg.mode
         if mode == "auto":
@@ -235,16 +266,124 @@ def _fetch_once(
     return media
 
 
+def _check_url(url: str, policy: NetworkPolicy) -> None:
+    problem = policy.url_problem(url)
+    if problem:
+        raise _fail(problem, True)
+
+
+def _info_urls(info: dict[str, Any]) -> list[str]:
+    """Every URL of the extracted media that yt-dlp or ffmpeg will fetch (page, formats, fragments)."""
+    urls: list[str] = []
+    formats = [info, *(info.get("requested_formats") or [])]
+    for f in formats:
+        for key in ("webpage_url", "url", "manifest_url", "fragment_base_url"):
+            if isinstance(f.get(key), str):
+                urls.append(f[key])
+        for frag in f.get("fragments") or []:
+            if isinstance(frag, dict) and isinstance(frag.get("url"), str):
+                urls.append(frag["url"])
+    return urls
+
+
+_DIRECT_TYPE = re.compile(r"(audio|video)/([a-z0-9.+-]+)$")
+_MANIFEST_TYPES = ("mpegurl", "dash", "f4m", "smil")
+
+
+def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
+    """The info of a direct media file from a ``HEAD`` request (body not sent), else None.
+
+    Mirrors yt-dlp's generic extractor for a direct link, which finds it from a ``GET`` whose
+    body the server sends in full. None (let yt-dlp extract) when a site extractor claims the
+    URL, the server refuses ``HEAD``, or the type is not a single audio/video file.
+    """
+    from yt_dlp.networking import HEADRequest
+    from yt_dlp.networking.exceptions import RequestError
+    from yt_dlp.utils import determine_ext, mimetype2ext
+
+    if any(key != "Generic" and ie.suitable(url) for key, ie in ydl._ies.items()):
+        return None
+    try:
+        resp = ydl.urlopen(HEADRequest(url, headers={"Accept-Encoding": "identity"}))
+    except RequestError:
+        return None
+    try:
+        ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        final = str(resp.url)
+    finally:
+        resp.close()
+    m = _DIRECT_TYPE.match(ctype)
+    if not m or any(t in m.group(2) for t in _MANIFEST_TYPES):
+        return None
+    stem = PurePosixPath(final.split("?")[0].rstrip("/").split("/")[-1]).stem
+    name = urllib.parse.unquote(stem) or "video"
+    ext = determine_ext(final, default_ext=None) or mimetype2ext(ctype, default=None) or "mp4"
+    fmt = {"format_id": m.group(2), "url": final, "ext": ext, "vcodec": "none" if m.group(1) == "audio" else None}
+    info = {"id": name, "title": name, "formats": [fmt], "direct": True, "webpage_url": final,
+            "extractor": "generic", "extractor_key": "Generic", "original_url": url}  # fmt: skip
+    processed: dict[str, Any] | None = ydl.process_ie_result(info, download=False)
+    return processed
+
+
 _LOCAL = threading.local()
+
+
+def _guarded_class(policy: NetworkPolicy) -> Any:
+    """``YoutubeDL`` whose every request, redirect and final URL obeys ``policy``.
+
+    Requests go through yt-dlp's urllib handler only, with its redirect handler checking the
+    target *before* following it (so a redirect into the private network sends nothing there);
+    :meth:`urlopen` checks each request and the final URL of each response.
+    """
+    import yt_dlp
+    from yt_dlp.networking._urllib import RedirectHandler, UrllibRH
+    from yt_dlp.networking.exceptions import RequestError
+
+    class Refused(RequestError):
+        pass
+
+    class GuardedUrllibRH(UrllibRH):  # type: ignore[misc]
+        def _create_instance(self, *args: Any, **kwargs: Any) -> Any:
+            opener = super()._create_instance(*args, **kwargs)
+            for handler in opener.handlers:
+                if isinstance(handler, RedirectHandler):
+                    follow = handler.redirect_request
+
+                    def checked(req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str,
+                                _follow: Any = follow) -> Any:  # fmt: skip
+                        problem = policy.url_problem(newurl)
+                        if problem:
+                            raise Refused(f"redirected: {problem}")
+                        return _follow(req, fp, code, msg, headers, newurl)
+
+                    handler.redirect_request = checked
+            return opener
+
+    class Guarded(yt_dlp.YoutubeDL):  # type: ignore[misc]
+        def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+            return super().build_request_director([GuardedUrllibRH], preferences)
+
+        def urlopen(self, req: Any) -> Any:
+            url = req if isinstance(req, str) else getattr(req, "url", None) or getattr(req, "full_url", "")
+            _check_url(str(url), policy)
+            try:
+                resp = super().urlopen(req)
+            except Refused as exc:
+                raise _fail(str(exc.msg or exc), True) from None
+            problem = policy.url_problem(str(resp.url))  # after redirects
+            if problem:
+                resp.close()
+                raise _fail(f"redirected: {problem}", True)
+            return resp
+
+    return Guarded
 
 
 def _ydl(cfg: DownloadConfig) -> Any:
     """This thread's ``YoutubeDL`` for ``cfg``: building one costs ~0.9 s, so it is reused."""
-    import yt_dlp
-
     cache: dict[DownloadConfig, Any] = _LOCAL.__dict__.setdefault("ydl", {})
     if cfg not in cache:
-        cache[cfg] = yt_dlp.YoutubeDL(_params(cfg, "%(id)s.%(ext)s"))
+        cache[cfg] = _guarded_class(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
     return cache[cfg]
 
 
@@ -266,8 +405,11 @@ def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any) -> Pat
 def _check_file(path: Path) -> dict[str, Any]:
     """yt-dlp can exit 0 with an empty or truncated file; catch that here, as transient."""
     size = path.stat().st_size
+    problem = sniff_problem(path)
+    if problem:
+        raise _fail(problem, True)
     try:
-        facts = probe(path)
+        facts = probe(path, untrusted=True)
     except VerifyError as exc:
         raise _fail(f"download produced an unreadable file ({size} bytes): {exc.reason}", False) from None
     if not facts.get("streams"):

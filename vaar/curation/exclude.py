@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vaar.curation.sources import InvalidRow, SourceRow
 from vaar.errors import ConfigError
@@ -69,15 +68,3 @@ def apply_exclusions(
     gone |= {r.clip_id for r in invalid} - {r.clip_id for r in kept_invalid}
     return kept_valid, kept_invalid, sorted(gone)
 
-
-def remove_media(out: Path, ledger_rows: list[dict[str, Any]]) -> None:
-    """Delete the built media of excluded clips (paths relative to the build folder ``out``)."""
-    root = out.resolve()
-    for row in ledger_rows:
-        for key in ("video_path", "audio_path"):
-            rel = row.get(key)
-            if not rel:
-                continue
-            p = (out / str(rel)).resolve()
-            if p.is_relative_to(root):
-                p.unlink(missing_ok=True)

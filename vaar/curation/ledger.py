@@ -83,19 +83,24 @@ class Ledger:
         cur = self._db.execute("SELECT row FROM clips WHERE clip_id=?", (clip_id,)).fetchone()
         return None if cur is None else dict(json.loads(cur[0]))
 
-    def delete_missing(self, keep: set[str]) -> int:
-        """Forget rows whose clip is no longer in the source list."""
-        gone = [c for c in self.statuses() if c not in keep]
-        with self._db:
-            self._db.executemany("DELETE FROM clips WHERE clip_id=?", [(c,) for c in gone])
-        return len(gone)
+    def prune(self, keep: set[str]) -> list[dict[str, Any]]:
+        """Forget the rows whose key is not in ``keep`` (``vaar build --prune`` only); returns them.
 
-    def rows(self, status: str | None = None) -> Iterator[dict[str, Any]]:
-        """All rows ordered by clip_id, streamed (never all in memory)."""
-        sql = "SELECT row FROM clips" + (" WHERE status=?" if status else "") + " ORDER BY clip_id"
+        A build never calls this on its own: building another list into the same folder keeps
+        the other lists' rows (see :meth:`rows` ``ids``).
+        """
+        gone = [self.get(c) or {"clip_id": c} for c in self.statuses() if c not in keep]
+        with self._db:
+            self._db.executemany("DELETE FROM clips WHERE clip_id=?", [(r["clip_id"],) for r in gone])
+        return gone
+
+    def rows(self, status: str | None = None, ids: set[str] | None = None) -> Iterator[dict[str, Any]]:
+        """All rows (or those keyed by ``ids``) ordered by clip_id, streamed (never all in memory)."""
+        sql = "SELECT clip_id, row FROM clips" + (" WHERE status=?" if status else "") + " ORDER BY clip_id"
         cur = self._db.execute(sql, (status,) if status else ())
-        for (text,) in cur:
-            yield json.loads(text)
+        for clip_id, text in cur:
+            if ids is None or clip_id in ids:
+                yield json.loads(text)
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
         cur = self._db.execute(

@@ -83,8 +83,8 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     honour_range = True
 
-    def __init__(self, root: Path, handler: type[RangeHandler] = RangeHandler) -> None:
-        super().__init__(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    def __init__(self, root: Path, handler: type[RangeHandler] = RangeHandler, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), partial(handler, directory=str(root)))
         self.root = root
         self.bytes_sent: Counter[str] = Counter()
         self.completed: defaultdict[str, list[int]] = defaultdict(list)

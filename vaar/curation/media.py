@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_path
+from vaar.curation.inputguard import MEDIA_FORMATS, input_args, sniff_problem
 from vaar.errors import MediaError, MissingDependencyError, VerifyError
 
 Precision = Literal["accurate", "copy"]
@@ -43,6 +44,7 @@ class MediaConfig:
     audio_rate: int = 16_000
     video_audio_rate: int = 48_000
     threads: int = 1
+    input_formats: str = MEDIA_FORMATS  # demuxers allowed on a downloaded file (inputguard)
 
 
 def run_tool(cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
@@ -63,11 +65,16 @@ def ffmpeg_version() -> str:
     return parts[2] if len(parts) > 2 and parts[0] == "ffmpeg" else first
 
 
-def probe(path: Path, *, count_packets: bool = False) -> dict[str, Any]:
-    """ffprobe's JSON (streams + format). Raises :class:`VerifyError` if it cannot be read."""
+def probe(path: Path, *, count_packets: bool = False, untrusted: bool = False) -> dict[str, Any]:
+    """ffprobe's JSON (streams + format). Raises :class:`VerifyError` if it cannot be read.
+
+    ``untrusted`` (a downloaded file): only the ``file`` protocol and real container demuxers.
+    """
     cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
     if count_packets:
         cmd.append("-count_packets")
+    if untrusted:
+        cmd += input_args()
     proc = run_tool([*cmd, str(path)])
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -91,10 +98,13 @@ def trim_commands(
     """The ffmpeg command line(s) that cut ``[start, start + duration)`` of ``src``."""
     base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", str(cfg.threads)]
     # -ss and -t before -i bound the input, so every output (MP4 and FLAC) gets the same span
-    seek = ["-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(src)]
+    # the source is untrusted: one local file of a real container format (see inputguard)
+    seek = ["-ss", f"{start:.6f}", "-t", f"{duration:.6f}", *input_args(cfg.input_formats), "-i", str(src)]
+    # no source metadata, chapters, subtitles, data or attachment streams in any output
+    strip = ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
     if cfg.precision == "accurate":
         video = [
-            "-map", "0:v:0", "-map", "0:a:0?",
+            "-map", "0:v:0", "-map", "0:a:0?", *strip,
             "-vf", f"fps={cfg.fps},{scale_filter(cfg.max_short_side)}",
             "-frames:v", str(max(1, round(duration * cfg.fps))),  # exactly the frames of the span
             "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
@@ -104,12 +114,12 @@ def trim_commands(
         ]  # fmt: skip
     else:
         video = [
-            "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero",
+            "-map", "0:v:0", "-map", "0:a:0?", *strip, "-c", "copy", "-avoid_negative_ts", "make_zero",
             "-movflags", "+faststart", "-f", "mp4", str(out_video),
         ]  # fmt: skip
     cmd = [*base, *seek, *video]
     if has_audio:
-        cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(out_audio)]
+        cmd += ["-map", "0:a:0", *strip, "-ac", "1", "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(out_audio)]
     return [cmd]
 
 
@@ -127,8 +137,11 @@ def trim_normalise(
     ``start`` is in the time of ``src``. The FLAC is written only when there is audio;
     ``has_audio`` (known from the download's probe) saves probing the source again.
     """
+    problem = sniff_problem(src)
+    if problem:
+        raise MediaError(problem)
     if has_audio is None:
-        facts = probe(src)
+        facts = probe(src, untrusted=True)
         has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
     with ExitStack() as renames:  # both files are renamed into place only when ffmpeg succeeded
         tmp_v = renames.enter_context(atomic_path(out_video))
@@ -144,7 +157,8 @@ def trim_normalise(
 def extract_audio(video: Path, out_audio: Path, cfg: MediaConfig) -> None:
     """(Re)write the 16 kHz mono FLAC of a clip from its MP4 (after a sync fix)."""
     with atomic_path(out_audio) as tmp:
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0", "-ac", "1",
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video), "-map", "0:a:0",
+               "-map_metadata", "-1", "-map_chapters", "-1", "-ac", "1",
                "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(tmp)]  # fmt: skip
         proc = run_tool(cmd)
         if proc.returncode != 0:
@@ -198,7 +212,8 @@ def fix_offset(src: Path, dst: Path, offset_ms: float, *, audio_bitrate: str = "
         cmd = [
             "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-i", str(src), "-itsoffset", f"{shift:.6f}", "-i", str(src),
-            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", af,
+            "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
+            "-c:v", "copy", "-af", af,
             "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart", str(tmp),
         ]  # fmt: skip
         proc = run_tool(cmd)

@@ -41,7 +41,7 @@ from vaar import __version__
 from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
-from vaar.curation.exclude import apply_exclusions, read_exclusions, remove_media
+from vaar.curation.exclude import apply_exclusions, read_exclusions
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
@@ -72,6 +72,7 @@ class BuildConfig:
     publish: PublishConfig = field(default_factory=PublishConfig)
     do_publish: bool = True
     splits_dir: Path | None = None  # committed split files to publish with (else a new split)
+    prune: bool = False  # drop ledger rows (and media) of clips not in these lists
     exclude: str | None = None  # takedown CSV (vaar.curation.exclude): rows it names are not built
 
 
@@ -97,6 +98,7 @@ class BuildReport:
     manifest: Path
     publish_error: str | None = None
     reason_examples: dict[str, str] = field(default_factory=dict)  # reason code -> one real error
+    pruned: int = 0
     excluded: list[str] = field(default_factory=list)  # clip ids dropped by cfg.exclude
 
 
@@ -131,10 +133,11 @@ def run_build(
     versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
     ledger = Ledger(out / "ledger.sqlite")
     try:
-        if excluded:
-            gone = set(excluded)
-            remove_media(out, [r for r in ledger.rows() if r["clip_id"] in gone])
-        ledger.delete_missing({r.clip_id for r in valid} | {r.clip_id for r in invalid})
+        if excluded:  # a removal request: forget the clips' rows and delete their media
+            _prune(ledger, set(ledger.statuses()) - set(excluded), out)
+        # the manifest, dataset and report cover these lists; other rows stay unless --prune
+        current = {r.clip_id for r in valid} | {r.clip_id for r in invalid}
+        pruned = _prune(ledger, current, out) if cfg.prune else 0
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
@@ -144,8 +147,9 @@ def run_build(
         _remove_stale_temps(out)
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
-        write_manifest(ledger.rows(), manifest)
-        report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest)
+        write_manifest(ledger.rows(ids=current), manifest)
+        report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest, current)
+        report.pruned = pruned
         report.excluded = excluded
     finally:
         ledger.close()
@@ -157,6 +161,19 @@ def run_build(
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
         shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
     return report
+
+
+def _prune(ledger: Ledger, keep: set[str], out: Path) -> int:
+    """``--prune``: forget rows not in ``keep`` and delete their media (inside ``out`` only)."""
+    gone = ledger.prune(keep)
+    root = out.resolve()
+    for row in gone:
+        for key in ("video_path", "audio_path"):
+            rel = row.get(key)
+            path = (root / str(rel)).resolve() if rel else None
+            if path is not None and path.is_relative_to(root) and path.is_file():
+                path.unlink()
+    return len(gone)
 
 
 def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool) -> list[SourceRow]:
@@ -403,13 +420,14 @@ def _invalid_row(bad: InvalidRow, versions: dict[str, str]) -> dict[str, Any]:
 
 
 def _report(
-    ledger: Ledger, out: Path, processed: int, skipped: int, result: PublishResult | None, manifest: Path
+    ledger: Ledger, out: Path, processed: int, skipped: int, result: PublishResult | None, manifest: Path,
+    ids: set[str] | None = None,
 ) -> BuildReport:
     counts: Counter[str] = Counter()
     by_class: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
     examples: dict[str, str] = {}
-    for row in ledger.rows():
+    for row in ledger.rows(ids=ids):
         counts[row["status"]] += 1
         by_class[row.get("label") or "?"][row["status"]] += 1
         if row["status"] != "ok" and row.get("error"):

@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 
 from vaar._util.hashing import sha256_bytes
 from vaar.contracts.sums import SUMS_FILE, render_sums
+from vaar.csvsafe import csv_bytes
 from vaar.curation import fallback_split, private
 from vaar.curation.croissant import write_croissant
 from vaar.curation.datasheet import write_datasheet
@@ -286,8 +287,7 @@ def _write_private_labels(
     """Write ``opaque id,label,dataset_version`` of the test clips to ``path`` (host only); returns
     the identity. The version rides along, so an entry scored on these labels records it."""
     test = sorted((pub_id[it.clip_id], it.label) for it in items if assignment[it.clip_id] == "test")
-    lines = ["clip_id,label,dataset_version"] + [f"{c},{lab},{version}" for c, lab in test]
-    data = ("\n".join(lines) + "\n").encode("utf-8")
+    data = csv_bytes(("clip_id", "label", "dataset_version"), ((c, lab, version) for c, lab in test))
     path.parent.mkdir(parents=True, exist_ok=True)
     # host only: mkstemp makes the file 0600 from the start (not vaar._util.atomic, which shares 0644)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{os.getpid()}", dir=path.parent)

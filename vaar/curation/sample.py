@@ -19,13 +19,13 @@ a one-frame white flash, so the sync check has real events to align.
 
 from __future__ import annotations
 
-import csv
 import random
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaar.csvsafe import write_rows
 from vaar.errors import MediaError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -117,7 +117,5 @@ def make_sample_sources(
         list(pool.map(run, jobs))
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+        write_rows(f, list(rows[0]), (r.values() for r in rows))
     return len(rows)

@@ -5,7 +5,7 @@ Two kinds of problem, two outcomes:
 * the file cannot be used at all (missing, not UTF-8, a required column missing): a
   :class:`~vaar.errors.SourceListError`, which the CLI prints as one line and exits 2;
 * one row is wrong (no span, unknown label, ``end <= start``, duration out of range, duplicate or unsafe
-  ``clip_id``, unsupported URL scheme, malformed number): an :class:`InvalidRow` naming file, line
+  ``clip_id``, unsafe ``source_id``, unsupported URL scheme, malformed number): an :class:`InvalidRow` naming file, line
   and reason. The build records it as an ``invalid`` manifest row and goes on with the others.
 
 Columns beyond the source-list ones (e.g. the provenance columns ``seed``, ``seed_label``,
@@ -30,6 +30,9 @@ from vaar.taxonomy import Taxonomy, default_taxonomy
 REQUIRED_COLUMNS = ("clip_id", "url", "start", "end", "label")
 OPTIONAL_COLUMNS = ("source_id", "license", "notes")
 CLIP_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: a source id (``youtube:abc``, ``ucf/Abuse001``, a URL): starts with a letter or digit (so a
+#: spreadsheet never reads it as a formula), printable, no spaces, at most 300 characters
+SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9][\x21-\x7e]{0,299}$")
 URL_SCHEMES = ("http", "https")
 
 
@@ -81,21 +84,33 @@ def read_sources(
     taxonomy: Taxonomy | None = None,
     limits: SourceLimits = SourceLimits(),
 ) -> tuple[list[SourceRow], list[InvalidRow]]:
-    """Validate every row of every file; ``clip_id`` must be unique across all files."""
+    """Validate every row of every file; ``clip_id`` must be unique across all files.
+
+    The first row with a ``clip_id`` owns it (valid or not); a later row with the same id is
+    invalid ("duplicate clip_id 'x', first at FILE:LINE") under its own ``invalid:FILE:LINE``
+    key, so both rows reach the ledger and the manifest and neither replaces the other.
+    """
     tax = taxonomy or default_taxonomy()
     valid: list[SourceRow] = []
     invalid: list[InvalidRow] = []
     seen: dict[str, str] = {}
+    keys: set[str] = set()
     for path in paths:
         for line, raw in _read_csv(Path(path)):
             row, reason = _validate(raw, tax, limits, str(path), line)
             clip_id = (raw.get("clip_id") or "").strip()
-            if reason is None and clip_id in seen:
-                reason = f"duplicate clip_id {clip_id!r} (first at {seen[clip_id]}); give each clip its own id"
+            first = seen.get(clip_id)
+            if first is not None:
+                reason = f"duplicate clip_id {clip_id!r}, first at {first}; give each clip its own id" + (
+                    f" (and: {reason})" if reason else ""
+                )
+            elif CLIP_ID_RE.match(clip_id):
+                seen[clip_id] = f"{path}:{line}"
             if reason is not None or row is None:
-                invalid.append(InvalidRow(_invalid_id(clip_id, str(path), line), reason or "", str(path), line, raw))
+                key = clip_id if first is None and CLIP_ID_RE.match(clip_id) else _position_id(str(path), line, keys)
+                keys.add(key)
+                invalid.append(InvalidRow(key, reason or "", str(path), line, raw))
                 continue
-            seen[clip_id] = f"{path}:{line}"
             valid.append(row)
     return valid, invalid
 
@@ -108,6 +123,7 @@ def check_candidates(
     tax = taxonomy or default_taxonomy()
     n_valid, invalid = 0, []
     seen: dict[str, str] = {}
+    keys: set[str] = set()
     for path in paths:
         for line, raw in _read_csv(Path(path)):
             check = raw
@@ -118,7 +134,9 @@ def check_candidates(
             if reason is None and clip_id in seen:
                 reason = f"duplicate clip_id {clip_id!r} (first at {seen[clip_id]}); give each clip its own id"
             if reason is not None:
-                invalid.append(InvalidRow(_invalid_id(clip_id, str(path), line), reason, str(path), line, raw))
+                key = clip_id if CLIP_ID_RE.match(clip_id) and clip_id not in seen else _position_id(str(path), line, keys)
+                keys.add(key)
+                invalid.append(InvalidRow(key, reason, str(path), line, raw))
                 continue
             seen[clip_id] = f"{path}:{line}"
             n_valid += 1
@@ -130,11 +148,17 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     return _read_csv(Path(path))
 
 
-def _invalid_id(clip_id: str, path: str, line: int) -> str:
-    """Manifest key of an invalid row: its own id when that is safe and new, else file:line."""
-    if CLIP_ID_RE.match(clip_id):
-        return clip_id
-    return f"invalid:{Path(path).name}:{line}"
+def _position_id(path: str, line: int, taken: set[str]) -> str:
+    """Ledger/manifest key of a row whose clip_id cannot be its key: ``invalid:FILE:LINE``.
+
+    ``:`` is not allowed in a clip_id, so this never collides with a clip's own id.
+    """
+    key = f"invalid:{Path(path).name}:{line}"
+    n = 1
+    while key in taken:  # two lists with the same file name
+        n += 1
+        key = f"invalid:{Path(path).name}:{line}#{n}"
+    return key
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -191,6 +215,12 @@ def _validate(
         return None, (
             "no span: start and end are empty (a candidate from `vaar discover`); "
             "set the span in `vaar review` before building"
+        )
+    source_id = raw.get("source_id") or ""
+    if source_id and not SOURCE_ID_RE.match(source_id):
+        return None, (
+            f"unsafe source_id {source_id[:60]!r}: use up to 300 printable characters without spaces, "
+            "starting with a letter or digit (a leading =, +, -, @ is a spreadsheet formula)"
         )
     start, end = _number(raw, "start"), _number(raw, "end")
     for value in (start, end):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaar._util.atomic import atomic_write_text
+from vaar.csvsafe import safe_cell
 
 CANDIDATE_COLUMNS = (
     "clip_id", "url", "start", "end", "label", "source_id", "license", "notes",
@@ -60,7 +61,7 @@ class Candidate:
             "start": "" if self.start is None else _num(self.start),
             "end": "" if self.end is None else _num(self.end),
             "label": self.label,
-            "source_id": self.video_id,
+            "source_id": f"youtube:{self.video_id}",  # a YouTube id may start with "-"
             "license": self.license,
             "notes": self.notes,
             "seed": self.seed,
@@ -78,7 +79,7 @@ def render_candidates(rows: Sequence[Candidate]) -> str:
     w = csv.DictWriter(buf, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
     w.writeheader()
     for c in sorted(rows, key=lambda c: (c.label, c.clip_id)):
-        w.writerow(c.row())
+        w.writerow({k: safe_cell(v) for k, v in c.row().items()})  # a search title may start with "="
     return buf.getvalue()
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
+from vaar.csvsafe import safe_cell
 from vaar.curation.review.candidates import Candidate
 from vaar.curation.sources import SourceLimits
 from vaar.errors import ConfigError, InputError
@@ -176,5 +177,5 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)  # vaar.csvsafe: no formula cells
     return buf.getvalue()

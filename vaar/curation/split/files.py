@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from vaar._util.atomic import atomic_write_bytes
 from vaar._util.hashing import sha256_bytes
 from vaar.contracts import sums
+from vaar.csvsafe import csv_bytes
 from vaar.curation.split.params import (
     FOLD_COLUMNS,
     FOLDS_FILE,
@@ -35,11 +36,7 @@ from vaar.errors import ConfigError, ManifestError
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return csv_bytes(header, rows)  # vaar.csvsafe: no cell a spreadsheet would run as a formula
 
 
 def render_split_files(

@@ -1,0 +1,35 @@
+"""``vaar-bench schema``: write the JSON Schema files of the entry and predictions contracts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "write leaderboard/schema/{entry,predictions}.schema.json from the contracts (vaar/contracts)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("leaderboard/schema"), metavar="DIR",
+                   help="folder for the schema files (default ./leaderboard/schema)")
+
+
+def schema_files() -> dict[str, str]:
+    """File name -> text of every exported schema (what ``vaar-bench schema`` writes)."""
+    import json
+
+    from vaar.contracts.entry import entry_schema
+    from vaar.contracts.predictions import predictions_schema
+
+    def dump(schema: dict[str, object]) -> str:
+        return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+    return {"entry.schema.json": dump(entry_schema()), "predictions.schema.json": dump(predictions_schema())}
+
+
+def run(args: argparse.Namespace) -> int:
+    from vaar.bench.leaderboard import atomic_write
+
+    for name, text in schema_files().items():
+        atomic_write(args.out / name, text)
+        print(f"wrote {args.out / name}")
+    return 0

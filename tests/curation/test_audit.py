@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,7 +18,6 @@ from tests.fixtures.media import make_source
 from vaar.cli import main
 from vaar.curation.audit import AuditConfig, audit_sources, classify
 from vaar.curation.download import DownloadConfig
-from vaar.curation.loopback import LoopbackServer
 from vaar.curation.pipeline import BuildConfig, run_build
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes,seed,seed_label,seed_flags\n"
@@ -39,8 +38,8 @@ class GoneHandler(FaultyHandler):
 
 class GoneServer(FaultyServer):
     def __init__(self, root: Path) -> None:
-        LoopbackServer.__init__(self, root, GoneHandler)
-        self.requests: Counter[str] = Counter()
+        super().__init__(root)
+        self.RequestHandlerClass = partial(GoneHandler, directory=str(root))
 
 
 @pytest.fixture

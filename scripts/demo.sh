@@ -10,8 +10,29 @@ BIN=${BIN:-.venv/bin}
 OUT=${OUT:-demo}
 SEEDS=${SEEDS:-0}
 
-"$BIN/vaar" build --sample --out "$OUT" --workers 2
-"$BIN/vaar-bench" features --dataset "$OUT/dataset" --out "$OUT/features" --segments 16 \
+# per-stage wall and CPU time (the children's user + system time, from bash's `times`)
+STAGES=()
+child_cpu() { times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+stage() {  # stage NAME CMD...: run CMD, record its wall and CPU time under NAME
+    local name=$1 t0 c0
+    shift
+    t0=$(date +%s.%N) c0=$(child_cpu)
+    "$@"
+    STAGES+=("$(awk -v n="$name" -v t0="$t0" -v t1="$(date +%s.%N)" -v c0="$c0" -v c1="$(child_cpu)" \
+        'BEGIN { printf "%-28s %8.1f %8.1f", n, t1 - t0, c1 - c0 }')")
+}
+stage_table() {
+    local t1 c1
+    t1=$(date +%s.%N) c1=$(child_cpu)
+    printf '\n=== where the time went (wall and CPU seconds per stage; CPU counts child processes) ===\n'
+    printf '%-28s %8s %8s\n' stage wall cpu
+    printf '%s\n' "${STAGES[@]}"
+    awk -v t0="$DEMO_T0" -v t1="$t1" -v c1="$c1" 'BEGIN { printf "%-28s %8.1f %8.1f\n", "total", t1 - t0, c1 }'
+}
+DEMO_T0=$(date +%s.%N)
+
+stage build "$BIN/vaar" build --sample --out "$OUT" --workers 2
+stage features "$BIN/vaar-bench" features --dataset "$OUT/dataset" --out "$OUT/features" --segments 16 \
     --audio-backbone handcrafted-audio --video-backbone handcrafted-video
 rm -rf "$OUT/leaderboard"
 mkdir -p "$OUT/meta"
@@ -19,10 +40,10 @@ modalities() { case "$1" in audio_only) echo "[audio]";; video_only) echo "[vide
 for model in avarnet audio_only video_only late_fusion; do
     printf 'modalities: %s\nnotes: baseline trained on the embedded sample (hand-crafted features)\n' \
         "$(modalities "$model")" > "$OUT/meta/$model.yaml"
-    "$BIN/vaar-bench" train --config "baselines/$model.yaml" --dataset "$OUT/dataset" \
+    stage "train $model" "$BIN/vaar-bench" train --config "baselines/$model.yaml" --dataset "$OUT/dataset" \
         --features "$OUT/features" --out "$OUT/runs/$model" \
         --epochs 25 --batch-size 8 --lr 0.003 --seeds "$SEEDS" --threads 1
-    VAAR_BASELINE_RUN="$OUT/runs/$model" "$BIN/vaar-bench" submit \
+    VAAR_BASELINE_RUN="$OUT/runs/$model" stage "submit $model" "$BIN/vaar-bench" submit \
         --model vaar.baselines.serve:from_run --name "$model (sample)" \
         --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace \
         --meta "$OUT/meta/$model.yaml"
@@ -32,3 +53,4 @@ echo "=== $OUT/leaderboard/LEADERBOARD.md (open $OUT/leaderboard/index.html in a
 cat "$OUT/leaderboard/LEADERBOARD.md"
 echo
 echo "dataset: $OUT/dataset   load it: python -c \"import datasets; print(datasets.load_dataset('$OUT/dataset'))\""
+stage_table

@@ -10,9 +10,11 @@ BIN=${BIN:-.venv/bin}
 OUT=${OUT:-demo}
 SEEDS=${SEEDS:-0}
 
-# per-stage wall and CPU time (the children's user + system time, from bash's `times`)
+# per-stage wall and CPU time (the children's user + system time, Linux /proc)
 STAGES=()
-child_cpu() { times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+child_cpu() {  # CPU seconds of this shell's finished children (cutime + cstime of /proc/PID/stat)
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($14 + $15) / hz }' "/proc/$$/stat"
+}
 stage() {  # stage NAME CMD...: run CMD, record its wall and CPU time under NAME
     local name=$1 t0 c0
     shift

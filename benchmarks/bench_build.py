@@ -103,6 +103,11 @@ def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
     return t
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def build(csv_path: Path, out: Path, workers: int) -> float:
     return timed([*VAAR, str(csv_path), "--out", str(out), "--workers", str(workers)])
 
@@ -149,11 +154,18 @@ def overhead(args: argparse.Namespace) -> None:
 
 def scaling(args: argparse.Namespace) -> None:
     with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, _):
+        c0 = _children_cpu()
         t1 = build(csv_path, root / "w1", 1)
+        c1 = _children_cpu()
         t2 = build(csv_path, root / "w2", 2)
+        c2 = _children_cpu()
         t_noop = build(csv_path, root / "w2", 2)  # resumed: start-up, read ledger, manifest, publish
+        c3 = _children_cpu()
     print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
     print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
+    print(f"CPU (children's user + system): --workers 1 {c1 - c0:.1f} s, --workers 2 {c2 - c1:.1f} s, "
+          f"no-op rerun {c3 - c2:.1f} s; wall x cores not used by --workers 1: "
+          f"{100 * (1 - (c1 - c0) / (t1 * (os.cpu_count() or 1))):.0f} %")
     # Amdahl: the no-op rerun is the part that does not shrink with workers (serial)
     serial = t_noop / t1
     print(f"serial part (no-op rerun / one-worker build): {serial:.0%}; "

@@ -6,13 +6,19 @@
 
 * overhead: the same N local clips (served on 127.0.0.1, fetched by yt-dlp) built by
   `vaar build --workers 1`, against the ffmpeg/ffprobe commands that build runs for them, run
-  bare and one after another (source probe, trim + normalise, packet-count probe, FLAC probe,
-  the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
-* scaling: throughput of --workers 2 over --workers 1 (fresh build folders).
+  bare and one after another (source probe, trim + normalise + FLAC in one ffmpeg, packet-count
+  probe, the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
+* scaling: throughput of --workers 2 over --workers 1 (fresh build folders), CPU of each build,
+  and the serial part: a resumed no-op run (start-up, ledger, manifest, publish) over the
+  one-worker build, with the speed-up Amdahl's law allows for it.
+
 * memory: peak summed RSS of the whole process tree of `vaar build --workers 2`, polled every
   0.1 s, for growing clip counts (it should not grow with N).
 
 Ratios are computed within one run: this machine is noisy and shared.
+CPU is the children's user + system time (getrusage): it counts only processes that were waited
+for, so a build's figure misses its forkserver's workers when the forkserver is not reaped; the
+bare commands' figures are exact.
 """
 
 from __future__ import annotations
@@ -91,7 +97,7 @@ def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
     for cmd in trim_commands(src, start, dur, v, a, cfg, True):
         t += timed(cmd, "trim + FLAC (one ffmpeg)")
     t += timed([*probe, "-count_packets", str(v)], "verify: packet count")
-    t += timed([*probe, str(a)], "verify: FLAC probe")
+    # the FLAC's duration is read from its header (vaar.curation.verify.flac_duration): no ffprobe
     qc = ["ffmpeg", "-nostdin", "-loglevel", "info", "-filter_threads", "1", "-threads", "1",
           "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(v),
           "-map", "0:v:0", "-an", "-vf", f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo",

@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  else echo "note: chromium not found; the leaderboard page browser test will be skipped" >&2; fi; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt torch torchvision
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,ray]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,ray,baselines]'
 	touch $(STAMP)
 
 demo: install

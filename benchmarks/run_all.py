@@ -17,10 +17,12 @@ RUNS = [
     ["bench_build.py", "memory", "--clips", "200", "1000"],
     ["bench_sync.py", "all"],
     ["bench_split.py"],
+    ["bench_publish.py", "--clips", "20000"],
     ["bench_score.py"],
     ["bench_features.py"],
     ["bench_train.py"],
     ["bench_ray.py", "--clips", "200"],
+    ["bench_review.py", "--clips", "20"],
 ]
 
 

@@ -1,4 +1,4 @@
-"""``vaar``: the curation command line (build, split, verify-sync)."""
+"""``vaar``: the curation command line (build, split, publish, verify-sync)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from vaar._cli import make_main
 COMMANDS = {
     "build": "vaar.curation.cmd_build",
     "split": "vaar.curation.cmd_split",
+    "publish": "vaar.curation.cmd_publish",
     "verify-sync": "vaar.curation.cmd_verify_sync",
+    "review": "vaar.curation.cmd_review",
 }
 
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)

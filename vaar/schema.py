@@ -2,6 +2,8 @@
 
 * :data:`MANIFEST_FIELDS` — ``manifest.parquet``: one row per source row, whatever its fate.
   The Arrow schema (:func:`manifest_schema`) and the ledger both come from this list.
+  :func:`validate_manifest` checks a table read from disk against it; the one reader is
+  :func:`vaar.curation.manifest.read_manifest` (used by ``vaar split`` and ``vaar publish``).
 * :func:`dataset_features` — the published Hugging Face dataset: the ``datasets.Features`` and
   the Arrow schema of its Parquet shards come from the same definition.
 
@@ -13,7 +15,7 @@ Statuses: ``ok`` (in the dataset), ``failed`` (a stage broke: download, trim, ve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pyarrow as pa
 
@@ -101,6 +103,33 @@ def manifest_schema() -> pa.Schema:
         [pa.field(f.name, f.type, metadata={"doc": f.doc}) for f in MANIFEST_FIELDS],
         metadata={"vaar_manifest_version": "1"},
     )
+
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("clip_id", "label", "status", "source_id")
+"""Columns every reader needs; the others may be absent in a manifest of an older vaar."""
+
+
+def validate_manifest(table: pa.Table, where: str) -> None:
+    """Check ``table`` (some or all manifest columns) against :data:`MANIFEST_FIELDS`.
+
+    Raises :class:`~vaar.errors.ManifestError` naming the column or row: a known column with
+    another Arrow type, a ``status`` outside :data:`Status`, an ``ok`` row without ``clip_id``.
+    """
+    from vaar.errors import ManifestError
+
+    types = {f.name: f.type for f in MANIFEST_FIELDS}
+    for name in table.column_names:
+        want = types.get(name)
+        got = table.schema.field(name).type
+        if want is not None and got != want and got != pa.null():
+            raise ManifestError(f"{where}: column {name} is {got}, the manifest schema says {want} "
+                                "(see vaar/schema.py); rebuild it with `vaar build`")
+    statuses = get_args(Status)
+    if "status" in table.column_names:
+        for i, st in enumerate(table.column("status").to_pylist()):
+            if st not in statuses:
+                raise ManifestError(f"{where} row {i}: status {st!r} is not one of "
+                                    f"{', '.join(statuses)}; rebuild it with `vaar build`")
 
 
 def empty_row() -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """The VAAR class taxonomy, loaded from ``curation/taxonomy.yaml`` (shipped as package data).
 
+The repository holds the file once, in ``curation/``; building the wheel copies it to
+``vaar/taxonomy.yaml`` (setup.py). An installed vaar reads that copy; a source checkout (or an
+editable install, which has no copy) reads ``curation/taxonomy.yaml`` beside the package.
+
 The binary view (normal vs anomaly) is derived here, never stored.
 """
 
@@ -54,8 +58,20 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
 @functools.lru_cache(maxsize=1)
 def default_taxonomy() -> Taxonomy:
-    text = resources.files("vaar").joinpath("taxonomy.yaml").read_text(encoding="utf-8")
-    return _parse(text, "curation/taxonomy.yaml")
+    return _parse(packaged_taxonomy_bytes().decode("utf-8"), "curation/taxonomy.yaml")
+
+
+def packaged_taxonomy_bytes() -> bytes:
+    """The bytes of the packaged taxonomy (the wheel's copy, else the checkout's one file)."""
+    shipped = resources.files("vaar").joinpath("taxonomy.yaml")
+    if shipped.is_file():
+        return shipped.read_bytes()
+    source = Path(__file__).resolve().parent.parent / "curation" / "taxonomy.yaml"
+    try:
+        return source.read_bytes()
+    except OSError:
+        raise ConfigError("the packaged taxonomy is missing: reinstall vaar "
+                          "(pip install vaar, or `make install` in a checkout)") from None
 
 
 def _parse(text: str, where: str) -> Taxonomy:

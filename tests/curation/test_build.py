@@ -76,18 +76,22 @@ def test_clean_build_round_trips_through_load_dataset(
     committed = tmp_path / "splits_v1"
     shutil.copytree(out / "dataset" / "splits", committed)
     private = tmp_path / "host" / "test_labels.csv"
-    again = run_build([csv], out, replace(build_cfg, publish=PublishConfig(private_test_labels=private)))
+    secret = tmp_path / "host" / "secret"
+    secret.parent.mkdir()
+    secret.write_text("a host secret of enough bytes\n")
+    pcfg = PublishConfig(private_test_labels=private, host_secret_file=secret)
+    again = run_build([csv], out, replace(build_cfg, publish=pcfg))
     assert again.processed == 0
     test = pq.read_table(next((out / "dataset" / "data").glob("test-*.parquet")), columns=["clip_id", "label"])
     assert set(test.column("label").to_pylist()) == {-1}
     hidden = private.read_text().splitlines()
-    assert hidden[0] == "clip_id,label" and len(hidden) == 1 + test.num_rows
+    assert hidden[0] == "clip_id,label,dataset_version" and len(hidden) == 1 + test.num_rows
     assert {line.split(",")[0] for line in hidden[1:]} == set(test.column("clip_id").to_pylist())
     published = (out / "dataset" / "splits" / "test.csv").read_text().splitlines()[1:]
     assert published and all(line.split(",")[1] == "" for line in published)
 
     # committed split files are used as they are
-    third = run_build([csv], out, replace(build_cfg, publish=PublishConfig(splits_dir=committed)))
+    third = run_build([csv], out, replace(build_cfg, splits_dir=committed))
     assert third.publish is not None and not third.publish.not_ok_in_splits
     assert (out / "dataset" / "splits" / "train.csv").read_bytes() == (committed / "train.csv").read_bytes()
 

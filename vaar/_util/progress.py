@@ -20,7 +20,9 @@ class ProgressBar:
     input is one clean line), :meth:`update` moves it, :meth:`stop` removes nothing but ends it.
     """
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, *, transient: bool = False) -> None:
+        """``transient``: the bar is erased at :meth:`stop` and not drawn at all when stderr is
+        not a terminal (a command whose summary must be the last thing printed)."""
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -31,10 +33,11 @@ class ProgressBar:
             TimeRemainingColumn,
         )
 
+        console = Console(stderr=True)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=Console(stderr=True),
+            console=console, transient=transient, disable=transient and not console.is_terminal,
         )  # fmt: skip
         self._task = self._progress.add_task(description, total=None, info="")
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vaar._util.hashing import sha256_file
 from vaar.errors import ConfigError, ManifestError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -68,7 +67,10 @@ def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelS
     """Read VAAR labels from ``--labels FILE`` or ``--dataset DIR --split S``."""
     tax = taxonomy or default_taxonomy()
     if source.labels is not None:
-        return _read_labels_csv(Path(source.labels), tax, split=None)
+        labels = Path(source.labels)
+        # a split file of a published folder (DIR/splits/test.csv): the version is in DIR's card
+        version = dataset_version(labels.parent.parent) if labels.parent.name == "splits" else None
+        return _read_labels_csv(labels, tax, split=None, version=version)
     assert source.dataset is not None
     return _read_dataset_split(Path(source.dataset), source.split, tax)
 
@@ -97,6 +99,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         cid, lab = row.get("clip_id", ""), row.get("label", "")
         if not cid:
             continue
+        version = version or row.get("dataset_version") or None  # private labels carry it (vaar publish)
         if not lab or lab == "-1":
             unlabelled += 1
             continue
@@ -130,18 +133,13 @@ def _split_csv(root: Path, split: str) -> Path:
 
 
 def _verify_sums(root: Path, csv_path: Path) -> None:
-    sums = root / "splits" / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and Path(parts[1].lstrip("*")).name == csv_path.name:
-            actual = sha256_file(csv_path)
-            if parts[0].lower() != actual:
-                raise ManifestError(
-                    f"{csv_path}: sha256 {actual[:12]}... does not match splits/SHA256SUMS "
-                    f"({parts[0][:12]}...); the split file was changed, re-download the dataset")
-            return
+    """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.contracts.sums`)."""
+    from vaar.contracts.sums import verify_listed
+
+    try:
+        verify_listed(csv_path.parent, [csv_path.name])  # every listed file present and unchanged
+    except ManifestError as exc:
+        raise ManifestError(f"{exc} (re-download the dataset)") from None
 
 
 def dataset_version(root: Path) -> str | None:

@@ -1,4 +1,10 @@
-"""``vaar build``: from reviewed source lists to a verified, loadable Hugging Face dataset."""
+"""``vaar build``: from reviewed source lists to ``manifest.parquet`` and, unless ``--no-publish``,
+a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.publish` as
+``vaar publish``).
+
+Exit codes: 0 built (and published); 1 built, but the dataset could not be published (the reason
+is printed; an older dataset folder is moved aside); 2 bad input.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest, publish)"
+from vaar.curation.release import add_release_arguments
+
+HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,16 +45,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-of-sync", choices=["flag", "reject", "fix"], default="flag",
                    help="what to do with a clip whose audio and video are out of sync")  # fmt: skip
     p.add_argument("--tolerance-ms", type=float, default=80.0, help="sync tolerance, ms")
+    p.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True,
+                   help="publish DIR/dataset from the manifest at the end (default); --no-publish "
+                        "stops at manifest.parquet (publish later with `vaar publish`)")  # fmt: skip
     p.add_argument("--splits", type=Path, help="use committed split files (a splits/vN folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
     p.add_argument("--private-test-labels", type=Path,
-                   help="publish the test split without labels and write them to this CSV")  # fmt: skip
+                   help="publish the test split without labels, with opaque ids, and write "
+                        "opaque id,label to this CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--host-secret-file", type=Path,
+                   help="host secret keying the private test ids and split identity "
+                        "(default: $VAAR_HOST_SECRET)")  # fmt: skip
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
+    p.add_argument("--candidates", type=Path, metavar="LIST",
+                   help="build the clips of a candidate list for `vaar review` (QC and sync run; nothing published)")  # fmt: skip
+    add_release_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from vaar.errors import ConfigError
 
+    if args.candidates is not None:
+        if args.sources or args.sample:
+            raise ConfigError("--candidates LIST builds one candidate list; give no other source list or --sample")
+        args.sources = [args.candidates]
+        args.publish = False
     if args.sample and args.sources:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
@@ -54,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
-    return _run(args.sources, args.out, cfg)
+    rc = _run(args.sources, args.out, cfg)
+    if args.candidates is not None:
+        print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
+    return rc
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -63,7 +89,12 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.pipeline import BuildConfig
     from vaar.curation.publish import PublishConfig
     from vaar.curation.quality import QCConfig
+    from vaar.curation.release import release_options
 
+    if args.publish and args.private_test_labels:
+        from vaar.curation.private import load_secret
+
+        load_secret(args.host_secret_file)  # a missing secret is one line before any work starts
     if args.backend == "ray":
         from vaar.curation.backends import import_ray
 
@@ -79,7 +110,10 @@ def _config(args: argparse.Namespace) -> Any:
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
                                 rate_limit=args.rate_limit),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
-        publish=PublishConfig(seed=args.seed, splits_dir=args.splits, private_test_labels=args.private_test_labels),
+        publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
+                              host_secret_file=args.host_secret_file, **release_options(args)),
+        do_publish=args.publish,
+        splits_dir=args.splits,
     )
 
 
@@ -105,8 +139,9 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
     from vaar._util.progress import ProgressBar
     from vaar.curation.pipeline import run_build
 
-    # the bar starts once the source lists are read, so an unusable input is one clean line
-    progress = ProgressBar("build")
+    # the bar starts once the source lists are read, so an unusable input is one clean line;
+    # transient, so the summary below is the last thing printed
+    progress = ProgressBar("build", transient=True)
 
     def on_clip(ev: Any) -> None:
         progress.advance(f"{ev.clip_id}: {ev.status}")
@@ -115,9 +150,11 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
         report = run_build(sources, out, cfg, on_start=progress.start, on_clip=on_clip)
     finally:
         progress.stop()
+    sys.stderr.flush()
     _write_config(out, cfg, sources)
     _summary(report)
-    return 0
+    sys.stdout.flush()
+    return 1 if report.publish_error else 0
 
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
@@ -143,24 +180,32 @@ def _summary(report: Any) -> None:
     t.add_row("[bold]all", *(f"[bold]{report.counts.get(s, 0)}" for s in statuses))
     con.print(t)
     if report.reasons:
-        r = Table(title="top reasons a clip is not ok")
+        r = Table(title="top reasons a clip is not ok (all rows: manifest.parquet, column error)")
         r.add_column("clips", justify="right")
         r.add_column("reason")
-        for reason, n in report.reasons.most_common(5):
-            r.add_row(str(n), reason)
+        r.add_column("example", overflow="fold")
+        for code, n in report.reasons.most_common(5):
+            example = report.reason_examples.get(code, "")
+            r.add_row(str(n), code, example if len(example) <= 160 else example[:159] + "…")
         con.print(r)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     con.print(f"manifest: {report.manifest}")
     if report.publish_error:
-        con.print(f"[yellow]dataset not published: {report.publish_error}")
+        con.print(f"[red]dataset not published: {report.publish_error}")
     if report.publish is not None:
         pub = report.publish
         counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items())
         con.print(f"dataset:  {pub.folder}  ({counts})")
+        for w in pub.warnings:
+            con.print(f"[yellow]warning: {w}")
         if pub.not_ok_in_splits:
             ids = ", ".join(pub.not_ok_in_splits[:5])
             con.print(f"[yellow]{len(pub.not_ok_in_splits)} clip(s) in the split files are not ok in this build: {ids}")
         if pub.not_in_splits:
             ids = ", ".join(pub.not_in_splits[:5])
             con.print(f"[yellow]{len(pub.not_in_splits)} ok clip(s) are in no split file and were not published: {ids}")
+        if pub.test_identity:
+            con.print(f"private test split identity: {pub.test_identity}")
         con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{pub.folder}'))\"")
+    elif not report.publish_error:
+        con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

@@ -1,12 +1,13 @@
 """``manifest.parquet``: the ledger as a Parquet table, one row per source row.
 
 Streamed from the ledger in batches (memory does not grow with the number of clips), written to
-a temporary name and renamed. Its schema is :func:`vaar.schema.manifest_schema`.
+a temporary name and renamed. Its schema is :func:`vaar.schema.manifest_schema`;
+:func:`read_manifest` is the one reader (``vaar split`` and ``vaar publish`` use it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 
 from vaar._util.atomic import atomic_path
 from vaar.errors import ManifestError
-from vaar.schema import MANIFEST_COLUMNS, manifest_schema
+from vaar.schema import MANIFEST_COLUMNS, REQUIRED_COLUMNS, manifest_schema, validate_manifest
 
 BATCH_ROWS = 2048
 
@@ -43,15 +44,41 @@ def _batch(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict(cols, schema=schema)
 
 
-def read_manifest(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """Read a manifest, checking that the needed columns are there."""
-    if not Path(path).is_file():
-        raise ManifestError(f"{path}: no such manifest; run 'vaar build' first")
+def read_manifest(
+    path: str | Path,
+    columns: Sequence[str] | None = None,
+    *,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+) -> pa.Table:
+    """Read ``manifest.parquet``: the one reader of the manifest contract.
+
+    ``columns`` (default: all of :data:`vaar.schema.MANIFEST_COLUMNS`) are returned in that order;
+    one the file lacks comes back as nulls unless it is in ``required``, which must be present.
+    The table is validated (:func:`vaar.schema.validate_manifest`). Raises :class:`ManifestError`
+    (one line: the file and the fix) for a missing or non-Parquet file, a missing required column
+    or a column of the wrong type.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no such manifest; pass the manifest.parquet written by `vaar build`")
     try:
-        table = pq.read_table(path, columns=None)
+        names = set(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+        raise ManifestError(f"{path}: not a readable Parquet manifest ({type(exc).__name__}); "
+                            "pass the manifest.parquet written by `vaar build`") from None
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; a manifest needs "
+                            f"{', '.join(required)} (see vaar/schema.py) — rebuild it with `vaar build`")
+    want = list(columns) if columns is not None else list(MANIFEST_COLUMNS)
+    try:
+        table = pq.read_table(path, columns=[c for c in want if c in names])
     except (pa.ArrowInvalid, OSError) as exc:
         raise ManifestError(f"{path}: not a readable Parquet manifest ({exc})") from None
-    missing = [c for c in (columns or []) if c not in table.column_names]
-    if missing:
-        raise ManifestError(f"{path}: manifest lacks column(s) {', '.join(missing)}; rebuild it with this vaar")
-    return table.select(columns) if columns else table
+    validate_manifest(table, str(path))
+    schema = manifest_schema()
+    for c in want:
+        if c not in names:
+            typ = schema.field(c).type if c in schema.names else pa.string()
+            table = table.append_column(pa.field(c, typ), pa.nulls(table.num_rows, typ))
+    return table.select(want)

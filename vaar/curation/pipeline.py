@@ -10,7 +10,7 @@
          ▼
     trim + normalise + verify + content checks (process pool) ────► ledger (ok/failed/rejected)
          ▼
-    near-duplicate groups ──► manifest.parquet ──► dataset/ (HF folder, ok clips only)
+    near-duplicate groups ──► manifest.parquet ──► vaar.curation.publish ──► dataset/ (HF folder)
 
 The driver is the only writer of the ledger; workers return rows. Work in flight is bounded,
 so memory does not grow with the source list. A rerun skips what the ledger has (``failed``
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import shutil
 import threading
 import traceback
@@ -48,6 +47,7 @@ from vaar.curation.manifest import write_manifest
 from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.publish import PublishConfig, PublishResult, publish
 from vaar.curation.quality import QCConfig
+from vaar.curation.reasons import reason_code
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
 from vaar.curation.stages import CLIP_STAGES, ClipWork
 from vaar.errors import ConfigError, ManifestError, StageError
@@ -70,6 +70,7 @@ class BuildConfig:
     qc: QCConfig = field(default_factory=QCConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     do_publish: bool = True
+    splits_dir: Path | None = None  # committed split files to publish with (else a new split)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class BuildReport:
     publish: PublishResult | None
     manifest: Path
     publish_error: str | None = None
+    reason_examples: dict[str, str] = field(default_factory=dict)  # reason code -> one real error
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -134,16 +136,14 @@ def run_build(
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
         write_manifest(ledger.rows(), manifest)
-        result, publish_error = None, None
-        if cfg.do_publish:
-            try:
-                result = publish(ledger.rows("ok"), out, out / "dataset", tax, cfg.publish)
-            except ManifestError as exc:  # e.g. too few clips of a class to split: keep the build
-                publish_error = str(exc)
-        report = _report(ledger, out, len(todo), len(valid) - len(todo), result, manifest)
-        report.publish_error = publish_error
+        report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest)
     finally:
         ledger.close()
+    if cfg.do_publish:  # the same function as `vaar publish`: it reads only the manifest and media
+        try:
+            report.publish = publish(manifest, cfg.splits_dir, out / "dataset", cfg.publish, taxonomy=tax)
+        except ManifestError as exc:  # e.g. no ok clip: keep the build, say why, exit non-zero
+            report.publish_error = str(exc)
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
         shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
     return report
@@ -398,16 +398,13 @@ def _report(
     counts: Counter[str] = Counter()
     by_class: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
+    examples: dict[str, str] = {}
     for row in ledger.rows():
         counts[row["status"]] += 1
         by_class[row.get("label") or "?"][row["status"]] += 1
         if row["status"] != "ok" and row.get("error"):
-            reasons[_reason_key(row["error"])] += 1
-    return BuildReport(out, counts, dict(by_class), reasons, processed, skipped, result, manifest)
-
-
-def _reason_key(error: str) -> str:
-    """Group similar errors: drop the ``file:line:`` prefix, quoted values and numbers."""
-    text = re.sub(r"^.*?:\d+: ", "", error)
-    text = re.sub(r"'[^']*'", "'…'", text.split(" (")[0])
-    return re.sub(r"\d+(\.\d+)?", "N", text)[:90]
+            code = reason_code(row.get("stage"), row["error"])
+            reasons[code] += 1
+            examples.setdefault(code, f"{row['clip_id']}: {row['error']}")
+    return BuildReport(out, counts, dict(by_class), reasons, processed, skipped, result, manifest,
+                       reason_examples=examples)

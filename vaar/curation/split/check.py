@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vaar._util.graph import components_by_key
 from vaar._util.hashing import sha256_bytes
+from vaar.contracts.sums import check_file
 from vaar.curation.split.algorithm import group_clips
 from vaar.curation.split.files import SplitDir, SplitRow, Violation, load_split_dir, parse_sums
 from vaar.curation.split.inputs import ManifestClip, read_manifest_clips
@@ -140,10 +141,10 @@ def summarize_split(
     counts, sizes, ratio_dev, prop_dev, absent = _tally(sd_rows, ratios)
     sums = (path / SUMS_FILE).read_text(encoding="utf-8")
     problems: list[Violation] = []
-    listed = parse_sums(path / SUMS_FILE, sums, problems)
+    listed = parse_sums(path / SUMS_FILE, problems)
     sha = {name: sha256_bytes((path / name).read_bytes()) for name in sorted(listed)}
-    problems += [Violation("checksum", f"{path / n}: sha256 does not match {SUMS_FILE}", (n,))
-                 for n in sha if sha[n] != listed[n]]
+    problems += [Violation("checksum", p.message, (p.name,))
+                 for p in (check_file(path, n, listed) for n in sha) if p]
     fold_counts = None
     if folds:
         labels = {it.clip_id: it.label for it in items}

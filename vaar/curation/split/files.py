@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from vaar._util.atomic import atomic_write_bytes
 from vaar._util.hashing import sha256_bytes
+from vaar.contracts import sums
 from vaar.curation.split.params import (
     FOLD_COLUMNS,
     FOLDS_FILE,
@@ -80,8 +81,7 @@ def render_split_files(
     if params is not None:
         k = (max(folds.values()) + 1 if folds else 0) if folds is not None else None
         files[PARAMS_FILE] = SplitParams(validate_ratios(params.ratios), params.seed, k).to_json()
-    sums = "".join(f"{sha256_bytes(files[n])}  {n}\n" for n in sorted(files))
-    files[SUMS_FILE] = sums.encode("utf-8")
+    files[SUMS_FILE] = sums.render_sums({n: sha256_bytes(b) for n, b in files.items()}).encode("utf-8")
     return files
 
 
@@ -124,12 +124,7 @@ def write_split_dir(
 
 def split_digest(split_dir: str | Path) -> str:
     """sha256 of ``SHA256SUMS``: one id for the whole split version (checksums not verified)."""
-    path = Path(split_dir) / SUMS_FILE
-    try:
-        return sha256_bytes(path.read_bytes())
-    except OSError:
-        raise ManifestError(f"{path}: missing; a split folder needs SHA256SUMS "
-                            "(make one with `vaar split`)") from None
+    return sums.split_digest(Path(split_dir))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -165,16 +160,11 @@ class SplitDir:
     problems: list[Violation] = field(default_factory=list)
 
 
-def parse_sums(path: Path, text: str, problems: list[Violation]) -> dict[str, str]:
-    listed: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        digest, sep, name = line.partition("  ")
-        name = name.lstrip("*")
-        if not sep or len(digest) != 64 or not name or "/" in name:
-            problems.append(Violation("checksum", f"{path} line {n}: not `<sha256>  <file>`",
-                                      (SUMS_FILE,)))
-            continue
-        listed[name] = digest.lower()
+def parse_sums(path: Path, problems: list[Violation]) -> dict[str, str]:
+    """``{name: sha256}`` of a ``SHA256SUMS`` (:func:`vaar.contracts.sums.parse_sums`: one parser,
+    one rule); its problems, a missing file included, are added to ``problems``."""
+    listed, found = sums.parse_sums(path)
+    problems.extend(Violation("checksum", p.message, (p.name,)) for p in found)
     return listed
 
 
@@ -226,13 +216,7 @@ def _read_checked(sd: SplitDir) -> dict[str, bytes]:
     """The bytes of the split files, each checked against ``SHA256SUMS`` (into ``sd``)."""
     path, problems = sd.path, sd.problems
     sums_path = path / SUMS_FILE
-    listed: dict[str, str] = {}
-    if sums_path.is_file():
-        listed = parse_sums(sums_path, sums_path.read_text(encoding="utf-8", errors="replace"),
-                            problems)
-    else:
-        problems.append(Violation("checksum", f"{sums_path}: missing; re-run `vaar split` or "
-                                  "restore it from git", (SUMS_FILE,)))
+    listed = parse_sums(sums_path, problems)  # a missing SHA256SUMS is a problem too
     wanted = list(SPLIT_FILES) + [n for n in (FOLDS_FILE, PARAMS_FILE)
                                   if n in listed or (path / n).exists()]
     contents: dict[str, bytes] = {}
@@ -243,26 +227,14 @@ def _read_checked(sd: SplitDir) -> dict[str, bytes]:
             continue
         contents[name] = fp.read_bytes()
         sd.sha256[name] = sha256_bytes(contents[name])
-        problem = _sum_problem(fp, sd.sha256[name], listed, sums_path.is_file())
+        problem = sums.check_file(path, name, listed, contents[name]) if sums_path.is_file() else None
         if problem:
-            problems.append(problem)
+            problems.append(Violation("checksum", problem.message, (name,)))
     for name in sorted(listed.keys() - set(wanted)):
-        if not (path / name).is_file():
-            problems.append(Violation("checksum", f"{path / name}: listed in {SUMS_FILE} but missing",
-                                      (name,)))
+        problem = sums.check_file(path, name, listed)
+        if problem:
+            problems.append(Violation("checksum", problem.message, (name,)))
     return contents
-
-
-def _sum_problem(fp: Path, digest: str, listed: Mapping[str, str], have_sums: bool) -> Violation | None:
-    name = fp.name
-    if name not in listed:
-        return Violation("checksum", f"{fp}: not listed in {SUMS_FILE}", (name,)) if have_sums else None
-    if listed[name] != digest:
-        return Violation(
-            "checksum", f"{fp}: sha256 {digest[:12]}… does not match {SUMS_FILE} "
-            f"({listed[name][:12]}…); the file changed after the split was made — restore it "
-            "from git or re-run `vaar split`", (name,))
-    return None
 
 
 def _read_rows(sd: SplitDir, contents: Mapping[str, bytes]) -> None:

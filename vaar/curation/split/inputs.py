@@ -36,27 +36,17 @@ class ManifestClip(NamedTuple):
 def read_manifest_clips(manifest: str | Path) -> list[ManifestClip]:
     """Every row of ``manifest.parquet`` with the columns the splitter needs.
 
-    Raises :class:`ManifestError` for a missing file, a file that is not Parquet, or a missing
-    needed column (``clip_id``, ``label``, ``status``, ``source_id``; ``dup_group`` is optional).
+    Read through :func:`vaar.curation.manifest.read_manifest` (the one manifest reader): raises
+    :class:`ManifestError` for a missing file, a file that is not Parquet, a missing needed column
+    (``clip_id``, ``label``, ``status``, ``source_id``; ``dup_group`` is optional), a column of the
+    wrong type or an unknown status.
     """
-    import pyarrow.parquet as pq
+    from vaar.curation.manifest import read_manifest
 
-    path = Path(manifest)
-    if not path.is_file():
-        raise ManifestError(f"{path}: no such manifest; pass the manifest.parquet written by `vaar build`")
-    try:
-        names = set(pq.read_schema(path).names)
-    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
-        raise ManifestError(f"{path}: not a readable Parquet manifest ({type(exc).__name__}); "
-                            "pass the manifest.parquet written by `vaar build`") from None
-    missing = [c for c in MANIFEST_COLUMNS_NEEDED if c not in names]
-    if missing:
-        raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; a manifest needs "
-                            f"{', '.join(MANIFEST_COLUMNS_NEEDED)} (see vaar/schema.py) — rebuild "
-                            "it with `vaar build`")
-    optional = [c for c in ("dup_group", "source_file", "source_line") if c in names]
-    table = pq.read_table(path, columns=[*MANIFEST_COLUMNS_NEEDED, *optional])
+    table = read_manifest(manifest, [*MANIFEST_COLUMNS_NEEDED, "dup_group", "source_file", "source_line"],
+                          required=MANIFEST_COLUMNS_NEEDED)
     n = table.num_rows
+    names = set(table.column_names)
 
     def col(name: str) -> list[Any]:  # Arrow strings (ints for source_line) or None
         return table.column(name).to_pylist() if name in names else [None] * n

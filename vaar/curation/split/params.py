@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vaar.contracts.sums import SUMS_FILE  # noqa: F401  (re-exported: a split folder lists its files in it)
 from vaar.errors import ConfigError
 
 SPLITS: tuple[str, str, str] = ("train", "validation", "test")
@@ -22,7 +23,6 @@ FOLD_POOL: tuple[str, ...] = ("train", "validation")
 
 SPLIT_COLUMNS: tuple[str, ...] = ("clip_id", "label", "source_id")
 FOLD_COLUMNS: tuple[str, ...] = ("clip_id", "label", "source_id", "fold")
-SUMS_FILE = "SHA256SUMS"
 PARAMS_FILE = "split.json"
 FOLDS_FILE = "folds.csv"
 SPLIT_FILES: tuple[str, ...] = tuple(f"{s}.csv" for s in SPLITS)

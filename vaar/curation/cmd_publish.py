@@ -1,0 +1,71 @@
+"""``vaar publish``: a manifest and the media it points to → a Hugging Face dataset folder.
+
+::
+
+    vaar publish build/manifest.parquet --splits splits/v1 --out build/dataset
+    vaar publish build/manifest.parquet --out build/dataset            # make a split here
+
+Reads only the manifest (and the clip and audio files it names, relative to its folder). Exit
+codes: 0 published; 2 bad input or nothing publishable (one line; an older dataset folder at
+``--out`` is then moved aside to ``OUT.stale``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vaar.curation.release import add_release_arguments
+
+HELP = "publish the ok clips of a manifest as a Hugging Face dataset folder"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("manifest", type=Path, metavar="MANIFEST", help="manifest.parquet written by `vaar build`")
+    p.add_argument("--out", type=Path, required=True, metavar="DATASET", help="dataset folder to write")
+    p.add_argument("--splits", type=Path, metavar="DIR",
+                   help="committed split folder (splits/vN, verified against its SHA256SUMS); "
+                        "default: make a split of the manifest's ok clips")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of a split made here")
+    p.add_argument("--ratios", default="0.7,0.1,0.2", metavar="T,V,T",
+                   help="train,validation,test fractions of a split made here")  # fmt: skip
+    p.add_argument("--shard-mb", type=int, default=500, help="target size of a data shard, MB")
+    p.add_argument("--private-test-labels", type=Path, metavar="CSV",
+                   help="publish the test split without labels, with opaque ids, and write "
+                        "opaque id,label to CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--host-secret-file", type=Path, metavar="FILE",
+                   help="host secret for --private-test-labels (default: $VAAR_HOST_SECRET)")
+    p.add_argument("--taxonomy", metavar="YAML", help="taxonomy file (default: the packaged one)")
+    add_release_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from vaar.curation.publish import PublishConfig, publish
+    from vaar.curation.release import release_options
+    from vaar.curation.split import parse_ratios
+    from vaar.errors import ConfigError
+    from vaar.taxonomy import load_taxonomy
+
+    if args.shard_mb < 1:
+        raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")
+    cfg = PublishConfig(ratios=parse_ratios(args.ratios), seed=args.seed, shard_bytes=args.shard_mb << 20,
+                        private_test_labels=args.private_test_labels,
+                        host_secret_file=args.host_secret_file, **release_options(args))  # fmt: skip
+    res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))
+    con = Console(highlight=False, soft_wrap=True)
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
+    con.print(f"dataset:  {res.folder}  ({counts})")
+    for w in res.warnings:
+        con.print(f"[yellow]warning: {w}")
+    if res.not_ok_in_splits:
+        con.print(f"[yellow]{len(res.not_ok_in_splits)} clip(s) in the split files are not ok in the "
+                  f"manifest: {', '.join(res.not_ok_in_splits[:5])}")
+    if res.not_in_splits:
+        con.print(f"[yellow]{len(res.not_in_splits)} ok clip(s) are in no split file and were not "
+                  f"published: {', '.join(res.not_in_splits[:5])}")
+    if res.test_identity:
+        con.print(f"private test split identity: {res.test_identity}")
+    con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{res.folder}'))\"")
+    return 0

@@ -19,9 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 	    echo "installing chromium for the leaderboard page tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium not found; the leaderboard page browser test will be skipped" >&2; fi; }
+	@test -d /usr/share/sounds/freedesktop/stereo || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing sound-theme-freedesktop (recorded speech for the robustness track's babble noise)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sound-theme-freedesktop >/dev/null; \
+	  else echo "note: sound-theme-freedesktop not found; noise_babble falls back to white noise" >&2; fi; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt torch torchvision
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,ray,baselines]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,ray,baselines,discover]'
 	touch $(STAMP)
 
 demo: install

@@ -6,13 +6,19 @@
 
 * overhead: the same N local clips (served on 127.0.0.1, fetched by yt-dlp) built by
   `vaar build --workers 1`, against the ffmpeg/ffprobe commands that build runs for them, run
-  bare and one after another (source probe, trim + normalise, packet-count probe, FLAC probe,
-  the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
-* scaling: throughput of --workers 2 over --workers 1 (fresh build folders).
+  bare and one after another (source probe, trim + normalise + FLAC in one ffmpeg, packet-count
+  probe, the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
+* scaling: throughput of --workers 2 over --workers 1 (fresh build folders), CPU of each build,
+  and the serial part: a resumed no-op run (start-up, ledger, manifest, publish) over the
+  one-worker build, with the speed-up Amdahl's law allows for it.
+
 * memory: peak summed RSS of the whole process tree of `vaar build --workers 2`, polled every
   0.1 s, for growing clip counts (it should not grow with N).
 
 Ratios are computed within one run: this machine is noisy and shared.
+CPU is the children's user + system time (getrusage): it counts only processes that were waited
+for, so a build's figure misses its forkserver's workers when the forkserver is not reaped; the
+bare commands' figures are exact.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import contextlib
 import csv
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -66,10 +73,19 @@ def write_csv(path: Path, base: str, srcs: list[Path], start: float, end: float)
             w.writerow([f"c{i:05d}", f"{base}/{s.name}", start, end, labels[i % 10]])
 
 
-def timed(cmd: list[str]) -> float:
+STAGE_CPU: dict[str, float] = {}  # CPU seconds (children's user + system) per bare stage, summed
+
+
+def timed(cmd: list[str], stage: str | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    if stage is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        STAGE_CPU[stage] = STAGE_CPU.get(stage, 0.0) + cpu
+    return wall
 
 
 def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
@@ -77,11 +93,11 @@ def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
     cfg = MediaConfig(threads=1)
     v, a = tmp / "c.mp4", tmp / "c.flac"
     probe = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
-    t = timed([*probe, str(src)])
+    t = timed([*probe, str(src)], "source probe")
     for cmd in trim_commands(src, start, dur, v, a, cfg, True):
-        t += timed(cmd)
-    t += timed([*probe, "-count_packets", str(v)])
-    t += timed([*probe, str(a)])
+        t += timed(cmd, "trim + FLAC (one ffmpeg)")
+    t += timed([*probe, "-count_packets", str(v)], "verify: packet count")
+    # the FLAC's duration is read from its header (vaar.curation.verify.flac_duration): no ffprobe
     qc = ["ffmpeg", "-nostdin", "-loglevel", "info", "-filter_threads", "1", "-threads", "1",
           "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(v),
           "-map", "0:v:0", "-an", "-vf", f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo",
@@ -89,8 +105,13 @@ def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
           "-map", "0:a:0", "-vn", "-af",
           f"ashowinfo,aresample={AUDIO_RATE}:async=1,aformat=sample_fmts=flt:channel_layouts=mono",
           "-f", "f32le", "-y", "/dev/null"]  # fmt: skip
-    t += timed(qc)
+    t += timed(qc, "sync/QC/fingerprint decode")
     return t
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def build(csv_path: Path, out: Path, workers: int) -> float:
@@ -112,10 +133,23 @@ def served(n: int, seconds: float, size: str, start: float, end: float) -> Itera
 
 def overhead(args: argparse.Namespace) -> None:
     with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, srcs):
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_build = build(csv_path, root / "b1", 1)
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_noop = build(csv_path, root / "b1", 1)  # resumed: start-up, manifest, publish
+        c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_bare = sum(bare_commands(s, root, 0.5, 4.0) for s in srcs)
     n = args.clips
+    cpu_build = c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
+    cpu_noop = c2.ru_utime - c1.ru_utime + c2.ru_stime - c1.ru_stime
+    print("CPU per clip of the bare commands, by stage (children's user + system time):")
+    for stage, cpu in STAGE_CPU.items():
+        print(f"  {stage:28s} {cpu / n * 1000:6.0f} ms")
+    bare_cpu = sum(STAGE_CPU.values())
+    print(f"  {'all bare commands':28s} {bare_cpu / n * 1000:6.0f} ms")
+    print(f"vaar build --workers 1 CPU: {cpu_build / n * 1000:.0f} ms/clip all in; fixed (no-op rerun) "
+          f"{cpu_noop:.1f} s; per clip without it {(cpu_build - cpu_noop) / n * 1000:.0f} ms "
+          f"({100 * ((cpu_build - cpu_noop) / bare_cpu - 1):+.0f} % over the bare commands)")
     print(f"clips: {n}")
     print(f"bare ffmpeg/ffprobe commands: {t_bare:.1f} s ({t_bare / n * 1000:.0f} ms/clip)")
     print(f"vaar build --workers 1:        {t_build:.1f} s ({t_build / n * 1000:.0f} ms/clip)")
@@ -126,10 +160,22 @@ def overhead(args: argparse.Namespace) -> None:
 
 def scaling(args: argparse.Namespace) -> None:
     with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, _):
+        c0 = _children_cpu()
         t1 = build(csv_path, root / "w1", 1)
+        c1 = _children_cpu()
         t2 = build(csv_path, root / "w2", 2)
+        c2 = _children_cpu()
+        t_noop = build(csv_path, root / "w2", 2)  # resumed: start-up, read ledger, manifest, publish
+        c3 = _children_cpu()
     print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
     print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
+    print(f"CPU (children's user + system): --workers 1 {c1 - c0:.1f} s, --workers 2 {c2 - c1:.1f} s, "
+          f"no-op rerun {c3 - c2:.1f} s; wall x cores not used by --workers 1: "
+          f"{100 * (1 - (c1 - c0) / (t1 * (os.cpu_count() or 1))):.0f} %")
+    # Amdahl: the no-op rerun is the part that does not shrink with workers (serial)
+    serial = t_noop / t1
+    print(f"serial part (no-op rerun / one-worker build): {serial:.0%}; "
+          f"Amdahl bound for 2 workers: {1 / (serial + (1 - serial) / 2):.2f}x")
 
 
 def tree_rss(pid: int) -> int:

@@ -12,6 +12,8 @@ COMMANDS = {
     "publish": "vaar.curation.cmd_publish",
     "verify-sync": "vaar.curation.cmd_verify_sync",
     "review": "vaar.curation.cmd_review",
+    "discover": "vaar.curation.cmd_discover",
+    "audit": "vaar.curation.cmd_audit",
 }
 
 main = make_main("vaar", "Curate the VAAR audio-visual anomaly dataset.", COMMANDS)

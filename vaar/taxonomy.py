@@ -4,7 +4,9 @@ The repository holds the file once, in ``curation/``; building the wheel copies 
 ``vaar/taxonomy.yaml`` (setup.py). An installed vaar reads that copy; a source checkout (or an
 editable install, which has no copy) reads ``curation/taxonomy.yaml`` beside the package.
 
-The binary view (normal vs anomaly) is derived here, never stored.
+The binary view (normal vs anomaly) is derived here, never stored. The file's ``seeds`` section
+maps labels of public lists (a *vocabulary*: ``vggsound``, ``audioset``, ``xd-violence``) to the
+classes, for ``vaar discover``; it is validated on load (known classes, each seed label once).
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ class Taxonomy:
     version: int
     classes: tuple[AnomalyClass, ...]
     normal_class: str
+    # vocabulary -> ((class slug, (seed label, ...)), ...), in file order
+    seeds: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+
+    def seed_map(self, vocabulary: str) -> dict[str, str]:
+        """``{seed label: class slug}`` of one vocabulary (empty when the file has none)."""
+        for name, per_class in self.seeds:
+            if name == vocabulary:
+                return {label: slug for slug, labels in per_class for label in labels}
+        return {}
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -86,11 +97,46 @@ def _parse(text: str, where: str) -> Taxonomy:
             )
             for c in data["classes"]
         )
-        tax = Taxonomy(version=int(data["version"]), classes=classes, normal_class=str(data["normal_class"]))
-    except (KeyError, TypeError, ValueError) as exc:
+        tax = Taxonomy(
+            version=int(data["version"]),
+            classes=classes,
+            normal_class=str(data["normal_class"]),
+            seeds=_parse_seeds(data.get("seeds") or {}, {c.slug for c in classes}, where),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{where}: malformed taxonomy ({exc}); see curation/taxonomy.yaml") from None
     if len(set(tax.slugs)) != len(tax.slugs):
         raise ConfigError(f"{where}: duplicate class slugs")
     if tax.normal_class not in tax.slugs:
         raise ConfigError(f"{where}: normal_class {tax.normal_class!r} is not one of the classes")
     return tax
+
+
+def _parse_seeds(
+    data: object, slugs: set[str], where: str
+) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: `seeds` must map a vocabulary to {{class: [seed labels]}}")
+    out = []
+    for vocab, per_class in data.items():
+        if not isinstance(per_class, dict):
+            raise ConfigError(f"{where}: seeds.{vocab} must map class slugs to lists of seed labels")
+        seen: dict[str, str] = {}
+        entries = []
+        for slug, labels in per_class.items():
+            if slug not in slugs:
+                raise ConfigError(
+                    f"{where}: seeds.{vocab}: unknown class {slug!r}; use one of {', '.join(sorted(slugs))}"
+                )
+            if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+                raise ConfigError(f"{where}: seeds.{vocab}.{slug} must be a list of non-empty strings")
+            for label in labels:
+                if label in seen:
+                    raise ConfigError(
+                        f"{where}: seeds.{vocab}: seed label {label!r} is listed under both "
+                        f"{seen[label]} and {slug}; keep it under one class"
+                    )
+                seen[label] = str(slug)
+            entries.append((str(slug), tuple(labels)))
+        out.append((str(vocab), tuple(entries)))
+    return tuple(out)

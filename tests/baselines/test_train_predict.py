@@ -112,3 +112,35 @@ def test_serve_factory_matches_predict(demo_runs: dict[str, Path], small_dataset
         want = [float(v) for k, v in expected[row["clip_id"]].items() if k.startswith("score_")]
         assert np.allclose(s, want, atol=1e-5)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_train_several_configs_in_one_process(small_dataset: Path, small_features: Path, tmp_path: Path) -> None:
+    """Repeated --config trains each model into OUT/<config name>, as a separate call would."""
+    from vaar.bench.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    flags = ["--dataset", str(small_dataset), "--features", str(small_features),
+             "--epochs", "2", "--batch-size", "8", "--seeds", "0", "--threads", "1"]  # fmt: skip
+    cfgs = [str(root / "baselines" / f"{m}.yaml") for m in ("audio_only", "video_only")]
+    assert main(["train", "--config", cfgs[0], "--config", cfgs[1], "--out", str(tmp_path / "both"), *flags]) == 0
+    assert main(["train", "--config", cfgs[1], "--out", str(tmp_path / "alone"), *flags]) == 0
+    for m in ("audio_only", "video_only"):
+        assert json.loads((tmp_path / "both" / m / "run.json").read_text())["model"] == m
+    together = json.loads((tmp_path / "both" / "video_only" / "metrics.json").read_text())["mean"]
+    alone = json.loads((tmp_path / "alone" / "metrics.json").read_text())["mean"]
+    assert together == alone
+
+
+def test_train_rejects_configs_whose_runs_collide(small_dataset: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from vaar.bench.cli import main
+
+    a, b = tmp_path / "a" / "m.yaml", tmp_path / "b" / "m.yaml"
+    for p in (a, b):
+        p.parent.mkdir()
+        p.write_text("model: audio_only\n")
+    rc = main(["train", "--config", str(a), "--config", str(b), "--dataset", str(small_dataset),
+               "--features", str(tmp_path), "--out", str(tmp_path / "out")])  # fmt: skip
+    assert rc != 0
+    assert "share a name" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vaar.baselines.config import TrainConfig
 
 HELP = "train a baseline model (avarnet, audio_only, video_only, late_fusion) on cached features"
 _FLAGS = ("model", "epochs", "batch_size", "lr", "weight_decay", "dropout", "num_stages",
-          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device")  # fmt: skip
+          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device", "modality_dropout")  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="YAML config (baselines/avarnet.yaml, ...)")
+    p.add_argument("--config", type=Path, action="append",
+                   help="YAML config (baselines/avarnet.yaml, ...); repeat it to train several models in one "
+                        "process (then each run goes to OUT/<config file name>)")
     p.add_argument("--dataset", type=Path, required=True, help="published dataset folder")
     p.add_argument("--features", type=Path, required=True, help="feature cache of `vaar-bench features`")
     p.add_argument("--out", type=Path, required=True, help="run folder to write")
@@ -24,23 +30,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines.config import resolve_config
-    from vaar.baselines.train import train_run
 
     torch.set_flush_denormal(True)
     if args.threads:
         torch.set_num_threads(args.threads)
+    configs: list[Path | None] = list(args.config or [None])
+    stems = [c.stem for c in configs if c is not None]
+    if len(configs) > 1 and len(set(stems)) < len(stems):
+        from vaar.errors import ConfigError
+
+        raise ConfigError(f"--config: several files share a name ({', '.join(stems)}); their runs would collide")
     overrides = {k: getattr(args, k) for k in (*_FLAGS, "seeds") if getattr(args, k) is not None}
-    cfg = resolve_config(args.config, overrides)
+    # one process for several models: torch's import and start-up are paid once
+    cfgs = [resolve_config(c, overrides) for c in configs]  # every config checked before any training
+    for path, cfg in zip(configs, cfgs, strict=True):
+        out = args.out / path.stem if len(configs) > 1 and path is not None else args.out
+        _train_one(cfg, args.dataset, args.features, out)
+    return 0
+
+
+def _train_one(cfg: TrainConfig, dataset: Path, features: Path, out: Path) -> None:
+    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines import ddp
+    from vaar.baselines.train import train_run
 
     if ddp.setup() and not ddp.is_main():  # under torchrun: rank 0 writes and reports
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="vaar-rank-") as scratch:
-            train_run(cfg, args.dataset, args.features, scratch)
-        return 0
+            train_run(cfg, dataset, features, scratch)
+        return
     total = cfg.epochs * len(cfg.seeds)
     with progress_bar(f"train {cfg.model}") as update:
 
@@ -48,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             done = cfg.seeds.index(seed) * epochs + epoch
             update(done, total, f"seed {seed} loss {rec['train_loss']:.3f} val acc {rec['val_accuracy']:.3f}")
 
-        result = train_run(cfg, args.dataset, args.features, args.out, on_epoch)
+        result = train_run(cfg, dataset, features, out, on_epoch)
     rows: list[tuple[object, ...]] = []
     for r in result.per_seed:
         test = r.test or {}
@@ -68,4 +88,3 @@ def run(args: argparse.Namespace) -> int:
     missing = {k: v for k, v in result.missing.items() if v}
     if missing:
         print(f"clips without cached features (skipped): {missing}")
-    return 0

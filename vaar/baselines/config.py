@@ -28,6 +28,8 @@ class TrainConfig:
     to floating-point order). ``audio_backbone`` / ``video_backbone`` / ``segments``: ``None``
     takes the latest extraction in the feature cache; name them to pick one of several.
     Selection: the epoch with the best validation accuracy (ties: lower validation loss).
+    ``modality_dropout``: the probability that a training clip has one modality's features
+    zeroed (audio or video, even odds) in a batch -- the standard missing-modality fix; 0 is off.
     """
 
     model: str = "avarnet"
@@ -45,6 +47,7 @@ class TrainConfig:
     lr: float = 5e-4
     weight_decay: float = 0.0
     seeds: tuple[int, ...] = (0,)
+    modality_dropout: float = 0.0
     device: Device = "auto"
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,7 +113,10 @@ def resolve_config(
         if isinstance(v, str) and hints[k] is not str and typing.get_origin(hints[k]) is not tuple:
             v = yaml.safe_load(v)
         values[k] = _check(k, v, hints[k], f"--{k.replace('_', '-')}")
-    return TrainConfig(**values)
+    cfg = TrainConfig(**values)
+    if not 0.0 <= cfg.modality_dropout <= 1.0:
+        raise ConfigError(f"modality_dropout must be between 0 and 1, not {cfg.modality_dropout}")
+    return cfg
 
 
 def write_config(cfg: TrainConfig, path: Path) -> None:

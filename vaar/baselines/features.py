@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -47,6 +47,14 @@ if TYPE_CHECKING:
 
 MODALITIES: tuple[Modality, Modality] = ("audio", "video")
 Progress = Callable[[int, int, str], None]  # (done, total, clip_id)
+
+
+class MediaTransform(Protocol):
+    """Alters decoded media inside :func:`extract_clip` (see vaar.bench.robustness)."""
+
+    def frames(self, frames: Tensor, bounds: Tensor) -> Tensor: ...  # (T, 3, H, W) uint8 -> same
+
+    def samples(self, wave: Tensor, bounds: Tensor) -> Tensor: ...  # (S,) 16 kHz -> (S,)
 
 
 def segment_bounds(start: float, duration: float, segments: int) -> Tensor:
@@ -186,10 +194,13 @@ def extract_clip(
     video_bb: VideoBackbone | None,
     timings: Timings | None = None,
     frame_policy: FramePolicy = "centre",
+    transform: MediaTransform | None = None,
 ) -> tuple[Tensor | None, Tensor | None]:
     """Features of one clip for the backbones given (None skips a modality): (T, Da), (T, Dv).
 
-    ``frame_policy`` picks the frame of each segment (:func:`decode_frames`)."""
+    ``frame_policy`` picks the frame of each segment (:func:`decode_frames`); ``transform`` (the
+    robustness track's hook) alters the decoded frames and samples before the backbones see them.
+    """
     import torch
 
     tm = timings if timings is not None else Timings()
@@ -197,6 +208,8 @@ def extract_clip(
     if video_bb is not None:
         t0 = time.perf_counter()
         frames = decode_frames(video_src, bounds, frame_policy)  # (T, 3, H, W)
+        if transform is not None:
+            frames = transform.frames(frames, bounds)
         t1 = time.perf_counter()
         v = video_bb.embed(frames)  # (T, Dv)
         tm.decode_video += t1 - t0
@@ -207,6 +220,8 @@ def extract_clip(
             wave, audio_start = decode_audio_timed(audio_src if audio_src is not None else video_src)  # (S,)
         except (RuntimeError, ValueError):  # no audio stream: silence, so the clip still counts
             wave, audio_start = torch.zeros(int(float(bounds[-1, 1]) * SAMPLE_RATE) + 1), 0.0
+        if transform is not None:
+            wave = transform.samples(wave, bounds - audio_start)
         t1 = time.perf_counter()
         # bounds are on the presentation timeline; sample 0 of ``wave`` plays at ``audio_start``
         a = audio_bb.embed(wave, (bounds - audio_start).float())  # (T, Da)

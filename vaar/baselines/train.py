@@ -152,6 +152,20 @@ class TrainResult:
     missing: dict[str, int]
 
 
+def drop_modality(audio: torch.Tensor, video: torch.Tensor, p: float,
+                  gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Zero one modality's features (audio or video, even odds) of each clip with probability ``p``:
+    (b, T, Da), (b, T, Dv) -> the same shapes. The clean tensors are returned when ``p`` is 0."""
+    if p <= 0:
+        return audio, video
+    b = audio.shape[0]
+    drop = torch.rand(b, generator=gen) < p  # (b,)
+    which = torch.rand(b, generator=gen) < 0.5  # (b,) True: audio, False: video
+    keep_a = (~(drop & which)).to(audio.device, audio.dtype)[:, None, None]  # (b, 1, 1)
+    keep_v = (~(drop & ~which)).to(video.device, video.dtype)[:, None, None]
+    return audio * keep_a, video * keep_v
+
+
 def fit_one_seed(
     cfg: TrainConfig,
     spec: HeadSpec,
@@ -181,7 +195,8 @@ def fit_one_seed(
         total = 0.0
         for i in range(0, n, cfg.batch_size):
             idx = ddp.shard(order[i : i + cfg.batch_size])  # this rank's part of the batch
-            out = net(audio[idx], video[idx])  # [(S, b, K, T)]
+            a_b, v_b = drop_modality(audio[idx], video[idx], cfg.modality_dropout, gen)
+            out = net(a_b, v_b)  # [(S, b, K, T)]
             loss = model.loss(out, labels[idx], cfg.smooth_weight, cfg.smooth_tau)
             opt.zero_grad(set_to_none=True)
             loss.backward()

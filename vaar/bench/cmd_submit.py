@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"wait at most this long for another submission's lock (default {LOCK_TIMEOUT_S:g})")
     p.add_argument("--save-predictions", type=Path, metavar="FILE",
                    help="with --model, also write the model's predictions CSV here")
+    p.add_argument("--robustness", action="store_true",
+                   help="with --model, also score it on the robustness track (vaar-bench robustness) "
+                        "and show its mCF1 on the leaderboard")
 
 
 def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, Any]:
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.predictions is None) == (args.model is None):
         raise ConfigError("give a PREDICTIONS file or --model PKG.MODULE:FACTORY (one of them)")
+    if args.robustness and (args.model is None or args.task != "vaar-cls"):
+        raise ConfigError("--robustness runs a --model on corrupted media: give --model and --task vaar-cls")
     task = get_task(args.task)
     source = truth_source(args)
     slug = slugify(args.name)
@@ -114,6 +119,16 @@ def run(args: argparse.Namespace) -> int:
     )
     entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
                   predictions_sha256=preds.sha256, cost=cost).to_dict()
+    if args.robustness:  # the robustness track (vaar.bench.robustness.submit), in the same sandbox
+        from vaar._util.progress import progress_bar
+        from vaar.bench.robustness.submit import model_predict, robustness_for_entry
+        from vaar.bench.sandbox import Limits
+
+        with model_predict(args.model, Limits(args.model_timeout, args.model_memory_mb)) as predict, \
+                progress_bar("robustness") as update:  # fmt: skip
+            entry["robustness"] = robustness_for_entry(
+                predict, args.dataset, args.split, args.leaderboard, task.name, slug,
+                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update)
     path, board = submit_entry(args.leaderboard, entry, replace=args.replace, lock_timeout=args.lock_timeout)
     for line in board.skipped:
         print(f"warning: {line}", file=sys.stderr)
@@ -124,5 +139,9 @@ def run(args: argparse.Namespace) -> int:
         params = "not measured (no torch modules)" if cost.parameters is None else str(cost.parameters)
         lat = "n/a" if cost.latency_ms_per_clip is None else f"{cost.latency_ms_per_clip:.1f} ms/clip"
         print(f"  parameters {params}, CPU latency {lat} (median of {cost.latency_clips})")
+    if "robustness" in entry:
+        rb = entry["robustness"]
+        print(f"  robustness: mCF1 {100 * rb['mcf1']:.2f} (clean {100 * rb['clean_macro_f1']:.2f}), "
+              f"heat map {args.leaderboard / 'robustness' / task.name / (slug + '.png')}")
     print(f"  re-rendered {args.leaderboard / 'LEADERBOARD.md'} and {args.leaderboard / 'index.html'}")
     return 0

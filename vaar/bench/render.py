@@ -23,6 +23,7 @@ from html import escape as _escape
 from typing import Any
 
 from vaar.bench.reported import Reported, reported_for
+from vaar.bench.robustness import board as robust
 from vaar.bench.tasks import get_task, task_names
 from vaar.contracts.entry import URL
 from vaar.errors import ConfigError
@@ -167,6 +168,19 @@ COLUMNS: list[Column] = [
 ]
 
 
+def _robustness_text(e: Entry) -> str:
+    text, _, iv = robust.cell_text(e)
+    return text + (f" ({iv})" if iv else "")
+
+
+#: shown first among the columns once an entry of the task has a robustness score (vaar.bench.robustness)
+ROBUSTNESS = Column("robustness", "Robustness (mCF1)", True, _robustness_text, lambda e: _num(robust.cell_text(e)[1]))
+
+
+def columns_for(v: TaskView) -> list[Column]:
+    return [ROBUSTNESS, *COLUMNS] if robust.has_column(v.name, v.entries) else list(COLUMNS)
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|])")
@@ -191,16 +205,17 @@ def render_markdown(entries: Sequence[Entry], expected: Mapping[str, str] | None
     ]
     for v in task_views(entries, expected):
         cols = list(v.labels)
+        more = columns_for(v)
         heading = f"## {md_text(v.title)} ({md_text(v.name)})"
         lines += [heading + (" \u2014 another test set" if v.other else ""), ""]
         if v.other:
             lines += [md_text(other_note(v)), ""]
         lines += [f"Sorted by **{md_text(v.labels[v.main])}**.", ""]
         if v.entries:
-            head = ["#", "Model", *(md_text(v.labels[c]) for c in cols), *(md_text(c.header) for c in COLUMNS)]
+            head = ["#", "Model", *(md_text(v.labels[c]) for c in cols), *(md_text(c.header) for c in more)]
             lines.append("| " + " | ".join(head) + " |")
             lines.append("|" + "|".join(["--:", "---", *["--:"] * len(cols),
-                                         *("--:" if c.numeric else "---" for c in COLUMNS)]) + "|")
+                                         *("--:" if c.numeric else "---" for c in more)]) + "|")
             for rank, e in enumerate(v.entries, start=1):
                 name = md_text(e["model"]["name"])
                 url = safe_url(e["model"].get("url"))
@@ -209,7 +224,7 @@ def render_markdown(entries: Sequence[Entry], expected: Mapping[str, str] | None
                     s = e["scores"].get(c)
                     interval = ci(e["ci95"].get(c))
                     cells.append(pct(s) + (f" ({interval})" if interval and s is not None else ""))
-                cells += [md_text(c.text(e)) for c in COLUMNS]
+                cells += [md_text(c.text(e)) for c in more]
                 lines.append("| " + " | ".join(cells) + " |")
         else:
             lines.append("No entries yet.")
@@ -222,6 +237,7 @@ def render_markdown(entries: Sequence[Entry], expected: Mapping[str, str] | None
                 lines.append(f"| {md_text(r.model)} | {md_text(v.labels.get(r.score, r.score))} {pct(r.value)} "
                              f"| {cite} |")
         lines.append("")
+    lines += robust.md_section(entries, md_text)
     return "\n".join(lines)
 
 
@@ -294,11 +310,12 @@ def _td(text: str, value: str, cls: str = "") -> str:
 
 def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
     cols = list(v.labels)
+    more = columns_for(v)
     heads = ['<th data-type="num">#</th>', '<th class="t" data-type="text">Model</th>']
     for c in cols:
         sort = ' aria-sort="descending"' if c == v.main else ""
         heads.append(f'<th data-type="num" data-key="{escape(c)}"{sort}>{escape(v.labels[c])}</th>')
-    for col in COLUMNS:
+    for col in more:
         kind = 'data-type="num"' if col.numeric else 'class="t" data-type="text"'
         heads.append(f'<th {kind} data-key="{escape(col.key)}">{escape(col.header)}</th>')
     rows = []
@@ -312,7 +329,7 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
             interval = ci(e["ci95"].get(c)) if s is not None else ""
             extra = f'<span class="ci">{escape(interval)}</span>' if interval else ""
             cells.append(_td(escape(pct(s)) + extra, _num(s)))
-        cells += [_td(escape(col.text(e)), col.value(e), "" if col.numeric else "t") for col in COLUMNS]
+        cells += [_td(escape(col.text(e)), col.value(e), "" if col.numeric else "t") for col in more]
         rows.append(f'<tr class="entry" data-slug="{escape(e["slug"])}">' + "".join(cells) + "</tr>")
     for r in v.reported:
         ref = ref_ids[r.citation]
@@ -321,7 +338,7 @@ def _html_table(v: TaskView, ref_ids: dict[str, int]) -> str:
         cells = [_td(DASH, ""), _td(label, r.model, "t")]
         for c in cols:
             cells.append(_td(pct(r.value), _num(r.value)) if c == r.score else _td(DASH, ""))
-        cells += [_td(DASH, "", "" if col.numeric else "t") for col in COLUMNS]
+        cells += [_td(DASH, "", "" if col.numeric else "t") for col in more]
         rows.append('<tr class="reported">' + "".join(cells) + "</tr>")
     if not rows:
         rows.append(f'<tr class="empty"><td class="t" colspan="{len(heads)}" data-value="">No entries yet.</td></tr>')
@@ -424,6 +441,9 @@ def render_html(entries: Sequence[Entry], expected: Mapping[str, str] | None = N
         body.append(_html_table(v, citations))
         body.append(_plot(v))
         body.append("</section>")
+    section = robust.html_section(entries)  # the robustness track, when an entry has it
+    if section:
+        body.append(section)
     refs = "".join(f'<li id="ref-{i}">{escape(c)}. <a href="{escape(urls[c])}">{escape(urls[c])}</a></li>'
                    for c, i in citations.items())
     return (

@@ -272,6 +272,48 @@ def _scores(reply: dict[str, Any], n: int, n_classes: int, spec: str) -> list[li
     return [[float(x) for x in r] for r in rows]
 
 
+def _slugs() -> tuple[str, ...]:
+    from vaar.taxonomy import default_taxonomy
+
+    return tuple(default_taxonomy().slugs)
+
+
+class SandboxedPredict:
+    """``predict(clips) -> (B, K) scores`` answered by the model's own process (:class:`ModelProcess`):
+    what the clean score and the robustness track's corrupted clips both go through. Use it as a
+    context manager; ``ready`` is the model's hello (parameters counted on its side, threads)."""
+
+    def __init__(self, spec: str, limits: Limits = Limits()) -> None:  # noqa: B008 (frozen)
+        module, sep, attr = spec.partition(":")
+        if not sep or not module or not attr:
+            raise ConfigError(f"--model {spec!r}: expected package.module:factory")
+        self.spec = spec
+        self.n_classes = len(_slugs())
+        self._tmp = tempfile.TemporaryDirectory(prefix="vaar-model-")
+        self.work = Path(self._tmp.name)
+        self.proc = ModelProcess(spec, limits, self.work)
+        search = [os.getcwd() if p == "" else p for p in sys.path]
+        try:
+            self.ready = self.proc.request({"spec": spec, "sys_path": search, "n_classes": self.n_classes})
+        except BaseException:
+            self.close()
+            raise
+
+    def __call__(self, clips: Sequence[Clip]) -> list[list[float]]:
+        batch = list(clips)
+        return _scores(self.proc.request({"clips": _to_files(batch, self.work)}), len(batch), self.n_classes, self.spec)
+
+    def close(self) -> None:
+        self.proc.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> SandboxedPredict:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_model(
     spec: str,
     root: Path,
@@ -287,47 +329,36 @@ def run_model(
 
     ``clip_ids`` are the ids to predict; the labels never reach this function.
     """
-    from vaar.taxonomy import default_taxonomy
-
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise ConfigError(f"--model {spec!r}: expected package.module:factory")
-    slugs = default_taxonomy().slugs
+    slugs = _slugs()
     wanted = set(clip_ids)
     rows: dict[str, list[float]] = {}
     timings: list[float] = []
-    search = [os.getcwd() if p == "" else p for p in sys.path]
-    with tempfile.TemporaryDirectory(prefix="vaar-model-") as tmp:
-        work = Path(tmp)
-        proc = ModelProcess(spec, limits, work)
-        try:
-            ready = proc.request({"spec": spec, "sys_path": search, "n_classes": len(slugs)})
-            model_bs = ready.get("batch_size")
-            bs = int(batch_size or (model_bs if isinstance(model_bs, int) else 0) or DEFAULT_BATCH_SIZE)
-            bs = max(1, min(bs, MAX_BATCH_SIZE))
-            warmed = False
-            for batch in iter_media(root, split, bs):
-                batch = [c for c in batch if c.clip_id in wanted]
-                if not batch:
-                    continue
-                for clip in batch:  # latency: one clip at a time, timed here, after a warm-up
-                    if len(timings) >= latency_clips:
-                        break
-                    msg = {"clips": _to_files([clip], work)}
-                    if not warmed:
-                        _scores(proc.request(msg), 1, len(slugs), spec)
-                        warmed = True
-                    t0 = time.perf_counter()
-                    reply = proc.request(msg)
-                    timings.append((time.perf_counter() - t0) * 1000.0)
-                    _scores(reply, 1, len(slugs), spec)
-                scores = _scores(proc.request({"clips": _to_files(batch, work)}), len(batch), len(slugs), spec)
-                for clip, row in zip(batch, scores, strict=True):
-                    rows[clip.clip_id] = row
-                if progress:
-                    progress(len(rows), len(wanted))
-        finally:
-            proc.close()
+    with SandboxedPredict(spec, limits) as model:
+        proc, work, ready = model.proc, model.work, model.ready
+        model_bs = ready.get("batch_size")
+        bs = int(batch_size or (model_bs if isinstance(model_bs, int) else 0) or DEFAULT_BATCH_SIZE)
+        bs = max(1, min(bs, MAX_BATCH_SIZE))
+        warmed = False
+        for batch in iter_media(root, split, bs):
+            batch = [c for c in batch if c.clip_id in wanted]
+            if not batch:
+                continue
+            for clip in batch:  # latency: one clip at a time, timed here, after a warm-up
+                if len(timings) >= latency_clips:
+                    break
+                msg = {"clips": _to_files([clip], work)}
+                if not warmed:
+                    _scores(proc.request(msg), 1, len(slugs), spec)
+                    warmed = True
+                t0 = time.perf_counter()
+                reply = proc.request(msg)
+                timings.append((time.perf_counter() - t0) * 1000.0)
+                _scores(reply, 1, len(slugs), spec)
+            scores = _scores(proc.request({"clips": _to_files(batch, work)}), len(batch), len(slugs), spec)
+            for clip, row in zip(batch, scores, strict=True):
+                rows[clip.clip_id] = row
+            if progress:
+                progress(len(rows), len(wanted))
     params = ready.get("parameters")
     threads = ready.get("threads")
     cost = Measured(
@@ -368,7 +399,7 @@ def count_parameters() -> int | None:
     return sum(seen.values()) if found else None
 
 
-def _as_rows(out: Any, n: int, n_classes: int) -> list[list[float]]:
+def as_rows(out: Any, n: int, n_classes: int) -> list[list[float]]:
     import numpy as np
 
     if hasattr(out, "detach"):
@@ -431,9 +462,9 @@ def _serve(reply: IO[str]) -> None:
                       c["audio_path"]) for c in json.loads(line)["clips"]]
         if context is not None:
             with context:
-                rows = _as_rows(model.predict(clips), len(clips), n_classes)
+                rows = as_rows(model.predict(clips), len(clips), n_classes)
         else:
-            rows = _as_rows(model.predict(clips), len(clips), n_classes)
+            rows = as_rows(model.predict(clips), len(clips), n_classes)
         send({"scores": rows})
 
 

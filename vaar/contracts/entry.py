@@ -41,6 +41,28 @@ def _url() -> dict[str, Any]:
     return {"type": ["string", "null"], "maxLength": MAX_LEN["url"], "pattern": URL}
 
 
+def _robustness_schema(fraction: dict[str, Any]) -> dict[str, Any]:
+    """``vaar-bench submit --robustness``'s block (vaar.bench.robustness.board.entry_block)."""
+    signed = {"type": "number", "minimum": -1, "maximum": 1}
+
+    def interval(item: dict[str, Any]) -> dict[str, Any]:
+        return _maybe({"type": "array", "minItems": 2, "maxItems": 2, "items": item})
+
+    return {"type": "object", "additionalProperties": False, "required": ["mcf1"], "properties": {
+        "mcf1": fraction, "ci95": interval(fraction),
+        "clean_macro_f1": fraction, "clean_ci95": interval(fraction),
+        "relative": signed, "relative_ci95": interval(signed),
+        "groups": {"type": "object", "maxProperties": 3, "propertyNames": {"enum": ["video", "audio", "modality"]},
+                   "additionalProperties": fraction},
+        "severities": {"type": "array", "maxItems": 5, "items": {"type": "integer", "minimum": 1, "maximum": 5}},
+        "matrix": {"type": "object", "maxProperties": 64, "propertyNames": {"pattern": "^[a-z0-9_]{1,40}$"},
+                   "additionalProperties": {"type": "object", "maxProperties": 5,
+                                            "propertyNames": {"enum": ["1", "2", "3", "4", "5"]},
+                                            "additionalProperties": fraction}},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    }}  # fmt: skip
+
+
 def _maybe(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [{"type": "null"}, schema]}
 
@@ -99,6 +121,7 @@ def entry_schema() -> dict[str, Any]:
                                                                     "propertyNames": {"pattern": "^[a-z0-9_]{1,40}$"},
                                                                     "additionalProperties": scalar}]}},
             "predictions_sha256": {"type": "string", "pattern": SHA256},
+            "robustness": {"$ref": "#/$defs/robustness"},
             "submissions": {"type": "integer", "minimum": 1, "maximum": 1_000_000,
                             "description": "how many times this name was submitted for this task"},
         },
@@ -127,6 +150,7 @@ def entry_schema() -> dict[str, Any]:
                 "version": {"type": ["string", "null"], "pattern": "^[0-9A-Za-z.+-]{1,40}$"},
                 "private": {"type": "boolean"},
             }},
+            "robustness": _robustness_schema(fraction),
             "class_scores": {"type": "object", "additionalProperties": False, "properties": {
                 "precision": fraction, "recall": fraction, "f1": fraction, "ap": fraction,
                 "support": {"type": "integer", "minimum": 0, "maximum": 100_000_000},

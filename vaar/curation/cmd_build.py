@@ -23,7 +23,11 @@ HELP = "build the dataset from source lists (download, trim, verify, ledger, man
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="*", type=Path, help="source list CSV file(s)")
-    p.add_argument("--out", type=Path, required=True, help="build folder (resumable)")
+    p.add_argument("--out", type=Path, help="build folder (resumable; required unless --check-only)")
+    p.add_argument("--check-only", action="store_true",
+                   help="validate every row and exit (0 all valid, 2 otherwise); downloads nothing")
+    p.add_argument("--exclude", type=Path, metavar="TAKEDOWN.csv",
+                   help="drop the rows this CSV names by clip_id, url or source_id (removal requests)")  # fmt: skip
     p.add_argument("--sample", action="store_true", help="build the embedded ten-class sample (offline)")
     p.add_argument("--workers", type=int, default=1, help="clips trimmed in parallel (processes)")
     p.add_argument("--download-workers", type=int, default=4, help="sources downloaded in parallel")
@@ -79,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
         raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
+    if args.check_only:
+        if args.sample:
+            raise ConfigError("--check-only validates source lists; the embedded --sample needs no check")
+        return _check_only(args.sources, candidates=args.candidates is not None)
+    if args.out is None:
+        raise ConfigError("--out DIR is required (or --check-only to validate the lists)")
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
@@ -86,6 +96,21 @@ def run(args: argparse.Namespace) -> int:
     if args.candidates is not None:
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
     return rc
+
+
+def _check_only(sources: list[Path], *, candidates: bool) -> int:
+    """Validate without downloading; a candidate list (``--candidates``) may have empty spans."""
+    from vaar.curation.sources import check_candidates, read_sources
+
+    if candidates:
+        n_valid, invalid = check_candidates(sources)
+    else:
+        valid, invalid = read_sources(sources)
+        n_valid = len(valid)
+    for bad in invalid:
+        print(bad.message(), file=sys.stderr)
+    print(f"{n_valid} row(s) valid, {len(invalid)} invalid", file=sys.stderr)
+    return 2 if invalid else 0
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -121,6 +146,7 @@ def _config(args: argparse.Namespace) -> Any:
                               host_secret_file=args.host_secret_file, **release_options(args)),
         do_publish=args.publish,
         splits_dir=args.splits,
+        exclude=str(args.exclude) if args.exclude else None,
     )
 
 
@@ -171,6 +197,12 @@ def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
     atomic_write_text(out / "build_config.json", json.dumps(data, indent=2, default=str) + "\n")
 
 
+def _print_excluded(con: Any, excluded: list[str]) -> None:
+    if excluded:
+        ids = ", ".join(excluded[:10]) + (" ..." if len(excluded) > 10 else "")
+        con.print(f"excluded {len(excluded)} clip(s) named in the takedown file: {ids}")
+
+
 def _summary(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -195,6 +227,7 @@ def _summary(report: Any) -> None:
             example = report.reason_examples.get(code, "")
             r.add_row(str(n), code, example if len(example) <= 160 else example[:159] + "…")
         con.print(r)
+    _print_excluded(con, report.excluded)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     if report.pruned:
         con.print(f"pruned {report.pruned} ledger row(s) not in these source lists (--prune), with their media")

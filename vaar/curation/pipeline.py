@@ -41,6 +41,7 @@ from vaar import __version__
 from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
+from vaar.curation.exclude import apply_exclusions, read_exclusions
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
@@ -72,6 +73,7 @@ class BuildConfig:
     do_publish: bool = True
     splits_dir: Path | None = None  # committed split files to publish with (else a new split)
     prune: bool = False  # drop ledger rows (and media) of clips not in these lists
+    exclude: str | None = None  # takedown CSV (vaar.curation.exclude): rows it names are not built
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class BuildReport:
     publish_error: str | None = None
     reason_examples: dict[str, str] = field(default_factory=dict)  # reason code -> one real error
     pruned: int = 0
+    excluded: list[str] = field(default_factory=list)  # clip ids dropped by cfg.exclude
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -122,11 +125,16 @@ def run_build(
         raise ConfigError(f"--workers must be >= 1, got {cfg.workers}")
     tax = taxonomy or default_taxonomy()
     valid, invalid = read_sources(sources, taxonomy=tax)
+    excluded: list[str] = []
+    if cfg.exclude:
+        valid, invalid, excluded = apply_exclusions(read_exclusions(cfg.exclude), valid, invalid)
     out.mkdir(parents=True, exist_ok=True)
     media_cfg = cfg.media if cfg.media.threads else replace(cfg.media, threads=ffmpeg_threads(cfg.workers))
     versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
     ledger = Ledger(out / "ledger.sqlite")
     try:
+        if excluded:  # a removal request: forget the clips' rows and delete their media
+            _prune(ledger, set(ledger.statuses()) - set(excluded), out)
         # the manifest, dataset and report cover these lists; other rows stay unless --prune
         current = {r.clip_id for r in valid} | {r.clip_id for r in invalid}
         pruned = _prune(ledger, current, out) if cfg.prune else 0
@@ -142,6 +150,7 @@ def run_build(
         write_manifest(ledger.rows(ids=current), manifest)
         report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest, current)
         report.pruned = pruned
+        report.excluded = excluded
     finally:
         ledger.close()
     if cfg.do_publish:  # the same function as `vaar publish`: it reads only the manifest and media

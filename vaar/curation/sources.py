@@ -4,9 +4,14 @@ Two kinds of problem, two outcomes:
 
 * the file cannot be used at all (missing, not UTF-8, a required column missing): a
   :class:`~vaar.errors.SourceListError`, which the CLI prints as one line and exits 2;
-* one row is wrong (unknown label, ``end <= start``, duration out of range, duplicate or unsafe
+* one row is wrong (no span, unknown label, ``end <= start``, duration out of range, duplicate or unsafe
   ``clip_id``, unsafe ``source_id``, unsupported URL scheme, malformed number): an :class:`InvalidRow` naming file, line
   and reason. The build records it as an ``invalid`` manifest row and goes on with the others.
+
+Columns beyond the source-list ones (e.g. the provenance columns ``seed``, ``seed_label``,
+``seed_flags`` of a ``vaar discover`` candidates file) are ignored. A candidates file may leave
+``start`` and ``end`` empty (a spanless candidate that review must trim): :func:`check_candidates`
+accepts that, the build does not.
 """
 
 from __future__ import annotations
@@ -110,6 +115,39 @@ def read_sources(
     return valid, invalid
 
 
+def check_candidates(
+    paths: Iterable[str | Path], *, taxonomy: Taxonomy | None = None, limits: SourceLimits = SourceLimits()
+) -> tuple[int, list[InvalidRow]]:
+    """Validate a candidates file: as :func:`read_sources`, except that a row may leave both
+    ``start`` and ``end`` empty. Returns (valid row count, invalid rows)."""
+    tax = taxonomy or default_taxonomy()
+    n_valid, invalid = 0, []
+    seen: dict[str, str] = {}
+    keys: set[str] = set()
+    for path in paths:
+        for line, raw in _read_csv(Path(path)):
+            check = raw
+            if not raw.get("start") and not raw.get("end"):
+                check = {**raw, "start": "0", "end": f"{limits.min_duration:g}"}
+            _, reason = _validate(check, tax, limits, str(path), line)
+            clip_id = raw.get("clip_id", "")
+            if reason is None and clip_id in seen:
+                reason = f"duplicate clip_id {clip_id!r} (first at {seen[clip_id]}); give each clip its own id"
+            if reason is not None:
+                key = clip_id if CLIP_ID_RE.match(clip_id) and clip_id not in seen else _position_id(str(path), line, keys)
+                keys.add(key)
+                invalid.append(InvalidRow(key, reason, str(path), line, raw))
+                continue
+            seen[clip_id] = f"{path}:{line}"
+            n_valid += 1
+    return n_valid, invalid
+
+
+def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
+    """(line, raw row) of a source list or candidates file; header checked, rows not validated."""
+    return _read_csv(Path(path))
+
+
 def _position_id(path: str, line: int, taken: set[str]) -> str:
     """Ledger/manifest key of a row whose clip_id cannot be its key: ``invalid:FILE:LINE``.
 
@@ -173,6 +211,11 @@ def _validate(
     parsed = urlparse(url)
     if parsed.scheme not in URL_SCHEMES or not parsed.netloc:
         return None, f"unsupported URL {url!r}: only http(s) URLs with a host are accepted"
+    if not raw.get("start") and not raw.get("end"):
+        return None, (
+            "no span: start and end are empty (a candidate from `vaar discover`); "
+            "set the span in `vaar review` before building"
+        )
     source_id = raw.get("source_id") or ""
     if source_id and not SOURCE_ID_RE.match(source_id):
         return None, (

@@ -8,7 +8,8 @@ Container-level checks (ffprobe, counting packets, no decode):
   past the source's end or the download was cut, and is ``failed``;
 * with ``accurate`` precision, the number of video frames equals ``round(duration × fps)`` (±1),
   which is what frame-accurate trimming promises;
-* the 16 kHz FLAC exists and lasts as long as the clip.
+* the 16 kHz FLAC exists and lasts as long as the clip (read from its STREAMINFO header: one
+  ffprobe process less per clip).
 
 This is the ``verify`` stage of :data:`vaar.curation.pipeline.CLIP_STAGES`; the content-level
 checks (sync, silence, frozen or black picture) are its ``sync`` and ``quality`` stages
@@ -57,6 +58,21 @@ def _float(x: Any, default: float = 0.0) -> float:
         return default
 
 
+def flac_duration(path: Path) -> float | None:
+    """Duration of a FLAC from its STREAMINFO block (total samples / sample rate), without
+    starting ffprobe; ``None`` when the file is not a FLAC or does not state its sample count."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(42)  # "fLaC", a 4-byte block header, the 34-byte STREAMINFO
+    except OSError:
+        return None
+    if len(head) < 42 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
+        return None
+    info = int.from_bytes(head[18:26], "big")  # rate (20 bits), channels (3), bits (5), samples (36)
+    rate, samples = info >> 44, info & ((1 << 36) - 1)
+    return samples / rate if rate and samples else None
+
+
 def verify_clip(video: Path, audio: Path, requested: float, cfg: MediaConfig) -> StreamFacts:
     """Check the normalised clip against the request; raise :class:`VerifyError` if it is wrong."""
     if not video.exists() or video.stat().st_size == 0:
@@ -88,7 +104,9 @@ def verify_clip(video: Path, audio: Path, requested: float, cfg: MediaConfig) ->
         raise VerifyError(f"short clip: {duration:.3f} s of {requested:.3f} s requested")
     if not audio.exists() or audio.stat().st_size == 0:
         raise VerifyError("16 kHz audio file is missing or empty")
-    adur = _float(probe(audio).get("format", {}).get("duration"))
+    adur = flac_duration(audio)
+    if adur is None:  # not a FLAC with a sample count: ask ffprobe
+        adur = _float(probe(audio).get("format", {}).get("duration"))
     if adur < min(vdur, requested) - 0.1:
         raise VerifyError(f"audio track is short: {adur:.3f} s for a {vdur:.3f} s clip")
     return StreamFacts(

@@ -129,8 +129,8 @@ def extract_dataset_ray(
     entry: dict[str, Any] = {
         "audio_backbone": audio_backbone, "audio_key": keys.key("audio"), "audio_dim": dims["audio"],
         "video_backbone": video_backbone, "video_key": keys.key("video"), "video_dim": dims["video"],
-        "layout": layout, "segments": segments, "dataset": str(root),
-    }  # fmt: skip
+        "layout": layout, "segments": segments, "frame_policy": "centre", "dataset": str(Path(root).resolve()),
+    }  # fmt: skip  (the same record as the local path: Ray extracts with the centre policy only)
     cache.record(entry)
     return ExtractionSummary(
         cache=str(cache.root), layout=layout, audio_backbone=audio_backbone, video_backbone=video_backbone,

@@ -326,17 +326,25 @@ def test_private_test_labels_cannot_be_recovered(
     entry_text = (board / "entries" / "vaar-cls" / "host.json").read_text()
     assert json.loads(entry_text)["dataset"]["split_sha256"] == identity.group(0)
     assert json.loads((board / "test_sets.json").read_text()) == {"vaar-cls": identity.group(0)}
-    # no plain sha256 of any labelling of the test ids (the brute force above) is in the entry's
-    # split identity or anywhere else but predictions_sha256 (the submitter's own file: here a
-    # perfect labelling, so its hash is one; rescore finds files by it)
+    # no plain sha256 of any labelling of the test ids (the brute force above) is anywhere in the
+    # entry, predictions_sha256 included: the submitted file here is a perfect labelling, so on a
+    # private split the entry names it by an HMAC under the host secret
     entry = json.loads(entry_text)
-    entry_hex = set(re.findall(r"[0-9a-f]{64}", json.dumps({**entry, "predictions_sha256": None})))
-    assert entry["predictions_sha256"] == hashlib.sha256(preds.read_bytes()).hexdigest()
+    entry_hex = set(re.findall(r"[0-9a-f]{64}", json.dumps(entry)))
+    assert entry["predictions_sha256"].startswith("hmac-sha256:")
+    assert hashlib.sha256(preds.read_bytes()).hexdigest() not in entry_hex
     for labels in itertools.product(CLASSES, repeat=len(ids)):
         for header, tail in (("clip_id,label", ""), ("clip_id,label,dataset_version", f",{version}")):
             guess = (header + "\n" + "".join(f"{c},{lab}{tail}\n" for c, lab in zip(ids, labels, strict=True)))
             assert hashlib.sha256(guess.encode()).hexdigest() not in entry_hex
     assert hashlib.sha256(labels_file.read_bytes()).hexdigest() not in entry_hex
+    # the host still finds the stored file by that HMAC and re-scores it
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    shutil.copy(preds, stored / "host.csv")
+    assert bench(["leaderboard", "--leaderboard", str(board), "--rescore", str(stored), "--task", "vaar-cls",
+                  "--labels", str(labels_file), *host_secret]) == 0  # fmt: skip
+    assert "1 reproduced" in capsys.readouterr().out
 
 
 def test_host_secret_from_the_environment_and_length(

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from vaar.bench.entry import Cost, DatasetRef, Entry, load_meta, slugify
     from vaar.bench.leaderboard import entry_path, submit_entry
     from vaar.bench.tasks import get_task
+    from vaar.bench.truth import keyed_file_identity
     from vaar.errors import ConfigError, SubmissionError
 
     if (args.predictions is None) == (args.model is None):
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             preds_path = Path(args.save_predictions or Path(tmp) / "predictions.csv")
             preds_path.write_text(text, encoding="utf-8")
         preds = task.read_predictions(preds_path, truth, max_bytes=max_bytes(args))
+        preds_id = keyed_file_identity(truth.sha256, Path(preds_path), preds.sha256, source.host_secret_file)
     report = task.score(preds, truth, resamples=args.bootstrap, seed=args.seed)
     dataset = DatasetRef(
         source=(args.dataset.resolve().name if args.dataset is not None else Path(truth.source).name),
@@ -118,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         private=private,
     )
     entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
-                  predictions_sha256=preds.sha256, cost=cost).to_dict()
+                  predictions_sha256=preds_id, cost=cost).to_dict()
     if args.robustness:  # the robustness track (vaar.bench.robustness.submit), in the same sandbox
         from vaar._util.progress import progress_bar
         from vaar.bench.robustness.submit import model_predict, robustness_for_entry

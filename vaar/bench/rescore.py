@@ -32,12 +32,16 @@ class Rescored:
     detail: str
 
 
-def index_predictions(folder: Path) -> dict[str, Path]:
-    """sha256 -> file, for every predictions file under ``folder`` (symbolic links skipped)."""
+def index_predictions(folder: Path, secret: bytes | None = None) -> dict[str, Path]:
+    """sha256 (or, with the host ``secret`` of a private split, its HMAC identity) -> file, for
+    every predictions file under ``folder`` (symbolic links skipped)."""
+    from vaar.curation.private import file_identity
+
     out: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         if path.suffix.lower() in SUFFIXES and path.is_file() and not path.is_symlink():
-            out.setdefault(sha256_file(path), path)
+            key = file_identity(secret, path.read_bytes()) if secret is not None else sha256_file(path)
+            out.setdefault(key, path)
     return out
 
 
@@ -48,9 +52,10 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def rescore(task: Task, truth: Any, entries: Sequence[dict[str, Any]], folder: Path, *,
-            max_bytes: int = DEFAULT_MAX_BYTES) -> list[Rescored]:
-    """Re-score each entry of ``task`` from its stored predictions file; one result per entry."""
-    files = index_predictions(folder)
+            max_bytes: int = DEFAULT_MAX_BYTES, secret: bytes | None = None) -> list[Rescored]:
+    """Re-score each entry of ``task`` from its stored predictions file; one result per entry
+    (``secret``: the host secret of a private split, whose entries name files by HMAC)."""
+    files = index_predictions(folder, secret)
     out: list[Rescored] = []
     for e in entries:
         slug = str(e["slug"])

@@ -118,6 +118,17 @@ def is_private_labels(fields: list[str], clip_ids: list[str]) -> bool:
     return "dataset_version" in fields or any(OPAQUE_CLIP_ID.fullmatch(c) for c in clip_ids)
 
 
+def keyed_file_identity(truth_identity: str, path: Path, plain_sha256: str, secret_file: Path | None) -> str:
+    """How an entry names a file scored on ``truth_identity``: its sha256, or on a private split
+    (an ``hmac-sha256:`` identity) an HMAC under the host secret, so that a submitted perfect
+    labelling cannot be brute-forced back from the public entry."""
+    if not truth_identity.startswith("hmac-sha256:"):
+        return plain_sha256
+    from vaar.curation.private import file_identity, load_secret
+
+    return file_identity(load_secret(secret_file), path.read_bytes())
+
+
 def private_identity(path: Path, raw: bytes, secret_file: Path | None) -> str:
     """The card's ``hmac-sha256:<hex>`` of a private labels file; refused without the host secret."""
     from vaar.curation.private import SECRET_ENV, load_secret, split_identity

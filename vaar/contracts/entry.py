@@ -120,7 +120,7 @@ def entry_schema() -> dict[str, Any]:
                         "additionalProperties": {"anyOf": [scalar, {"type": "object", "maxProperties": 20,
                                                                     "propertyNames": {"pattern": "^[a-z0-9_]{1,40}$"},
                                                                     "additionalProperties": scalar}]}},
-            "predictions_sha256": {"type": "string", "pattern": SHA256},
+            "predictions_sha256": {"type": "string", "pattern": SPLIT_IDENTITY},  # hmac on a private split
             "robustness": {"$ref": "#/$defs/robustness"},
             "submissions": {"type": "integer", "minimum": 1, "maximum": 1_000_000,
                             "description": "how many times this name was submitted for this task"},

@@ -66,6 +66,12 @@ def opaque_group(secret: bytes, value: str | None) -> str | None:
     return None if not value else "g" + _mac(secret, "vaar-group", value.encode("utf-8"))[:20]
 
 
+def file_identity(secret: bytes, data: bytes) -> str:
+    """``hmac-sha256:<hex>`` of a file scored on a private split (e.g. a predictions file): a plain
+    sha256 of a perfect ``clip_id,label`` file would be the sha256 of the true labelling."""
+    return "hmac-sha256:" + _mac(secret, "vaar-file", data)
+
+
 def split_identity(secret: bytes, labels_file: bytes) -> str:
     """``hmac-sha256:<hex>`` naming the private test split (its labels file) for the host."""
     return "hmac-sha256:" + _mac(secret, "vaar-split", labels_file)

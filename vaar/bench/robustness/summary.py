@@ -25,22 +25,23 @@ from vaar.bench import metrics as M
 
 def macro_f1_samples(y: npt.NDArray[np.int64], yhat: npt.NDArray[np.int64], k: int, resamples: int,
                      seed: int) -> npt.NDArray[np.float64]:  # fmt: skip
-    """Macro-F1 of each bootstrap resample (R,), drawn as ``vaar-cls`` draws them."""
+    """Macro-F1 of each bootstrap resample (R,), drawn and averaged as ``vaar-cls`` does (over the
+    classes present in the resample's labels or predictions: :func:`vaar.bench.metrics.macro_f1`)."""
     n = len(y)
     pair = y * k + yhat
     out = []
     for (conf,) in M.bootstrap_counts(n, resamples, seed, [(pair, k * k)]):
         m = conf.reshape(-1, k, k).astype(np.float64)
         tp = np.diagonal(m, axis1=1, axis2=2)
-        _, _, f1 = M.prf(tp, m.sum(axis=2), m.sum(axis=1))
-        out.append(f1.mean(axis=1))
+        f1, _ = M.macro_f1(tp, m.sum(axis=2), m.sum(axis=1))  # (B,)
+        out.append(f1)
     return np.concatenate(out) if out else np.zeros(0)
 
 
 def macro_f1(y: npt.NDArray[np.int64], yhat: npt.NDArray[np.int64], k: int) -> float:
     m = np.bincount(y * k + yhat, minlength=k * k).reshape(1, k, k).astype(np.float64)
-    _, _, f1 = M.prf(np.diagonal(m, axis1=1, axis2=2), m.sum(axis=2), m.sum(axis=1))
-    return float(f1.mean())
+    f1, _ = M.macro_f1(np.diagonal(m, axis1=1, axis2=2), m.sum(axis=2), m.sum(axis=1))
+    return float(f1[0])
 
 
 def _interval(samples: npt.NDArray[np.float64] | None) -> list[float] | None:

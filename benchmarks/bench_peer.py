@@ -94,7 +94,7 @@ def main() -> None:
         peer: list[tuple[float, float]] = []
         for r in range(args.rounds):
             vaar.append(run_timed([sys.executable, "-m", "vaar.cli", "build", str(csv_path),
-                                   "--out", str(root / f"vaar{r}"), "--workers", "1"]))  # fmt: skip
+                                   "--out", str(root / f"vaar{r}"), "--workers", "1", "--allow-private-network"]))  # fmt: skip
             if why_not is None:
                 peer.append(run_timed([str(args.peer_python), "-c", PEER_SCRIPT, str(p_csv), str(root / f"peer{r}")]))
     print(f"clips: {n}, rounds: {args.rounds} (A B A B, best round of each)")

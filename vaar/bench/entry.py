@@ -127,17 +127,17 @@ def _read_meta(path: Path) -> dict[Any, Any]:
     """The ``--meta`` file as a mapping: at most 16 KB, UTF-8, YAML without aliases."""
     import yaml
 
+    from vaar._util.capped import CappedReadError, read_text_capped
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_META_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read model metadata ({exc.strerror})") from None
-    if len(raw) > MAX_META_BYTES:
-        raise ConfigError(f"{path}: model metadata is over {MAX_META_BYTES // 1024} KB; keep it to a few fields")
+        text = read_text_capped(path, MAX_META_BYTES)
+    except CappedReadError as exc:
+        why = {"unreadable": f"cannot read model metadata ({exc.detail})",
+               "too_large": f"model metadata is over {MAX_META_BYTES // 1024} KB; keep it to a few fields",
+               "not_utf8": "model metadata is not UTF-8"}[exc.kind]  # fmt: skip
+        raise ConfigError(f"{path}: {why}") from None
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: model metadata is not UTF-8") from None
+        data = yaml.load(text, Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
     except RecursionError:
         raise ConfigError(f"{path}: model metadata is nested too deeply; write a flat YAML mapping") from None
     except yaml.YAMLError as exc:

@@ -183,17 +183,16 @@ def read_entry(path: Path) -> dict[str, Any]:
     """Read and validate one entry file; raises :class:`EntryError` naming the problem."""
     if path.is_symlink():
         raise EntryError("is a symbolic link; entries are plain files")
+    from vaar._util.capped import CappedReadError, read_text_capped
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_ENTRY_BYTES + 1)
-    except OSError as exc:
-        raise EntryError(f"cannot read ({exc.strerror})") from None
-    if len(raw) > MAX_ENTRY_BYTES:
-        raise EntryError(f"larger than {MAX_ENTRY_BYTES // 1024} KB")
+        text = read_text_capped(path, MAX_ENTRY_BYTES)
+    except CappedReadError as exc:
+        why = {"unreadable": f"cannot read ({exc.detail})", "too_large": f"larger than {MAX_ENTRY_BYTES // 1024} KB",
+               "not_utf8": "not UTF-8"}[exc.kind]  # fmt: skip
+        raise EntryError(why) from None
     try:
-        data = loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EntryError("not UTF-8") from None
+        data = loads(text)
     except JsonInputError as exc:
         raise EntryError(str(exc)) from None
     return validate_entry(data)

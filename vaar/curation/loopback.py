@@ -11,9 +11,11 @@ import re
 import threading
 from collections import Counter, defaultdict
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from vaar._util.serving import BackgroundServer
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -79,7 +81,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
         self.server.count_done(path.name, len(body))
 
 
-class LoopbackServer(ThreadingHTTPServer):
+class LoopbackServer(BackgroundServer):
     daemon_threads = True
     honour_range = True
 
@@ -89,7 +91,6 @@ class LoopbackServer(ThreadingHTTPServer):
         self.bytes_sent: Counter[str] = Counter()
         self.completed: defaultdict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -109,10 +110,4 @@ class LoopbackServer(ThreadingHTTPServer):
             self.completed[name].append(n)
 
     def __enter__(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
+        return super().__enter__()  # type: ignore[no-any-return]

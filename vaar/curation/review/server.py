@@ -22,11 +22,12 @@ import queue
 import re
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from vaar._util.serving import BackgroundServer
 from vaar.curation.review import page
 from vaar.curation.review.decisions import DecisionError
 from vaar.curation.review.previews import KINDS, Kind
@@ -44,7 +45,7 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _PREVIEW = re.compile(r"^/preview/(strip|wave|spec)/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.png$")
 
 
-class ReviewServer(ThreadingHTTPServer):
+class ReviewServer(BackgroundServer):
     """``with ReviewServer(session) as srv: print(srv.url)``; ``port=0`` picks a free port."""
 
     daemon_threads = True
@@ -53,7 +54,6 @@ class ReviewServer(ThreadingHTTPServer):
         super().__init__((HOST, port), _Handler)
         self.session = session
         self.token = secrets.token_urlsafe(32)
-        self._thread: threading.Thread | None = None
         # one background worker draws the previews of the next clips while the curator watches
         self._prefetch: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._prefetch_loop, daemon=True).start()
@@ -79,13 +79,7 @@ class ReviewServer(ThreadingHTTPServer):
         return f"http://{HOST}:{self.port}/"
 
     def __enter__(self) -> ReviewServer:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
+        return super().__enter__()  # type: ignore[no-any-return]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -15,7 +15,8 @@ track) and audio bytes, undecoded, so a model decodes them with whatever it was 
 (:func:`vaar.taxonomy.default_taxonomy` ``.slugs``): probabilities or logits, higher meaning more
 likely; the predicted label is the row's arg-max. A torch tensor is accepted.
 
-The sandbox (why the model cannot see the labels or report its own cost)::
+This module is the scorer's side; :mod:`vaar.bench.sandbox_model` is what runs in the model's
+process. The sandbox (why the model cannot see the labels or report its own cost)::
 
     scorer process (has the labels)                 model process: python -I -m vaar.bench.sandbox
     ───────────────────────────────                 ────────────────────────────────────────────
@@ -59,7 +60,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from vaar.errors import ConfigError, ManifestError
 
@@ -105,8 +106,6 @@ class Measured:
     threads: int | None
 
 
-# --- the scorer's side ---------------------------------------------------------------------
-
 class ModelProcess:
     """The model's process: start, one JSON line per request, limits, kill."""
 
@@ -119,7 +118,7 @@ class ModelProcess:
         env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
         env.update(CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "vaar.bench.sandbox", str(limits.memory_mb)],
+            [sys.executable, "-I", "-m", "vaar.bench.sandbox_model", str(limits.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             start_new_session=True, env=env,
         )
@@ -375,128 +374,3 @@ def run_model(
             row = rows[cid]
             w.writerow([cid, slugs[max(range(len(row)), key=row.__getitem__)], *(repr(x) for x in row)])
     return buf.getvalue(), cost
-
-
-# --- the model's side ----------------------------------------------------------------------
-
-def count_parameters() -> int | None:
-    """Parameters of every torch.nn.Module alive in this process (None without torch modules)."""
-    if "torch" not in sys.modules:
-        return None
-    import gc
-
-    import torch
-
-    seen: dict[int, int] = {}
-    found = False
-    for obj in gc.get_objects():
-        if isinstance(obj, torch.nn.Module):
-            found = True
-            params = object.__getattribute__(obj, "__dict__").get("_parameters") or {}
-            for p in dict.values(params) if isinstance(params, dict) else ():
-                if isinstance(p, torch.Tensor):
-                    seen[id(p)] = int(torch.Tensor.numel(p))
-    return sum(seen.values()) if found else None
-
-
-def as_rows(out: Any, n: int, n_classes: int) -> list[list[float]]:
-    import numpy as np
-
-    if hasattr(out, "detach"):
-        out = out.detach().cpu().double().numpy()
-    arr = np.asarray(out, dtype=np.float64)
-    if arr.shape != (n, n_classes):
-        raise ValueError(f"predict() returned shape {arr.shape}, expected ({n}, {n_classes}) "
-                         "(one row per clip, one column per class in taxonomy order)")
-    return [[float(x) for x in row] for row in arr]
-
-
-def _read_file(path: str | None) -> bytes | None:
-    if path is None:
-        return None
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _serve(reply: IO[str]) -> None:
-    def send(obj: dict[str, Any]) -> None:
-        reply.write(json.dumps(obj) + "\n")
-        reply.flush()
-
-    hello = json.loads(sys.stdin.readline())
-    for p in reversed(hello["sys_path"]):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    module_name, _, attr = str(hello["spec"]).partition(":")
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        send({"error": f"cannot import {module_name} ({exc})"})
-        return
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        send({"error": f"{module_name} has no callable {attr}"})
-        return
-    model = factory()
-    if not callable(getattr(model, "predict", None)):
-        send({"error": "the factory's object has no predict(batch) method"})
-        return
-    threads = None
-    if "torch" in sys.modules:
-        import torch
-
-        threads = int(torch.get_num_threads())
-    bs = getattr(model, "batch_size", None)
-    send({"ready": True, "parameters": count_parameters(), "threads": threads,
-          "batch_size": bs if isinstance(bs, int) else None})
-    n_classes = int(hello["n_classes"])
-    context: Any = None
-    if "torch" in sys.modules:
-        import torch
-
-        context = torch.inference_mode()
-    for line in sys.stdin:
-        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video_path"],
-                      c["audio_path"]) for c in json.loads(line)["clips"]]
-        if context is not None:
-            with context:
-                rows = as_rows(model.predict(clips), len(clips), n_classes)
-        else:
-            rows = as_rows(model.predict(clips), len(clips), n_classes)
-        send({"scores": rows})
-
-
-def main(argv: Sequence[str]) -> int:
-    """The model's process: ``python -I -m vaar.bench.sandbox MEMORY_MB`` (started by :class:`ModelProcess`)."""
-    import resource
-
-    limit = int(argv[0]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    reply = os.fdopen(os.dup(1), "w", encoding="utf-8")  # the protocol's channel
-    os.dup2(2, 1)  # the model's prints go to stderr
-    sys.stdout = sys.stderr
-    try:
-        _serve(reply)
-    except MemoryError:
-        _try_send(reply, {"error": "the model ran out of memory (over the --model-memory-mb limit of "
-                                   f"{argv[0]} MB); killed"})
-        return 3
-    except Exception as exc:  # the model's own error, reported as one line
-        first = (str(exc).splitlines() or [""])[0][:200]
-        _try_send(reply, {"error": f"the model raised {type(exc).__name__}: {first}"})
-        return 1
-    return 0
-
-
-def _try_send(reply: IO[str], obj: dict[str, Any]) -> None:
-    try:
-        reply.write(json.dumps(obj) + "\n")
-        reply.flush()
-    except (OSError, MemoryError):
-        pass
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

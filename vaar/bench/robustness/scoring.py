@@ -155,7 +155,8 @@ class ModelScorer:
 
     def scores(self, c: Corruption | None, severity: int, seed: int) -> npt.NDArray[np.float64]:
         from vaar.bench.robustness.media import corrupt_clip_media
-        from vaar.bench.sandbox import as_rows, iter_media
+        from vaar.bench.sandbox import iter_media
+        from vaar.bench.sandbox_model import as_rows
         from vaar.taxonomy import default_taxonomy
 
         k = len(default_taxonomy().slugs)

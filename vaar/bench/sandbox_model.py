@@ -1,0 +1,136 @@
+"""The model's side of the ``--model`` sandbox: what runs in ``python -I -m vaar.bench.sandbox_model``.
+
+It sets the memory limit, moves the model's prints to stderr, imports the submitted factory,
+counts its ``torch.nn.Module`` parameters itself, then answers one JSON line of scores per JSON
+line of clips (file paths, never labels). The scorer's side, and the protocol a model
+implements, are in :mod:`vaar.bench.sandbox`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+from vaar.bench.sandbox import Clip
+
+
+def count_parameters() -> int | None:
+    """Parameters of every torch.nn.Module alive in this process (None without torch modules)."""
+    if "torch" not in sys.modules:
+        return None
+    import gc
+
+    import torch
+
+    seen: dict[int, int] = {}
+    found = False
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.nn.Module):
+            found = True
+            params = object.__getattribute__(obj, "__dict__").get("_parameters") or {}
+            for p in dict.values(params) if isinstance(params, dict) else ():
+                if isinstance(p, torch.Tensor):
+                    seen[id(p)] = int(torch.Tensor.numel(p))
+    return sum(seen.values()) if found else None
+
+
+def as_rows(out: Any, n: int, n_classes: int) -> list[list[float]]:
+    import numpy as np
+
+    if hasattr(out, "detach"):
+        out = out.detach().cpu().double().numpy()
+    arr = np.asarray(out, dtype=np.float64)
+    if arr.shape != (n, n_classes):
+        raise ValueError(f"predict() returned shape {arr.shape}, expected ({n}, {n_classes}) "
+                         "(one row per clip, one column per class in taxonomy order)")
+    return [[float(x) for x in row] for row in arr]
+
+
+def _read_file(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _send(reply: IO[str], obj: dict[str, Any]) -> None:
+    reply.write(json.dumps(obj) + "\n")
+    reply.flush()
+
+
+def _serve(reply: IO[str]) -> None:
+    hello = json.loads(sys.stdin.readline())
+    for p in reversed(hello["sys_path"]):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    module_name, _, attr = str(hello["spec"]).partition(":")
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        _send(reply, {"error": f"cannot import {module_name} ({exc})"})
+        return
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        _send(reply, {"error": f"{module_name} has no callable {attr}"})
+        return
+    model = factory()
+    if not callable(getattr(model, "predict", None)):
+        _send(reply, {"error": "the factory's object has no predict(batch) method"})
+        return
+    threads = None
+    if "torch" in sys.modules:
+        import torch
+
+        threads = int(torch.get_num_threads())
+    bs = getattr(model, "batch_size", None)
+    _send(reply, {"ready": True, "parameters": count_parameters(), "threads": threads,
+          "batch_size": bs if isinstance(bs, int) else None})
+    n_classes = int(hello["n_classes"])
+    no_grad: Callable[[], Any] = contextlib.nullcontext
+    if "torch" in sys.modules:
+        import torch
+
+        no_grad = torch.inference_mode
+    for line in sys.stdin:
+        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video_path"],
+                      c["audio_path"]) for c in json.loads(line)["clips"]]
+        with no_grad():
+            rows = as_rows(model.predict(clips), len(clips), n_classes)
+        _send(reply, {"scores": rows})
+
+
+def main(argv: Sequence[str]) -> int:
+    """The model's process: ``python -I -m vaar.bench.sandbox_model MEMORY_MB`` (started by :class:`ModelProcess`)."""
+    import resource
+
+    limit = int(argv[0]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    reply = os.fdopen(os.dup(1), "w", encoding="utf-8")  # the protocol's channel
+    os.dup2(2, 1)  # the model's prints go to stderr
+    sys.stdout = sys.stderr
+    try:
+        _serve(reply)
+    except MemoryError:
+        _try_send(reply, {"error": "the model ran out of memory (over the --model-memory-mb limit of "
+                                   f"{argv[0]} MB); killed"})
+        return 3
+    except Exception as exc:  # the model's own error, reported as one line
+        first = (str(exc).splitlines() or [""])[0][:200]
+        _try_send(reply, {"error": f"the model raised {type(exc).__name__}: {first}"})
+        return 1
+    return 0
+
+
+def _try_send(reply: IO[str], obj: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError, MemoryError):
+        _send(reply, obj)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

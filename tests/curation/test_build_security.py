@@ -416,3 +416,26 @@ def test_csv_helper_escapes_free_text_but_not_numbers(tmp_path: Path) -> None:
     files = render_split_files(items, {it.clip_id: "train" for it in items})
     text = files["train.csv"].decode()
     assert "'=HYPERLINK" in text and '\n"=HYPERLINK' not in text and "\n=HYPERLINK" not in text
+
+
+def test_prune_never_deletes_outside_the_build_folder(tmp_path: Path) -> None:
+    """A tampered ledger (rows naming ``..``, absolute or symlinked paths) cannot make --prune
+    delete files outside --out."""
+    from vaar.curation.ledger import Ledger
+    from vaar.curation.pipeline import _prune
+
+    out = tmp_path / "out"
+    (out / "clips").mkdir(parents=True)
+    victims = [tmp_path / "victim.txt", tmp_path / "abs.txt", tmp_path / "linked.txt"]
+    for v in victims:
+        v.write_text("keep me")
+    (out / "clips" / "link.mp4").symlink_to(victims[2])
+    inside = out / "clips" / "own.mp4"
+    inside.write_bytes(b"x")
+    with Ledger(out / "ledger.sqlite") as ledger:
+        for cid, video in (("up", "../victim.txt"), ("abs", str(victims[1])), ("link", "clips/link.mp4"),
+                           ("own", "clips/own.mp4")):  # fmt: skip
+            ledger.put({"clip_id": cid, "status": "ok", "video_path": video, "audio_path": None})
+        assert _prune(ledger, set(), out) == 4
+    assert all(v.read_text() == "keep me" for v in victims)
+    assert not inside.exists()  # its own media inside --out does go

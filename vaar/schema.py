@@ -4,8 +4,10 @@
   The Arrow schema (:func:`manifest_schema`) and the ledger both come from this list.
   :func:`validate_manifest` checks a table read from disk against it; the one reader is
   :func:`vaar.curation.manifest.read_manifest` (used by ``vaar split`` and ``vaar publish``).
-* :func:`dataset_features` — the published Hugging Face dataset: the ``datasets.Features`` and
-  the Arrow schema of its Parquet shards come from the same definition.
+* :func:`published_features` — the published Hugging Face dataset, as data: the
+  ``datasets.Features`` (:func:`dataset_features`) and the Arrow schema of its Parquet shards
+  (:func:`published_arrow_schema`, which does not import ``datasets``: publishing stays fast)
+  come from it.
 
 Statuses: ``ok`` (in the dataset), ``failed`` (a stage broke: download, trim, verify; worth a
 ``--retry-failed``), ``invalid`` (the source row itself is wrong; fix the CSV), ``rejected``
@@ -136,21 +138,72 @@ def empty_row() -> dict[str, Any]:
     return {name: None for name in MANIFEST_COLUMNS}
 
 
+@dataclass(frozen=True)
+class PublishedFeature:
+    """One column of the published dataset, as data: ``kind`` is a ``datasets`` feature type."""
+
+    name: str
+    kind: Literal["Value", "ClassLabel", "Video", "Audio"]
+    dtype: str | None = None  # Value only: string | float64 | int32 | int64
+
+
+_ARROW_TO_VALUE = {_S: "string", _F: "float64", _I: "int32", _L: "int64"}
+_MEDIA = pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # Video and Audio storage
+
+
+def published_features() -> tuple[PublishedFeature, ...]:
+    """The columns of the published dataset, in order: clip_id, label, video, audio, the facts."""
+    head = (PublishedFeature("clip_id", "Value", "string"), PublishedFeature("label", "ClassLabel"),
+            PublishedFeature("video", "Video"), PublishedFeature("audio", "Audio"))  # fmt: skip
+    facts = tuple(PublishedFeature(f.name, "Value", _ARROW_TO_VALUE[f.type]) for f in MANIFEST_FIELDS
+                  if f.published and f.name != "clip_id")  # fmt: skip
+    return head + facts
+
+
 def dataset_features(class_names: tuple[str, ...] | list[str]) -> datasets.Features:
-    """Features of the published dataset: clip_id, label, video, audio and the published facts."""
+    """Features of the published dataset (:func:`published_features` as ``datasets.Features``)."""
     import datasets
 
-    feats: dict[str, Any] = {
-        "clip_id": datasets.Value("string"),
-        "label": datasets.ClassLabel(names=list(class_names)),
-        "video": datasets.Video(),
-        "audio": datasets.Audio(sampling_rate=AUDIO_SAMPLE_RATE),
-    }
-    arrow_to_value = {_S: "string", _F: "float64", _I: "int32", _L: "int64"}
-    for f in MANIFEST_FIELDS:
-        if f.published and f.name not in feats:
-            feats[f.name] = datasets.Value(arrow_to_value[f.type])
-    return datasets.Features(feats)
+    def feature(f: PublishedFeature) -> Any:
+        if f.kind == "ClassLabel":
+            return datasets.ClassLabel(names=list(class_names))
+        if f.kind == "Audio":
+            return datasets.Audio(sampling_rate=AUDIO_SAMPLE_RATE)
+        if f.kind == "Video":
+            return datasets.Video()
+        return datasets.Value(f.dtype)
+
+    return datasets.Features({f.name: feature(f) for f in published_features()})
+
+
+def published_features_dict(class_names: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``dataset_features(class_names).to_dict()``, without importing ``datasets`` (a test
+    checks the two agree)."""
+    out: dict[str, Any] = {}
+    for f in published_features():
+        if f.kind == "Value":
+            out[f.name] = {"dtype": f.dtype, "_type": "Value"}
+        elif f.kind == "ClassLabel":
+            out[f.name] = {"names": list(class_names), "_type": "ClassLabel"}
+        elif f.kind == "Audio":
+            out[f.name] = {"sampling_rate": AUDIO_SAMPLE_RATE, "_type": "Audio"}
+        else:
+            out[f.name] = {"_type": f.kind}
+    return out
+
+
+def published_arrow_schema(class_names: tuple[str, ...] | list[str]) -> pa.Schema:
+    """The Arrow schema of the published Parquet shards, with the ``huggingface`` metadata that
+    ``datasets`` reads the features from: ``dataset_features(...).arrow_schema`` plus that
+    metadata, without importing ``datasets`` (a test checks the two agree)."""
+    import json
+
+    types = {"ClassLabel": pa.int64(), "Video": _MEDIA, "Audio": _MEDIA}
+    value = {"string": _S, "float64": _F, "int32": _I, "int64": _L}
+    fields = [pa.field(f.name, value[str(f.dtype)] if f.kind == "Value" else types[f.kind])
+              for f in published_features()]  # fmt: skip
+    meta: dict[bytes | str, bytes | str] = {"huggingface": json.dumps({"info": {"features": published_features_dict(class_names)}})}
+    return pa.schema(fields, metadata=meta)
 
 
 PUBLISHED_FACTS: tuple[str, ...] = tuple(

@@ -66,6 +66,7 @@ def test_components_match_a_naive_merge() -> None:
         rng.shuffle(edges)  # edge order does not matter
         assert components(n, [b for _, b in edges], [a for a, _ in edges]) == got
     assert components(0, [], []) == []
+    assert components(3, [], []) == [[0], [1], [2]]  # no edge: no scipy needed
 
 
 def test_components_by_key_ignores_empty_keys() -> None:

@@ -31,7 +31,6 @@ the swap (extra files such as a datasheet); each gets a :class:`PublishContext`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -70,7 +69,7 @@ from vaar.curation.split import (
     write_files,
 )
 from vaar.errors import ConfigError, ManifestError
-from vaar.schema import PUBLISHED_FACTS, dataset_features
+from vaar.schema import PUBLISHED_FACTS, published_arrow_schema
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
 ROW_GROUP_BYTES = 64 << 20
@@ -360,10 +359,7 @@ def _write_data(
     cfg: PublishConfig,
     secret: bytes | None,
 ) -> tuple[dict[str, int], dict[str, dict[str, int]], dict[str, float]]:
-    features = dataset_features(tax.slugs)
-    schema = features.arrow_schema.with_metadata(
-        {"huggingface": json.dumps({"info": {"features": features.to_dict()}})}
-    )
+    schema = published_arrow_schema(tax.slugs)  # with the features datasets reads back
     counts: dict[str, int] = {}
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
     seconds: dict[str, float] = defaultdict(float)

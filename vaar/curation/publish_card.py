@@ -14,7 +14,7 @@ import yaml
 
 from vaar import __version__
 from vaar.curation.split import SPLITS
-from vaar.schema import dataset_features
+from vaar.schema import AUDIO_SAMPLE_RATE, published_features
 from vaar.taxonomy import Taxonomy
 
 
@@ -40,9 +40,8 @@ class CardFacts:
 
 def render_card(facts: CardFacts, taxonomy: Taxonomy) -> str:
     counts = facts.counts
-    features = dataset_features(taxonomy.slugs)
     info = {
-        "features": _features_yaml(features),
+        "features": _features_yaml(taxonomy.slugs),
         "splits": [
             {"name": s, "num_bytes": facts.data_bytes[s], "num_examples": counts[s]} for s in SPLITS if counts[s]
         ],
@@ -132,18 +131,19 @@ def render_card(facts: CardFacts, taxonomy: Taxonomy) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _features_yaml(features: Any) -> list[dict[str, Any]]:
+def _features_yaml(class_names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The card's ``dataset_info.features``: :func:`vaar.schema.published_features` in the Hub's
+    YAML form."""
     out: list[dict[str, Any]] = []
-    for name, feat in features.items():
-        kind = type(feat).__name__
-        if kind == "ClassLabel":
-            out.append({"name": name, "dtype": {"class_label": {"names": dict(enumerate(feat.names))}}})
-        elif kind == "Value":
-            out.append({"name": name, "dtype": feat.dtype})
-        elif kind == "Audio":
-            out.append({"name": name, "dtype": {"audio": {"sampling_rate": feat.sampling_rate}}})
+    for f in published_features():
+        if f.kind == "ClassLabel":
+            out.append({"name": f.name, "dtype": {"class_label": {"names": dict(enumerate(class_names))}}})
+        elif f.kind == "Value":
+            out.append({"name": f.name, "dtype": f.dtype})
+        elif f.kind == "Audio":
+            out.append({"name": f.name, "dtype": {"audio": {"sampling_rate": AUDIO_SAMPLE_RATE}}})
         else:
-            out.append({"name": name, "dtype": kind.lower()})
+            out.append({"name": f.name, "dtype": f.kind.lower()})
     return out
 
 

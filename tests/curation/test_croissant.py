@@ -186,3 +186,47 @@ def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_pa
     entry = json.loads((board / "entries" / "vaar-cls" / "host.json").read_text())
     assert entry["dataset"]["version"] == "1.2.1"
     assert card_header(tmp_path / "dataset")["dataset_version"] == "1.2.1"
+
+
+_WRITE = """
+import json, sys
+from pathlib import Path
+from vaar.curation.croissant import write_croissant
+from vaar.curation.release import ReleaseInfo
+from vaar.taxonomy import default_taxonomy
+write_croissant(Path(sys.argv[1]), [], ReleaseInfo("cc-by-4.0", None, None, None), name="VAAR", version=sys.argv[3],
+                taxonomy=default_taxonomy(), validated=Path(sys.argv[2]))
+print(json.dumps("mlcroissant" in sys.modules))
+"""
+
+
+def test_a_document_already_validated_is_not_checked_again(published: Path, tmp_path: Path) -> None:
+    """The validated-documents file skips mlcroissant only for the same bytes and validator."""
+    from importlib.metadata import version
+
+    folder = tmp_path / "ds"
+    for sub in ("data", "splits"):
+        (folder / sub).mkdir(parents=True)
+        for p in (published / sub).iterdir():
+            (folder / sub / p.name).write_bytes(p.read_bytes())
+    validated = tmp_path / "cache" / "croissant-validated.txt"
+
+    def write(ver: str) -> tuple[bool, bytes]:
+        proc = subprocess.run([sys.executable, "-c", _WRITE, str(folder), str(validated), ver],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"})  # fmt: skip (a fixed datePublished)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout), (folder / "croissant.json").read_bytes()
+
+    checked, first = write("1.0.0")
+    key = f"mlcroissant-{version('mlcroissant')} {hashlib.sha256(first).hexdigest()}"
+    assert checked and validated.read_text().splitlines() == [key]
+    checked, again = write("1.0.0")
+    assert not checked and again == first  # the same document: not imported, not checked
+    checked, other = write("1.0.1")
+    assert checked and other != first and len(validated.read_text().splitlines()) == 2
+    # an entry for other bytes (or another mlcroissant) does not let this document through
+    validated.write_text(f"mlcroissant-0.0.0 {hashlib.sha256(first).hexdigest()}\n"
+                         f"mlcroissant-{version('mlcroissant')} {'0' * 64}\n")  # fmt: skip
+    checked, _ = write("1.0.0")
+    assert checked

@@ -372,3 +372,33 @@ def test_run_build_publishes_through_the_same_function(built: Path, tmp_path: Pa
     report = run_build([tmp_path / "s.csv"], copy, replace(FAST, do_publish=True))
     assert report.processed == 0 and report.publish is not None, report.publish_error
     assert tree(copy / "dataset") == tree(ref)
+
+
+_BUILD_AND_LIST_IMPORTS = """
+import json, sys
+from vaar.cli import main
+rc = main(sys.argv[1:])
+print(json.dumps([rc, sorted(m for m in ("datasets", "mlcroissant", "yt_dlp") if m in sys.modules)]))
+"""
+
+
+def test_a_resumed_build_republishes_without_the_heavy_imports(built: Path, tmp_path: Path) -> None:
+    """The fixed cost of `vaar build`: publishing never imports datasets; a rerun with nothing to do
+    downloads nothing (no yt_dlp) and, its croissant.json being the one checked before, does not
+    import mlcroissant again. The dataset it publishes is the same, byte for byte."""
+    copy = copy_build(built, tmp_path / "copy", ledger=True)
+    shutil.copy2(built.parent / "s.csv", tmp_path / "s.csv")
+
+    def build() -> tuple[list[str], dict[str, str]]:
+        proc = subprocess.run([sys.executable, "-c", _BUILD_AND_LIST_IMPORTS, "build", str(tmp_path / "s.csv"),
+                               "--out", str(copy), "--allow-private-network"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"})  # fmt: skip (a fixed datePublished)
+        rc, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert rc == 0, proc.stderr[-2000:]
+        return imported, tree(copy / "dataset")
+
+    first, published = build()
+    assert first == ["mlcroissant"]  # the check ran
+    again, republished = build()
+    assert again == [] and republished == published

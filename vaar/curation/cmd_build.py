@@ -143,7 +143,8 @@ def _config(args: argparse.Namespace) -> Any:
                                 allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
-                              host_secret_file=args.host_secret_file, **release_options(args)),
+                              host_secret_file=args.host_secret_file, **release_options(args),
+                              croissant_validated=args.out / "cache" / "croissant-validated.txt"),
         do_publish=args.publish,
         splits_dir=args.splits,
         exclude=str(args.exclude) if args.exclude else None,

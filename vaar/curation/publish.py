@@ -106,6 +106,7 @@ class PublishConfig:
     citation: str | None = None  # BibTeX for the card, croissant.json and DATASHEET.md
     version: str | None = None  # dataset version; None: from the split (vaar.curation.release)
     homepage: str | None = None
+    croissant_validated: Path | None = None  # croissant.json documents already checked (vaar build: DIR/cache)
     hooks: tuple[PublishHook, ...] = field(default=(), repr=False, compare=False)
 
 
@@ -206,7 +207,8 @@ def _publish(
                           private_test, identity, fallback, version, cfg.homepage, cfg.citation)
         (tmp / "README.md").write_text(render_card(facts, tax), encoding="utf-8")
         release_rows = _release_rows(manifest, assignment)
-        write_croissant(tmp, release_rows, release, name=cfg.name, version=version, taxonomy=tax)
+        write_croissant(tmp, release_rows, release, name=cfg.name, version=version, taxonomy=tax,
+                        validated=cfg.croissant_validated)  # fmt: skip
         write_datasheet(tmp, release_rows, release, name=cfg.name, version=version, taxonomy=tax,
                         private_test=private_test)  # fmt: skip
         warnings = (fallback,) if fallback else ()

@@ -7,7 +7,8 @@
 * overhead: the same N local clips (served on 127.0.0.1, fetched by yt-dlp) built by
   `vaar build --workers 1`, against the ffmpeg/ffprobe commands that build runs for them, run
   bare and one after another (source probe, trim + normalise + FLAC in one ffmpeg, packet-count
-  probe, the QC decode). Reported with and without the fixed start-up cost (a resumed no-op run).
+  probe, the QC decode). Reported with and without the fixed cost: a resumed no-op run (best of
+  ``--noop-runs``), with and without ``--no-publish``.
 * scaling: throughput of --workers 2 over --workers 1 (fresh build folders), CPU of each build,
   and the serial part: a resumed no-op run (start-up, ledger, manifest, publish) over the
   one-worker build, with the speed-up Amdahl's law allows for it.
@@ -16,9 +17,10 @@
   0.1 s, for growing clip counts (it should not grow with N).
 
 Ratios are computed within one run: this machine is noisy and shared.
-CPU is the children's user + system time (getrusage): it counts only processes that were waited
-for, so a build's figure misses its forkserver's workers when the forkserver is not reaped; the
-bare commands' figures are exact.
+overhead counts a build's CPU over its whole process tree, forkserver workers included
+(benchmarks/treecpu.py); elsewhere CPU is the children's user + system time (getrusage), which
+counts only processes that were waited for, so a build's figure there misses its forkserver's
+workers. The bare commands' figures are exact.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from treecpu import TreeUsage, run_tree  # noqa: E402
 
 from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
@@ -131,31 +136,37 @@ def served(n: int, seconds: float, size: str, start: float, end: float) -> Itera
             yield root, root / "s.csv", srcs
 
 
+def build_usage(csv_path: Path, out: Path, workers: int, *extra: str) -> TreeUsage:
+    """Wall and CPU of one build, every process of its tree counted (forkserver workers too)."""
+    return run_tree([*VAAR, str(csv_path), "--out", str(out), "--workers", str(workers), *extra])
+
+
 def overhead(args: argparse.Namespace) -> None:
     with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, srcs):
-        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t_build = build(csv_path, root / "b1", 1)
-        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t_noop = build(csv_path, root / "b1", 1)  # resumed: start-up, manifest, publish
-        c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        b = build_usage(csv_path, root / "b1", 1)
+        # resumed, nothing to do: start-up, ledger, manifest, publish (best of a few: the fixed cost)
+        noops = [build_usage(csv_path, root / "b1", 1) for _ in range(args.noop_runs)]
+        noops_np = [build_usage(csv_path, root / "b1", 1, "--no-publish") for _ in range(args.noop_runs)]
         t_bare = sum(bare_commands(s, root, 0.5, 4.0) for s in srcs)
     n = args.clips
-    cpu_build = c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
-    cpu_noop = c2.ru_utime - c1.ru_utime + c2.ru_stime - c1.ru_stime
+    noop_wall, noop_cpu = min(u.wall for u in noops), min(u.cpu for u in noops)
+    np_wall, np_cpu = min(u.wall for u in noops_np), min(u.cpu for u in noops_np)
     print("CPU per clip of the bare commands, by stage (children's user + system time):")
     for stage, cpu in STAGE_CPU.items():
         print(f"  {stage:28s} {cpu / n * 1000:6.0f} ms")
     bare_cpu = sum(STAGE_CPU.values())
     print(f"  {'all bare commands':28s} {bare_cpu / n * 1000:6.0f} ms")
-    print(f"vaar build --workers 1 CPU: {cpu_build / n * 1000:.0f} ms/clip all in; fixed (no-op rerun) "
-          f"{cpu_noop:.1f} s; per clip without it {(cpu_build - cpu_noop) / n * 1000:.0f} ms "
-          f"({100 * ((cpu_build - cpu_noop) / bare_cpu - 1):+.0f} % over the bare commands)")
+    print(f"fixed cost (no-op rerun, best of {args.noop_runs}): {noop_wall:.2f} s wall, {noop_cpu:.2f} s CPU; "
+          f"with --no-publish {np_wall:.2f} s wall, {np_cpu:.2f} s CPU")  # fmt: skip
+    print(f"vaar build --workers 1 CPU (whole process tree): {b.cpu / n * 1000:.0f} ms/clip all in; "
+          f"per clip without the fixed cost {(b.cpu - noop_cpu) / n * 1000:.0f} ms "
+          f"({100 * ((b.cpu - noop_cpu) / bare_cpu - 1):+.0f} % over the bare commands)")  # fmt: skip
     print(f"clips: {n}")
     print(f"bare ffmpeg/ffprobe commands: {t_bare:.1f} s ({t_bare / n * 1000:.0f} ms/clip)")
-    print(f"vaar build --workers 1:        {t_build:.1f} s ({t_build / n * 1000:.0f} ms/clip)")
-    print(f"  of which fixed (no-op rerun): {t_noop:.1f} s")
-    print(f"overhead, all in:               {100 * (t_build / t_bare - 1):+.1f} %")
-    print(f"overhead per clip (no start-up): {100 * ((t_build - t_noop) / t_bare - 1):+.1f} %")
+    print(f"vaar build --workers 1:        {b.wall:.1f} s ({b.wall / n * 1000:.0f} ms/clip)")
+    print(f"  of which fixed (no-op rerun): {noop_wall:.1f} s")
+    print(f"overhead, all in:               {100 * (b.wall / t_bare - 1):+.1f} %")
+    print(f"overhead per clip (no start-up): {100 * ((b.wall - noop_wall) / t_bare - 1):+.1f} %")
 
 
 def scaling(args: argparse.Namespace) -> None:
@@ -223,6 +234,8 @@ def main() -> None:
     for name in ("overhead", "scaling"):
         p = sub.add_parser(name)
         p.add_argument("--clips", type=int, default=50)
+        if name == "overhead":
+            p.add_argument("--noop-runs", type=int, default=3, help="no-op reruns (best counts)")
     p = sub.add_parser("memory")
     p.add_argument("--clips", type=int, nargs="+", default=[200, 600, 1000])
     args = ap.parse_args()

@@ -105,6 +105,9 @@ class BuildReport:
 # forkserver, not fork: the driver runs download threads, and forking a process while another
 # thread holds a lock (logging, imports, yt-dlp) can leave the child deadlocked.
 _POOL_CONTEXT = multiprocessing.get_context("forkserver")
+# the forkserver imports the worker's code once; each worker forked from it starts with it loaded
+# (without this, every worker imports it again: ~0.4 s of CPU each, measured by benchmarks/bench_build.py)
+_POOL_CONTEXT.set_forkserver_preload(["__main__", __name__])
 
 
 def ffmpeg_threads(workers: int) -> int:

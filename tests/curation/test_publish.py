@@ -26,7 +26,7 @@ import pytest
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from vaar.cli import main
-from vaar.curation.download import DownloadConfig
+from vaar.curation.download import DownloadConfig, ytdlp_version
 from vaar.curation.pipeline import BuildConfig, run_build
 from vaar.curation.private import opaque_id
 from vaar.curation.publish import PublishConfig, publish
@@ -402,3 +402,7 @@ def test_a_resumed_build_republishes_without_the_heavy_imports(built: Path, tmp_
     assert first == ["mlcroissant"]  # the check ran
     again, republished = build()
     assert again == [] and republished == published
+    # the version the manifest records is read without importing yt_dlp, and is its own
+    from yt_dlp.version import __version__
+
+    assert ytdlp_version() == __version__

@@ -16,6 +16,7 @@ validator is the same skips the repeat; any other document is checked.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections import Counter
@@ -148,8 +149,8 @@ def validate_croissant(doc: Mapping[str, Any]) -> list[str]:
         import mlcroissant as mlc
     except ImportError:
         return []
-    try:
-        mlc.Dataset(jsonld=dict(doc))
+    try:  # a deep copy: mlcroissant adds keys (an "@base") to the document it is given
+        mlc.Dataset(jsonld=copy.deepcopy(dict(doc)))
     except mlc.ValidationError as exc:
         return [line.strip() for line in str(exc).splitlines() if line.strip().startswith("-")] or [str(exc)]
     return []
@@ -217,7 +218,7 @@ def croissant_document(
     clips = {"@type": "cr:RecordSet", "@id": "clips", "name": "clips",
              "description": "One record per published clip.", "key": {"@id": "clips/clip_id"}, "field": fields}  # fmt: skip
     doc: dict[str, Any] = {
-        "@context": CONTEXT,
+        "@context": dict(CONTEXT),
         "@type": "sc:Dataset",
         "name": name,
         "description": (

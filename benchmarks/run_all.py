@@ -15,6 +15,7 @@ RUNS = [
     ["bench_build.py", "overhead", "--clips", "50"],
     ["bench_build.py", "scaling", "--clips", "50"],
     ["bench_build.py", "memory", "--clips", "200", "1000"],
+    ["bench_peer.py"],  # vaar alone unless video2dataset 1.3.0 is installed (see its docstring)
     ["bench_sync.py", "all"],
     ["bench_split.py"],
     ["bench_publish.py", "--clips", "20000"],

@@ -14,8 +14,8 @@ Both tools get the same generated sources (testsrc2 + a tone with clicks, 320x24
 
 vaar runs at its default ``--workers`` and at 1 and 2; its figure includes the sync check, quality
 checks, fingerprint, verify and publish. video2dataset runs as configured for it before
-(processes_count 1, thread_count 4) and with processes_count 2; its figure is download + ffmpeg
-clipping only. The best configuration of each tool counts. Runs alternate (A B C D A B C D ...),
+(processes_count 1, thread_count 4) and with processes_count 2 (the rows split into one shard per
+process, so that both work); its figure is download + ffmpeg clipping only. The best configuration of each tool counts. Runs alternate (A B C D A B C D ...),
 the best round of each configuration counts: this machine is shared, so only ratios within one
 run mean anything. CPU is the user + system time of every process of the command's tree, forkserver
 workers and other orphans included (benchmarks/treecpu.py), which load inflates far less than wall.
@@ -60,7 +60,7 @@ video2dataset(url_list=sys.argv[1], output_folder=sys.argv[2], input_format="par
                                                                        "max_length": 999999.0}}},
                       "reading": {"yt_args": {"download_size": 360, "download_audio_rate": 44100},
                                   "timeout": 60, "sampler": None},
-                      "storage": {"number_sample_per_shard": 1000, "oom_shard_count": 5,
+                      "storage": {"number_sample_per_shard": int(sys.argv[4]), "oom_shard_count": 5,
                                   "captions_are_subtitles": False},
                       "distribution": {"processes_count": int(sys.argv[3]), "thread_count": 4,
                                        "subjob_size": 1000, "distributor": "multiprocessing"}})
@@ -116,13 +116,15 @@ def peer_input(vaar_csv: Path, out: Path) -> Path:
     return out
 
 
-def configs(default_workers: int, peer: bool) -> list[tuple[str, str, list[str]]]:
+def configs(default_workers: int, peer: bool, clips: int) -> list[tuple[str, str, list[str]]]:
     """(tool, label, extra args) of every configuration, in the order a round runs them."""
     workers = sorted({default_workers, 1, 2})
     out = [("vaar", f"--workers {w}" + (" (default)" if w == default_workers else ""), ["--workers", str(w)])
            for w in workers]  # fmt: skip
     if peer:
-        out += [("video2dataset", f"processes_count {p}, thread_count 4", [str(p)]) for p in (1, 2)]
+        # one shard per process: a process works on whole shards, so one shard would leave the second idle
+        out += [("video2dataset", f"processes_count {p}, thread_count 4", [str(p), str(-(-clips // p))])
+                for p in (1, 2)]  # fmt: skip
     return out
 
 
@@ -133,7 +135,7 @@ def run_scenario(sc: Scenario, rounds: int, peer_python: Path, peer: bool) -> li
         p_in = peer_input(csv_path, root / "peer.parquet")
         want = sc.end - sc.start
         for r in range(rounds):
-            for k, (tool, label, extra) in enumerate(configs(default, peer)):
+            for k, (tool, label, extra) in enumerate(configs(default, peer, sc.clips)):
                 out = root / f"{tool}{k}-{r}"
                 if tool == "vaar":
                     cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv_path), "--out", str(out),

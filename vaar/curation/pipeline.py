@@ -20,7 +20,6 @@ too, unless ``retry_failed``).
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import threading
 import traceback
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
+from vaar._util.cpus import usable_cpus
 from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
@@ -108,7 +108,7 @@ _POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 def ffmpeg_threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    return max(1, usable_cpus() // max(1, workers))
 
 
 def run_build(

@@ -36,6 +36,8 @@ from vaar.curation.mp4box import Box, BoxError, child, children, optional_child,
 from vaar.curation.mp4entry import aac_entry, sample_entry, video_entry
 from vaar.curation.mp4table import SampleTable
 
+INT_MAX = (1 << 31) - 1
+
 
 @dataclass(frozen=True)
 class TrackFacts:
@@ -99,17 +101,18 @@ def _facts(moov: bytes, file_size: int) -> Mp4Facts:
     for kind in ("video", "audio"):
         if sum(t.kind == kind for t in tracks) > 1:
             raise BoxError(f"more than one {kind} track")
-    return Mp4Facts(duration=_seconds(_rescale(movie_dur, 1_000_000, movie_ts), 1_000_000), tracks=tracks)
+    duration = _seconds(_rescale(movie_dur, 1_000_000, movie_ts), 1_000_000)  # microseconds
+    return Mp4Facts(duration, tracks)
 
 
 def _mvhd(buf: bytes, box: Box) -> tuple[int, int]:
-    version, p = _full(buf, box, 20)
-    if version == 1:
-        _, _, ts, dur = struct.unpack_from(">QQIQ", buf, p) if box.size >= 32 else (0, 0, 0, 0)
-    elif version == 0:
-        _, _, ts, dur = struct.unpack_from(">IIII", buf, p)
-    else:
+    """(movie timescale, movie duration)."""
+    version = buf[box.start] if box.size else -1
+    if version not in (0, 1):
         raise BoxError("mvhd version")
+    fmt = ">QQIQ" if version == 1 else ">IIII"  # creation, modification, timescale, duration
+    _, p = _full(buf, box, struct.calcsize(fmt))
+    _, _, ts, dur = struct.unpack_from(fmt, buf, p)
     if ts <= 0 or dur <= 0:
         raise BoxError("mvhd without a timescale or a duration")
     return ts, dur
@@ -138,13 +141,16 @@ def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int) -> TrackFacts:
     entry = sample_entry(buf, child(buf, stbl, b"stsd"))
     if handler == b"vide":
         codec, width, height = video_entry(buf, entry)
-        start = _video_start(table, edits, ts, movie_ts)
-        return TrackFacts("video", codec, ts, table.count, table.duration, _seconds(start, ts), width=width, height=height)
+        start = _seconds(_video_start(table, edits, ts, movie_ts), ts)
+        video = TrackFacts("video", codec, ts, table.count, table.duration, start, width, height)
+        if max(video.frame_rate) > INT_MAX:  # ffmpeg would approximate the rate
+            raise BoxError("a frame rate beyond 32 bits")
+        return video
     rate, channels = aac_entry(buf, entry)
     if rate != ts:
         raise BoxError("audio timescale is not its sample rate")
-    start = _audio_start(table, edits, ts, movie_ts)
-    return TrackFacts("audio", "aac", ts, table.count, table.duration, _seconds(start, ts), sample_rate=rate, channels=channels)
+    start = _seconds(_audio_start(table, edits, ts, movie_ts), ts)
+    return TrackFacts("audio", "aac", ts, table.count, table.duration, start, 0, 0, rate, channels)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ ISO/IEC 14496-1 §7.2.6 / 14496-3 §1.6.2 for the ``esds`` descriptors that carr
 AudioSpecificConfig. The codec names are ffprobe's.
 
 Only what the caller can vouch for is accepted: one sample entry, a video codec of
-:data:`VIDEO_CODECS`, and for audio plain AAC (object type 2, LC) whose configuration agrees with
+:data:`VIDEO_CODECS` with its decoder configuration (for H.264, a sequence parameter set whose
+picture size is the entry's: :mod:`vaar.curation.mp4avc`), and for audio plain AAC (object type 2, LC) whose configuration agrees with
 the sample entry's rate. HE-AAC and its relatives (a decoder reports another rate), a channel layout
 given by a program config element, QuickTime sound entries: :class:`BoxError`, ask ffprobe.
 """
@@ -15,10 +16,13 @@ from __future__ import annotations
 
 import struct
 
+from vaar.curation.mp4avc import first_sps, sps_picture_size
 from vaar.curation.mp4box import Box, BoxError, children
 
 VIDEO_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"vp09": "vp9"}
 """Video sample entries and the name ffprobe gives their codec."""
+CONFIG_BOXES = {"h264": b"avcC", "hevc": b"hvcC", "vp9": b"vpcC"}
+"""The decoder configuration box each video codec needs."""
 AAC_OBJECT_TYPES = frozenset({0x40, 0x66, 0x67, 0x68})
 """``esds`` object type indications of AAC (MPEG-4 audio, the MPEG-2 AAC profiles)."""
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
@@ -33,8 +37,10 @@ def sample_entry(buf: bytes, stsd: Box) -> Box:
         raise BoxError("stsd box too small")
     (n,) = struct.unpack_from(">I", buf, stsd.start + 4)
     entries = list(children(buf, stsd.start + 8, stsd.end))
-    if n != 1 or len(entries) != 1:
+    if n != 1 or len(entries) != 1 or entries[0].size < 8:
         raise BoxError("not exactly one sample entry")
+    if struct.unpack_from(">H", buf, entries[0].start + 6)[0] != 1:
+        raise BoxError("a sample entry that is not the track's one data reference")
     return entries[0]
 
 
@@ -46,6 +52,13 @@ def video_entry(buf: bytes, entry: Box) -> tuple[str, int, int]:
     if entry.size < 78:
         raise BoxError("visual sample entry too small")
     width, height = struct.unpack_from(">HH", buf, entry.start + 24)
+    config = [b for b in children(buf, entry.start + 78, entry.end) if b.type == CONFIG_BOXES[codec]]
+    if len(config) != 1:
+        raise BoxError(f"{entry.type!r} without one decoder configuration")
+    if codec == "h264":  # the decoder's size, which ffprobe reports, must be the entry's
+        avcc = buf[config[0].start : config[0].end]
+        if sps_picture_size(first_sps(avcc)) != (width, height):
+            raise BoxError("the SPS and the sample entry disagree on the picture size")
     if not width or not height:
         raise BoxError("a picture without a size")
     return codec, width, height

@@ -135,7 +135,9 @@ def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int) -> TrackFacts:
     if handler not in (b"vide", b"soun"):
         raise BoxError(f"a track of handler {handler!r}")
     ts = _mdhd_timescale(buf, child(buf, mdia, b"mdhd"))
-    stbl = child(buf, child(buf, mdia, b"minf"), b"stbl")
+    minf = child(buf, mdia, b"minf")
+    _self_contained(buf, child(buf, minf, b"dinf"))
+    stbl = child(buf, minf, b"stbl")
     table = SampleTable.read(buf, stbl, file_size)
     edits = _edits(buf, trak)
     entry = sample_entry(buf, child(buf, stbl, b"stsd"))
@@ -151,6 +153,18 @@ def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int) -> TrackFacts:
         raise BoxError("audio timescale is not its sample rate")
     start = _seconds(_audio_start(table, edits, ts, movie_ts), ts)
     return TrackFacts("audio", "aac", ts, table.count, table.duration, start, 0, 0, rate, channels)
+
+
+def _self_contained(buf: bytes, dinf: Box) -> None:
+    """The samples are in this file: one data reference, a ``url `` entry flagged 1."""
+    dref = child(buf, dinf, b"dref")
+    _, p = _full(buf, dref, 4)
+    entries = list(children(buf, p + 4, dref.end))
+    (n,) = struct.unpack_from(">I", buf, p)
+    if n != 1 or len(entries) != 1 or entries[0].type != b"url " or entries[0].size != 4:
+        raise BoxError("samples in another file")
+    if buf[entries[0].start : entries[0].start + 4] != b"\0\0\0\1":
+        raise BoxError("samples in another file")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from tests.fixtures.media import ffmpeg
 from vaar.curation.media import MediaConfig, trim_normalise
 from vaar.curation.mp4facts import read_mp4_facts
 from vaar.curation.verify import streams_from_ffprobe, streams_from_moov, verify_clip
-from vaar.errors import VerifyError
+from vaar.errors import MissingDependencyError, VerifyError
 
 X264 = ["-c:v", "libx264", "-preset", "veryfast"]
 
@@ -127,3 +127,18 @@ def test_files_the_reader_leaves_to_ffprobe(tmp_path: Path, args: list[str]) -> 
     ffmpeg(*_video("25", 1), *_tone(1), *X264, *args, str(path))
     assert read_mp4_facts(path) is None
     assert streams_from_ffprobe(path).num_frames == 25
+
+
+def test_verify_starts_no_process_for_a_clip_vaar_wrote(
+    sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video, audio = tmp_path / "c.mp4", tmp_path / "c.flac"
+    trim_normalise(sources["bframes_25"], 0.5, 2.0, video, audio, MediaConfig(), True)
+    want = verify_clip(video, audio, 2.0, MediaConfig())
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no ffprobe to start
+    assert verify_clip(video, audio, 2.0, MediaConfig()) == want
+    video.write_bytes(video.read_bytes()[:-1])  # a cut file: the reader declines, ffprobe is asked
+    with pytest.raises(MissingDependencyError):
+        verify_clip(video, audio, 2.0, MediaConfig())

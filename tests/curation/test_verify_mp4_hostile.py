@@ -173,3 +173,27 @@ def test_a_hand_made_table_is_read_and_its_lies_are_refused(tmp_path: Path) -> N
     assert _read(tmp_path, huge + bytes(1000)) is None
     zeros = _movie(_stbl(100_000, sample_size=0, per_chunk=100_000, offset=0))  # sizes all 0
     assert _read(tmp_path, zeros + bytes(1000)) is None
+
+
+def test_a_mutated_moov_the_reader_accepts_has_ffprobes_facts(clips: dict[str, bytes], tmp_path: Path) -> None:
+    """Changed counts, durations, offsets or bytes the facts do not use: what the reader still
+    accepts, it must describe as ffprobe does."""
+    data = clips["faststart"]
+    start = data.index(b"moov") - 4
+    end = start + struct.unpack_from(">I", data, start)[0]
+    rng = random.Random(141)
+    path, compared = tmp_path / "x.mp4", 0
+    while compared < 25:
+        hostile = bytearray(data)
+        at = rng.randrange(start, end - 4)
+        if rng.random() < 0.5:
+            hostile[at] = rng.randrange(256)
+        else:  # a 32-bit field nudged: a count, a duration, an offset, a size
+            value = int.from_bytes(hostile[at : at + 4], "big") + rng.choice([-1, 1, 2, 512, -1024])
+            hostile[at : at + 4] = (value % (1 << 32)).to_bytes(4, "big")
+        path.write_bytes(bytes(hostile))
+        moov = streams_from_moov(path)
+        if moov is None:
+            continue
+        compared += 1
+        assert moov == streams_from_ffprobe(path), f"byte {at - start} of moov"

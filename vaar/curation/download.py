@@ -328,7 +328,7 @@ def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
 _LOCAL = threading.local()
 
 
-def _guarded_class(policy: NetworkPolicy) -> Any:
+def guarded_youtubedl(policy: NetworkPolicy) -> Any:
     """``YoutubeDL`` whose every request, redirect and final URL obeys ``policy``.
 
     Requests go through yt-dlp's urllib handler only, with its redirect handler checking the
@@ -383,7 +383,7 @@ def _ydl(cfg: DownloadConfig) -> Any:
     """This thread's ``YoutubeDL`` for ``cfg``: building one costs ~0.9 s, so it is reused."""
     cache: dict[DownloadConfig, Any] = _LOCAL.__dict__.setdefault("ydl", {})
     if cfg not in cache:
-        cache[cfg] = _guarded_class(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
+        cache[cfg] = guarded_youtubedl(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
     return cache[cfg]
 
 

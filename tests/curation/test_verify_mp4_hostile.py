@@ -136,11 +136,12 @@ def test_mutated_moov_never_raises(clips: dict[str, bytes], tmp_path: Path) -> N
     assert results == {True, False}  # some mutations hit fields the facts do not use
 
 
-def _stbl(count: int, *, sample_size: int, per_chunk: int, offset: int) -> bytes:
+def _stbl(avcc: bytes, count: int, *, sample_size: int, per_chunk: int, offset: int) -> bytes:
     """A sample table of ``count`` samples: one stts run, one ctts run, one chunk."""
     full = b"\0\0\0\0"
+    avc1 = bytes(6) + struct.pack(">H", 1) + bytes(16) + struct.pack(">HH", 96, 64) + bytes(50) + avcc
     return _box(b"stbl", b"".join([
-        _box(b"stsd", full + struct.pack(">I", 1) + _box(b"avc1", bytes(24) + struct.pack(">HH", 96, 64) + bytes(50))),
+        _box(b"stsd", full + struct.pack(">I", 1) + _box(b"avc1", avc1)),
         _box(b"stts", full + struct.pack(">III", 1, count, 512)),
         _box(b"ctts", full + struct.pack(">III", 1, count, 0)),
         _box(b"stsz", full + struct.pack(">II", sample_size, count) + (b"" if sample_size else bytes(4 * count))),
@@ -154,24 +155,27 @@ def _movie(stbl: bytes) -> bytes:
     mdia = b"".join([
         _box(b"mdhd", full + struct.pack(">IIII", 0, 0, 12800, 0) + bytes(4)),
         _box(b"hdlr", full + bytes(4) + b"vide" + bytes(12)),
-        _box(b"minf", stbl),
+        _box(b"minf", _box(b"dinf", _box(b"dref", full + struct.pack(">I", 1) + _box(b"url ", b"\0\0\0\1"))) + stbl),
     ])  # fmt: skip
     mvhd = _box(b"mvhd", full + struct.pack(">IIII", 0, 0, 1000, 1000) + bytes(80))
     return FTYP + _box(b"moov", mvhd + _box(b"trak", _box(b"mdia", mdia)))
 
 
-def test_a_hand_made_table_is_read_and_its_lies_are_refused(tmp_path: Path) -> None:
-    """A minimal moov written by hand: read when it is consistent, refused when it promises
-    more samples than the file holds (a million one-byte samples in a 1 kB file)."""
-    n = len(_movie(_stbl(25, sample_size=10, per_chunk=25, offset=0)))
-    head = _movie(_stbl(25, sample_size=10, per_chunk=25, offset=n))  # samples right after moov
+def test_a_hand_made_table_is_read_and_its_lies_are_refused(clips: dict[str, bytes], tmp_path: Path) -> None:
+    """A minimal moov written by hand (the avcC taken from a real 96x64 clip): read when it is
+    consistent, refused when it promises more samples than the file holds (a million one-byte
+    samples in a 1 kB file) or samples of no size."""
+    at = clips["faststart"].index(b"avcC") - 4
+    avcc = clips["faststart"][at : at + struct.unpack_from(">I", clips["faststart"], at)[0]]
+    n = len(_movie(_stbl(avcc, 25, sample_size=10, per_chunk=25, offset=0)))
+    head = _movie(_stbl(avcc, 25, sample_size=10, per_chunk=25, offset=n))  # samples after moov
     facts = _read(tmp_path, head + bytes(250))
     assert facts is not None and facts.tracks[0].num_samples == 25
     assert facts.tracks[0].frame_rate == (25, 1) and facts.tracks[0].codec == "h264"
     assert _read(tmp_path, head + bytes(249)) is None  # the last sample is cut
-    huge = _movie(_stbl(1_000_000, sample_size=1, per_chunk=1_000_000, offset=n))
+    huge = _movie(_stbl(avcc, 1_000_000, sample_size=1, per_chunk=1_000_000, offset=n))
     assert _read(tmp_path, huge + bytes(1000)) is None
-    zeros = _movie(_stbl(100_000, sample_size=0, per_chunk=100_000, offset=0))  # sizes all 0
+    zeros = _movie(_stbl(avcc, 100_000, sample_size=0, per_chunk=100_000, offset=0))  # sizes all 0
     assert _read(tmp_path, zeros + bytes(1000)) is None
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.media import ffmpeg
 from vaar.curation.media import MediaConfig, trim_normalise
-from vaar.curation.mp4facts import read_mp4_facts
+from vaar.curation.mp4 import read_mp4_facts
 from vaar.curation.verify import streams_from_ffprobe, streams_from_moov, verify_clip
 from vaar.errors import MissingDependencyError, VerifyError
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.media import ffmpeg
-from vaar.curation import mp4box
-from vaar.curation.mp4facts import Mp4Facts, read_mp4_facts
+from vaar.curation.mp4 import box as mp4box
+from vaar.curation.mp4.facts import Mp4Facts, read_mp4_facts
 from vaar.curation.verify import streams_from_ffprobe, streams_from_moov
 
 CLIP = ["-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=2", "-f", "lavfi", "-i", "sine=d=2",

@@ -12,7 +12,7 @@ Container-level checks (no decode, and usually no process):
   ffprobe process less per clip).
 
 The MP4's facts (:class:`ClipStreams`) are read from its ``moov`` box
-(:func:`vaar.curation.mp4facts.read_mp4_facts`: frame count from the sample table, start times
+(:func:`vaar.curation.mp4.facts.read_mp4_facts`: frame count from the sample table, start times
 from the edit list) — the same facts ``ffprobe -count_packets`` reports for the files vaar's
 ffmpeg writes, without its ~70 ms process start. Where that reader is not sure (another
 container, an unusual edit list, an unknown codec, a damaged file) verify asks ffprobe, counting
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar.curation.media import MediaConfig, probe
-from vaar.curation.mp4facts import read_mp4_facts
+from vaar.curation.mp4 import read_mp4_facts
 from vaar.errors import VerifyError
 
 

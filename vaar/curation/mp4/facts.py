@@ -21,7 +21,7 @@ Anything else — another edit-list shape, a sample before the edit or after its
 tracks of a kind, an unknown codec, HE-AAC, a fragmented or cut file, a box that does not fit
 its parent — is not guessed at: :func:`read_mp4_facts` returns ``None`` and the caller asks
 ffprobe. The reader never raises on a bad file and reads a bounded amount of it
-(:mod:`vaar.curation.mp4box`).
+(:mod:`vaar.curation.mp4.box`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from vaar.curation.mp4box import Box, BoxError, child, children, optional_child, read_moov
-from vaar.curation.mp4entry import aac_entry, sample_entry, video_entry
-from vaar.curation.mp4table import SampleTable
+from vaar.curation.mp4.box import Box, BoxError, child, children, optional_child, read_moov
+from vaar.curation.mp4.entry import aac_entry, sample_entry, video_entry
+from vaar.curation.mp4.table import SampleTable
 
 INT_MAX = (1 << 31) - 1
 

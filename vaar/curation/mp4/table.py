@@ -7,7 +7,7 @@ sizes, ``stsc`` runs of (first chunk, samples per chunk) and ``stco``/``co64`` t
 Untrusted input, bounded work: every table's entry count is checked against its box size before
 anything is read, a track has at most :data:`MAX_SAMPLES` samples, the tables must agree on the
 sample count, and every sample must lie inside the file (a cut file would make a demuxer read
-fewer packets than the table promises). A refusal is :class:`~vaar.curation.mp4box.BoxError`.
+fewer packets than the table promises). A refusal is :class:`~vaar.curation.mp4.box.BoxError`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vaar.curation.mp4box import Box, BoxError, child, optional_child
+from vaar.curation.mp4.box import Box, BoxError, child, optional_child
 
 MAX_SAMPLES = 1 << 21
 """Samples a track may have (over 9 hours of 60 fps video); more is refused."""

@@ -7,7 +7,7 @@ AudioSpecificConfig. The codec names are ffprobe's.
 
 Only what the caller can vouch for is accepted: one sample entry, a video codec of
 :data:`VIDEO_CODECS` with its decoder configuration (for H.264, a sequence parameter set whose
-picture size is the entry's: :mod:`vaar.curation.mp4avc`), and for audio plain AAC (object type 2, LC) whose configuration agrees with
+picture size is the entry's: :mod:`vaar.curation.mp4.avc`), and for audio plain AAC (object type 2, LC) whose configuration agrees with
 the sample entry's rate. HE-AAC and its relatives (a decoder reports another rate), a channel layout
 given by a program config element, QuickTime sound entries: :class:`BoxError`, ask ffprobe.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import struct
 
-from vaar.curation.mp4avc import first_sps, sps_picture_size
-from vaar.curation.mp4box import Box, BoxError, children
+from vaar.curation.mp4.avc import first_sps, sps_picture_size
+from vaar.curation.mp4.box import Box, BoxError, children
 
 VIDEO_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"vp09": "vp9"}
 """Video sample entries and the name ffprobe gives their codec."""

@@ -149,3 +149,14 @@ def test_verify_starts_no_process_for_a_clip_vaar_wrote(
     video.write_bytes(video.read_bytes()[:-1])  # a cut file: the reader declines, ffprobe is asked
     with pytest.raises(MissingDependencyError):
         verify_clip(video, audio, 2.0, MediaConfig())
+
+
+def test_clip_without_video_still_fails(tmp_path: Path) -> None:
+    video, audio = tmp_path / "c.mp4", tmp_path / "c.flac"
+    ffmpeg(*_tone(2), "-c:a", "aac", "-movflags", "+faststart", str(video))
+    ffmpeg(*_tone(2), "-ac", "1", "-ar", "16000", "-c:a", "flac", str(audio))
+    facts = read_mp4_facts(video)
+    assert facts is not None and facts.first("video") is None and facts.first("audio") is not None
+    with pytest.raises(VerifyError, match="no video stream") as err:
+        verify_clip(video, audio, 2.0, MediaConfig())
+    assert err.value.status == "failed"

@@ -7,13 +7,14 @@ ffprobe costs about 70 ms of CPU, a seventh of a clip's budget; reading the ``mo
 (ISO/IEC 14496-12: ``mvhd``, ``trak``/``mdia``/``mdhd``/``hdlr``/``stbl``, ``edts``/``elst``)
 costs a millisecond.
 
-The facts are derived the way ffmpeg's MP4 demuxer derives them, for the shapes ffmpeg writes:
+The facts are derived as ffmpeg's MP4 demuxer derives them, for the shapes ffmpeg writes (the
+tests compare them with ffprobe's on ffmpeg's own output, stream-copied and re-encoded):
 
 * frame count = the samples of the track (all of them inside the file: a cut file is refused);
 * average frame rate = timescale × samples / total sample duration (``stts``), reduced;
 * start time = the first sample's presentation time after the edit list: an optional empty
   edit (the track starts late by its length), then one edit at rate 1 whose media time is the
-  video's first presentation time (the B-frame delay) or falls inside the first audio frame
+  video's first presentation time (the B-frame delay) or lies within the first audio frame
   (the AAC encoder's priming samples, which a decoder skips);
 * container duration = ``mvhd`` duration, in microseconds as ffprobe prints it.
 
@@ -76,7 +77,7 @@ def read_mp4_facts(path: Path) -> Mp4Facts | None:
         with open(path, "rb") as f:
             moov, file_size = read_moov(f)
         return _facts(moov, file_size)
-    except (BoxError, OSError, struct.error, ValueError, ZeroDivisionError, OverflowError):
+    except (BoxError, OSError, struct.error, ValueError, IndexError, ZeroDivisionError, OverflowError):
         return None
 
 

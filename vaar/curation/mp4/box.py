@@ -10,6 +10,9 @@ Everything here treats the file as untrusted and refuses rather than guesses —
 * a box must be at least its header and must end inside its parent (and inside the file);
 * ``moov`` is read into memory only up to :data:`MOOV_CAP` bytes, and at most
   :data:`MAX_TOP_LEVEL` top-level boxes are looked at, so a file costs a bounded number of reads;
+* nesting is bounded by construction: the reader enters only the boxes on the paths it needs
+  (``moov``/``trak``/``mdia``/``minf``/``stbl``/``stsd``/sample entry, ``dinf``, ``edts``), at
+  most seven deep, and steps over every other box without looking inside;
 * the file must start with ``ftyp`` (what every MP4 writer puts first); a fragmented file
   (``moof`` at the top level) is refused, its samples are not described by ``moov``.
 """

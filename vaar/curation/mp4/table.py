@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vaar.curation.mp4.box import Box, BoxError, child, optional_child
 
@@ -47,7 +47,10 @@ def _each(runs: Iterator[tuple[int, int]]) -> Iterator[int]:
 
 @dataclass(frozen=True)
 class SampleTable:
-    buf: bytes
+    """A track's samples: their count and timing (the tables are read where they lie in the
+    ``moov`` buffer, run by run, never expanded into per-sample lists)."""
+
+    buf: bytes = field(repr=False)
     count: int  # samples
     duration: int  # sum of the stts durations (timescale units)
     first_delta: int  # the first sample's duration

@@ -174,3 +174,28 @@ def test_clip_without_video_still_fails(tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match="no video stream") as err:
         verify_clip(video, audio, 2.0, MediaConfig())
     assert err.value.status == "failed"
+
+
+def test_the_download_check_reads_an_mp4_source_without_ffprobe(
+    sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The downloaded source's check (streams present, audio or not, duration) uses the reader
+    too; what it is unsure of — a cut file, another container — still goes to ffprobe."""
+    from vaar.curation.download import _check_file
+    from vaar.curation.media import probe
+
+    src = sources["bframes_25"]
+    want = probe(src)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[:-4096])
+    mkv = tmp_path / "s.mkv"
+    ffmpeg("-i", str(src), "-c", "copy", str(mkv))
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no ffprobe to start
+    facts = _check_file(src)
+    assert facts["has_audio"] is True
+    assert abs(float(facts["duration"]) - float(want["format"]["duration"])) < 1e-6
+    for path in (cut, mkv):
+        with pytest.raises(MissingDependencyError):
+            _check_file(path)

@@ -33,7 +33,7 @@ stage_table() {
 }
 DEMO_T0=$(date +%s.%N)
 
-stage build "$BIN/vaar" build --sample --out "$OUT" --workers 2
+stage build "$BIN/vaar" build --sample --out "$OUT"  # --workers: one per usable CPU
 stage features "$BIN/vaar-bench" features --dataset "$OUT/dataset" --out "$OUT/features" --segments 16 \
     --audio-backbone handcrafted-audio --video-backbone handcrafted-video --threads 1
 rm -rf "$OUT/leaderboard"

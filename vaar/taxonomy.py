@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from vaar._util.yamlsafe import YamlRefused, load_yaml
 from vaar.errors import ConfigError
+
+MAX_TAXONOMY_BYTES = 256 * 1024  # the packaged one is ~10 KB
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,15 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load a taxonomy file; ``None`` loads the packaged VAAR taxonomy."""
     if path is None:
         return default_taxonomy()
-    return _parse(Path(path).read_text(encoding="utf-8"), str(path))
+    from vaar._util.capped import CappedReadError, read_text_capped
+
+    try:
+        text = read_text_capped(Path(path), MAX_TAXONOMY_BYTES)
+    except CappedReadError as exc:
+        why = {"unreadable": f"cannot read it ({exc.detail})", "not_utf8": "not UTF-8",
+               "too_large": f"larger than {MAX_TAXONOMY_BYTES // 1024} KB"}[exc.kind]  # fmt: skip
+        raise ConfigError(f"{path}: taxonomy {why}; see curation/taxonomy.yaml") from None
+    return _parse(text, str(path))
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,7 +95,10 @@ def packaged_taxonomy_bytes() -> bytes:
 
 
 def _parse(text: str, where: str) -> Taxonomy:
-    data = yaml.safe_load(text)
+    try:
+        data = load_yaml(text, max_bytes=MAX_TAXONOMY_BYTES)
+    except YamlRefused as exc:
+        raise ConfigError(f"{where}: taxonomy refused ({exc}); see curation/taxonomy.yaml") from None
     try:
         classes = tuple(
             AnomalyClass(

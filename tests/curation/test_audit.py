@@ -4,6 +4,7 @@ mapping, and `vaar build --exclude` honouring removal requests in a real build."
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +16,7 @@ import pytest
 
 from tests.fixtures.http_server import FaultyHandler, FaultyServer
 from tests.fixtures.media import make_source
+from vaar._util.hashing import sha256_file
 from vaar.cli import main
 from vaar.curation.audit import AuditConfig, audit_sources, classify
 from vaar.curation.download import DownloadConfig
@@ -149,6 +151,11 @@ def test_build_exclude_honours_removal_requests(tmp_path: Path, gone: GoneServer
     ids = {r["clip_id"] for r in pq.read_table(out / "manifest.parquet").to_pylist()}
     assert ids == {"keep"}
     assert media["keep"].is_file() and not media["drop1"].exists() and not media["drop2"].exists()
+    # the removal is on record: what, matched by what, media deleted, which request (by sha256)
+    log = [json.loads(line) for line in (out / "removals.jsonl").read_text().splitlines()]
+    assert [(r["clip_id"], r["matched_by"], r["media_deleted"]) for r in log] == [
+        ("drop1", ["source_id"], True), ("drop2", ["source_id"], True)]
+    assert {r["takedown_sha256"] for r in log} == {sha256_file(takedown)}
     # by clip_id, from the CLI, on a fresh build: the excluded row is never downloaded
     by_id = tmp_path / "by_id.csv"
     by_id.write_text("clip_id\ndrop2\n", encoding="utf-8")
@@ -158,6 +165,8 @@ def test_build_exclude_honours_removal_requests(tmp_path: Path, gone: GoneServer
     assert main(["build", str(src2), "--out", str(tmp_path / "b2"), "--no-publish", "--allow-private-network",
                  "--exclude", str(by_id)]) == 0
     assert gone.requests["b.mp4"] == before
+    (fresh,) = [json.loads(line) for line in (tmp_path / "b2" / "removals.jsonl").read_text().splitlines()]
+    assert (fresh["clip_id"], fresh["matched_by"], fresh["media_deleted"]) == ("drop2", ["clip_id"], False)
     assert "excluded 1 clip(s) named in the takedown file: drop2" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_text("name\nx\n", encoding="utf-8")
     assert main(["build", str(src2), "--out", str(tmp_path / "b3"), "--exclude", str(tmp_path / "bad.csv")]) == 2

@@ -436,6 +436,6 @@ def test_prune_never_deletes_outside_the_build_folder(tmp_path: Path) -> None:
         for cid, video in (("up", "../victim.txt"), ("abs", str(victims[1])), ("link", "clips/link.mp4"),
                            ("own", "clips/own.mp4")):  # fmt: skip
             ledger.put({"clip_id": cid, "status": "ok", "video_path": video, "audio_path": None})
-        assert _prune(ledger, set(), out) == 4
+        assert len(_prune(ledger, set(), out)) == 4
     assert all(v.read_text() == "keep me" for v in victims)
     assert not inside.exists()  # its own media inside --out does go

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.http_server import FaultyServer
 from vaar.cli import main
 from vaar.curation.discover import CANDIDATE_COLUMNS, SeedOptions, discover, seed_names
 from vaar.curation.discover.candidate import render_candidates
 from vaar.curation.loopback import LoopbackServer
+from vaar.curation.netguard import NetworkPolicy
 from vaar.curation.sources import check_candidates, read_sources
 from vaar.errors import ConfigError
 from vaar.taxonomy import default_taxonomy, load_taxonomy
@@ -204,11 +206,13 @@ def test_seed_lists_are_read_from_urls_on_loopback(tmp_path: Path) -> None:
     (www / "vggsound.csv").write_text(VGGSOUND, encoding="utf-8")
     (www / "seg.csv").write_text(AUDIOSET, encoding="utf-8")
     (www / "ontology.json").write_text(json.dumps(ONTOLOGY), encoding="utf-8")
+    lan = NetworkPolicy(allow_private=True)  # the lists are on 127.0.0.1
     with LoopbackServer(www) as srv:
-        v = discover("vggsound-csv", SeedOptions(source=srv.url("vggsound.csv")), TAX)
-        a = discover("audioset-csv", SeedOptions(source=srv.url("seg.csv"), ontology=srv.url("ontology.json")), TAX)
+        v = discover("vggsound-csv", SeedOptions(source=srv.url("vggsound.csv"), network=lan), TAX)
+        a = discover("audioset-csv", SeedOptions(source=srv.url("seg.csv"), ontology=srv.url("ontology.json"),
+                                                 network=lan), TAX)  # fmt: skip
         with pytest.raises(ConfigError, match="HTTP 404"):
-            discover("vggsound-csv", SeedOptions(source=srv.url("missing.csv")), TAX)
+            discover("vggsound-csv", SeedOptions(source=srv.url("missing.csv"), network=lan), TAX)
     assert len(v.candidates) == 3
     got = {c.clip_id: (c.label, c.start, c.end, c.seed_labels) for c in a.candidates}
     assert got == {
@@ -220,6 +224,39 @@ def test_seed_lists_are_read_from_urls_on_loopback(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(AUDIOSET, encoding="utf-8")
     local = discover("audioset-csv", SeedOptions(source=str(tmp_path / "s.csv"), ontology=str(tmp_path / "o.json")), TAX)
     assert render_candidates(local.candidates) == render_candidates(a.candidates)
+
+
+def test_list_urls_and_their_redirects_never_reach_the_private_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A list URL (or a redirect behind it) naming the curator's own network is refused before
+    anything is fetched, unless --allow-private-network; a redirect to file: is refused too."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "vggsound.csv").write_text(VGGSOUND, encoding="utf-8")
+    (tmp_path / "secret.csv").write_text(VGGSOUND, encoding="utf-8")
+    out = tmp_path / "c.csv"
+    with FaultyServer(www) as srv:
+        url = srv.url("vggsound.csv")
+        assert main(["discover", "--from", "vggsound-csv", url, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "non-public address 127.0.0.1" in err and "--allow-private-network" in err
+        assert srv.requests["vggsound.csv"] == 0 and not out.exists()
+        assert main(["discover", "--from", "vggsound-csv", url, "--out", str(out), "--allow-private-network"]) == 0
+        assert out.exists()
+        # 127.0.0.1 allowed, but its redirect into another private address is not followed
+        srv.redirects["hop.csv"] = url.replace("127.0.0.1", "127.0.0.2")
+        srv.redirects["file.csv"] = (tmp_path / "secret.csv").as_uri()
+        srv.redirects["ftp.csv"] = "ftp://127.0.0.1/secret.csv"  # urllib itself would follow this one
+        only_this_host = NetworkPolicy(exempt=("127.0.0.1/32",))
+        with pytest.raises(ConfigError, match="redirected to a refused URL: 127.0.0.2 resolves to the non-public"):
+            discover("vggsound-csv", SeedOptions(source=srv.url("hop.csv"), network=only_this_host), TAX)
+        lan = NetworkPolicy(allow_private=True)
+        with pytest.raises(ConfigError, match="redirected to a refused URL: URL scheme 'ftp' refused"):
+            discover("vggsound-csv", SeedOptions(source=srv.url("ftp.csv"), network=lan), TAX)
+        with pytest.raises(ConfigError, match="Redirection to url 'file:.*' is not allowed"):
+            discover("vggsound-csv", SeedOptions(source=srv.url("file.csv"), network=lan), TAX)
+        assert srv.requests["vggsound.csv"] == 1  # the one allowed fetch
 
 
 def test_audioset_needs_an_ontology_and_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from vaar._util.yamlsafe import YamlRefused, load_yaml
 from vaar.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -56,6 +57,14 @@ class TrainConfig:
         return d
 
 
+def _scalar(text: str, name: str, where: str) -> Any:
+    """A CLI value read as YAML (``0.1`` → float, ``[a, b]`` → list); bad YAML is one line."""
+    try:
+        return load_yaml(text, max_bytes=4096)
+    except YamlRefused as exc:
+        raise ConfigError(f"{where}: {name}: {exc}") from None
+
+
 def _check(name: str, value: Any, hint: Any, where: str) -> Any:
     """Coerce a YAML / CLI value to the field's type, or raise one ConfigError line."""
     origin = typing.get_origin(hint)
@@ -71,7 +80,7 @@ def _check(name: str, value: Any, hint: Any, where: str) -> Any:
         return value
     if origin is tuple:
         items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-        return tuple(_check(name, yaml.safe_load(i) if isinstance(i, str) else i, args[0], where) for i in items)
+        return tuple(_check(name, _scalar(i, name, where) if isinstance(i, str) else i, args[0], where) for i in items)
     if hint in (int, float) and isinstance(value, str):
         try:
             value = hint(value)
@@ -98,9 +107,9 @@ def resolve_config(
         if not p.is_file():
             raise ConfigError(f"{p}: no such config file (see baselines/*.yaml)")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+            data = load_yaml(p.read_text(encoding="utf-8")) or {}
+        except (YamlRefused, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: config refused ({exc})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: expected a mapping of settings")
         for k, v in data.items():
@@ -111,7 +120,7 @@ def resolve_config(
         if k not in names:
             raise ConfigError(f"unknown setting {k!r}; valid: {', '.join(sorted(names))}")
         if isinstance(v, str) and hints[k] is not str and typing.get_origin(hints[k]) is not tuple:
-            v = yaml.safe_load(v)
+            v = _scalar(v, k, f"--{k.replace('_', '-')}")
         values[k] = _check(k, v, hints[k], f"--{k.replace('_', '-')}")
     cfg = TrainConfig(**values)
     if not 0.0 <= cfg.modality_dropout <= 1.0:

@@ -80,21 +80,6 @@ class ModelMeta:
 _COST_KEYS = {"parameters", "params", "latency", "latency_ms", "latency_ms_per_clip", "flops", "cost"}
 
 
-def _yaml_loader() -> Any:
-    import yaml
-
-    class NoAliasLoader(yaml.SafeLoader):
-        """SafeLoader that refuses aliases (``*ref``): no billion-laughs expansion."""
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
-            return super().compose_node(parent, index)
-
-    return NoAliasLoader
-
-
 def load_meta(path: Path | None, name: str) -> ModelMeta:
     """Read ``--meta`` YAML (at most 16 KB, no aliases); ``name`` (from ``--name``) wins over a name in the file."""
     if path is None:
@@ -125,9 +110,8 @@ def load_meta(path: Path | None, name: str) -> ModelMeta:
 
 def _read_meta(path: Path) -> dict[Any, Any]:
     """The ``--meta`` file as a mapping: at most 16 KB, UTF-8, YAML without aliases."""
-    import yaml
-
     from vaar._util.capped import CappedReadError, read_text_capped
+    from vaar._util.yamlsafe import YamlRefused, load_yaml
 
     try:
         text = read_text_capped(path, MAX_META_BYTES)
@@ -137,12 +121,9 @@ def _read_meta(path: Path) -> dict[Any, Any]:
                "not_utf8": "model metadata is not UTF-8"}[exc.kind]  # fmt: skip
         raise ConfigError(f"{path}: {why}") from None
     try:
-        data = yaml.load(text, Loader=_yaml_loader()) or {}  # noqa: S506 (SafeLoader subclass)
-    except RecursionError:
-        raise ConfigError(f"{path}: model metadata is nested too deeply; write a flat YAML mapping") from None
-    except yaml.YAMLError as exc:
-        why = "YAML aliases (*name) are not allowed" if "aliases" in str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read model metadata ({why}); write a flat YAML mapping") from None
+        data = load_yaml(text) or {}
+    except YamlRefused as exc:
+        raise ConfigError(f"{path}: cannot read model metadata ({exc}); write a flat YAML mapping") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: model metadata must be a YAML mapping")
     return data

@@ -11,9 +11,16 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:6.2f}"
 
 
+def short_identity(identity: str) -> str:
+    """The first 12 hex digits of a split identity, keeping its scheme (``hmac-sha256:…`` for a
+    private test split); a plain sha256 is shown bare."""
+    scheme, sep, digest = identity.rpartition(":")
+    return f"{scheme}{sep}{digest[:12]}" if sep else identity[:12]
+
+
 def format_report(report: ScoreReport, labels: Mapping[str, str], source: str) -> str:
     width = max(len(x) for x in labels.values())
-    lines = [f"{report.task}: {source}  n={report.n}  split sha256 {report.split_sha256[:12]}",
+    lines = [f"{report.task}: {source}  n={report.n}  split {short_identity(report.split_sha256)}",
              f"  {'score (%)':<{width}}  {'value':>6}  95% interval ({report.resamples} resamples, seed {report.seed})"]
     for name, label in labels.items():
         interval = report.ci95.get(name)

@@ -225,11 +225,11 @@ def dataset_version(root: Path) -> str | None:
     end = text.find("\n---", 3)
     if end < 0:
         return None
-    import yaml
+    from vaar._util.yamlsafe import YamlRefused, load_yaml
 
     try:
-        meta = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
+        meta = load_yaml(text[3:end])
+    except YamlRefused:
         return None
     if isinstance(meta, dict):
         for key in ("dataset_version", "version"):

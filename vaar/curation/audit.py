@@ -126,7 +126,7 @@ class _Prober:
     def _ydl(self) -> Any:
         if not hasattr(self.local, "ydl"):
             # the build's guarded YoutubeDL: every request and redirect obeys the network policy
-            from vaar.curation.download import _guarded_class
+            from vaar.curation.download import guarded_youtubedl
 
             params: dict[str, Any] = {
                 "quiet": True, "no_warnings": True, "skip_download": True, "noplaylist": True,
@@ -134,7 +134,7 @@ class _Prober:
             }  # fmt: skip
             if self.cfg.cookies:
                 params["cookiefile"] = self.cfg.cookies
-            self.local.ydl = _guarded_class(self.policy)(params)
+            self.local.ydl = guarded_youtubedl(self.policy)(params)
         return self.local.ydl
 
     def probe(self, url: str) -> tuple[AuditStatus, str]:

@@ -16,6 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from vaar._util.cpus import usable_cpus
 from vaar.curation.release import add_release_arguments
 
 HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
@@ -29,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", type=Path, metavar="TAKEDOWN.csv",
                    help="drop the rows this CSV names by clip_id, url or source_id (removal requests)")  # fmt: skip
     p.add_argument("--sample", action="store_true", help="build the embedded ten-class sample (offline)")
-    p.add_argument("--workers", type=int, default=1, help="clips trimmed in parallel (processes)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="clips trimmed in parallel (processes; default: one per usable CPU)")
     p.add_argument("--download-workers", type=int, default=4, help="sources downloaded in parallel")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local: process pool on this machine (default); ray: Ray tasks on a cluster "
@@ -130,7 +132,7 @@ def _config(args: argparse.Namespace) -> Any:
 
         import_ray()  # a missing extra is one line before any work starts
     return BuildConfig(
-        workers=args.workers,
+        workers=args.workers if args.workers is not None else usable_cpus(),
         download_workers=args.download_workers,
         backend=args.backend,
         ray_address=args.ray_address,

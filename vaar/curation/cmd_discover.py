@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hash-seed", type=int, default=0, help="seed of the deterministic choice (default 0)")
     p.add_argument("--search-results", type=int, default=20, help="ytsearch: results per phrase")
     p.add_argument("--taxonomy", metavar="YAML", help="taxonomy file (default: the packaged one)")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="let a list URL (or its redirects) resolve to a private, loopback or link-local address")
     p.add_argument("--out", type=Path, required=True, help="candidates CSV to write")  # fmt: skip
 
 
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from vaar.curation.discover import SeedOptions, discover, write_candidates
+    from vaar.curation.netguard import NetworkPolicy
     from vaar.errors import ConfigError
     from vaar.taxonomy import default_taxonomy, load_taxonomy
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     tax = load_taxonomy(args.taxonomy) if args.taxonomy else default_taxonomy()
     opts = SeedOptions(
         source=args.source, ontology=args.ontology, search_results=args.search_results,
-        classes=tuple(args.classes or ()),
+        classes=tuple(args.classes or ()), network=NetworkPolicy(allow_private=args.allow_private_network),
     )  # fmt: skip
     result = discover(args.seed, opts, tax, per_class=args.per_class, hash_seed=args.hash_seed)
     write_candidates(args.out, result.candidates)

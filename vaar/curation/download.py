@@ -46,6 +46,7 @@ from typing import Any, Literal
 from vaar._util.atomic import atomic_write_text
 from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
+from vaar.curation.mp4 import read_mp4_facts
 from vaar.curation.netguard import NetworkPolicy
 from vaar.errors import DownloadError, VerifyError
 
@@ -338,7 +339,7 @@ def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
 _LOCAL = threading.local()
 
 
-def _guarded_class(policy: NetworkPolicy) -> Any:
+def guarded_youtubedl(policy: NetworkPolicy) -> Any:
     """``YoutubeDL`` whose every request, redirect and final URL obeys ``policy``.
 
     Requests go through yt-dlp's urllib handler only, with its redirect handler checking the
@@ -393,7 +394,7 @@ def _ydl(cfg: DownloadConfig) -> Any:
     """This thread's ``YoutubeDL`` for ``cfg``: building one costs ~0.9 s, so it is reused."""
     cache: dict[DownloadConfig, Any] = _LOCAL.__dict__.setdefault("ydl", {})
     if cfg not in cache:
-        cache[cfg] = _guarded_class(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
+        cache[cfg] = guarded_youtubedl(cfg.network)(_params(cfg, "%(id)s.%(ext)s"))
     return cache[cfg]
 
 
@@ -413,11 +414,17 @@ def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any) -> Pat
 
 
 def _check_file(path: Path) -> dict[str, Any]:
-    """yt-dlp can exit 0 with an empty or truncated file; catch that here, as transient."""
+    """yt-dlp can exit 0 with an empty or truncated file; catch that here, as transient.
+
+    An MP4 is read by the moov reader (:mod:`vaar.curation.mp4`: every sample must lie inside
+    the file, so a cut download is caught); anything it is unsure of goes to ffprobe."""
     size = path.stat().st_size
     problem = sniff_problem(path)
     if problem:
         raise _fail(problem, True)
+    mp4 = read_mp4_facts(path)  # an MP4 the moov reader is sure of needs no ffprobe process
+    if mp4 is not None and mp4.first("video") is not None:
+        return {"duration": mp4.duration, "has_audio": mp4.first("audio") is not None}
     try:
         facts = probe(path, untrusted=True)
     except VerifyError as exc:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from vaar._util.atomic import atomic_path
 from vaar.curation.inputguard import MEDIA_FORMATS, input_args, sniff_problem
+from vaar.curation.sync import AUDIO_CHAIN, VIDEO_CHAIN, DecodedClip, parse_decoded, run_decoder
 from vaar.errors import MediaError, MissingDependencyError, VerifyError
 
 Precision = Literal["accurate", "copy"]
@@ -93,34 +94,74 @@ def scale_filter(max_short_side: int) -> str:
 
 
 def trim_commands(
-    src: Path, start: float, duration: float, out_video: Path, out_audio: Path, cfg: MediaConfig, has_audio: bool
+    src: Path,
+    start: float,
+    duration: float,
+    out_video: Path,
+    out_audio: Path,
+    cfg: MediaConfig,
+    has_audio: bool,
+    *,
+    analysis_audio: str | None = None,
 ) -> list[list[str]]:
-    """The ffmpeg command line(s) that cut ``[start, start + duration)`` of ``src``."""
-    base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", str(cfg.threads)]
+    """The ffmpeg command line(s) that cut ``[start, start + duration)`` of ``src``.
+
+    With ``analysis_audio`` (an output URL; ``accurate`` precision and audio only), the same
+    process also writes what the sync and quality checks read — 64-px grey frames to ``pipe:1``,
+    16 kHz mono float samples to ``analysis_audio`` (:data:`vaar.curation.sync.VIDEO_CHAIN`,
+    :data:`~vaar.curation.sync.AUDIO_CHAIN`) — from the very frames and samples it encodes, so
+    the clip is decoded once.
+    """
+    analysis = analysis_audio is not None and has_audio and cfg.precision == "accurate"
+    # -loglevel info: the analysis outputs' (a)showinfo lines date every frame
+    base = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info" if analysis else "error", "-y",
+            "-threads", str(cfg.threads), "-filter_threads", "1"]  # fmt: skip
     # -ss and -t before -i bound the input, so every output (MP4 and FLAC) gets the same span
     # the source is untrusted: one local file of a real container format (see inputguard)
     seek = ["-ss", f"{start:.6f}", "-t", f"{duration:.6f}", *input_args(cfg.input_formats), "-i", str(src)]
     # no source metadata, chapters, subtitles, data or attachment streams in any output
     strip = ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
+    frames = ["-frames:v", str(max(1, round(duration * cfg.fps)))]  # exactly the frames of the span
+    normalise = f"fps={cfg.fps},{scale_filter(cfg.max_short_side)},format=yuv420p"
+    graph: list[str] = []
+    if analysis:
+        graph = ["-filter_complex", f"[0:v:0]{normalise},split=2[venc][vqc];[vqc]{VIDEO_CHAIN}[vqco];"
+                                    f"[0:a:0]asplit=3[aenc][aflac][aqc];[aqc]{AUDIO_CHAIN}[aqco]"]  # fmt: skip
+        video_in, vf, flac_in = ["-map", "[venc]", "-map", "[aenc]"], [], ["-map", "[aflac]"]
+    elif cfg.precision == "accurate":
+        video_in, vf, flac_in = ["-map", "0:v:0", "-map", "0:a:0?"], ["-vf", normalise], ["-map", "0:a:0"]
+    else:
+        video_in, vf, flac_in = ["-map", "0:v:0", "-map", "0:a:0?"], [], ["-map", "0:a:0"]
     if cfg.precision == "accurate":
+        # one encoder thread whatever the machine: x264's output depends on its thread count, and
+        # a clip must not change with the host's cores or --workers (parallelism is across clips)
         video = [
-            "-map", "0:v:0", "-map", "0:a:0?", *strip,
-            "-vf", f"fps={cfg.fps},{scale_filter(cfg.max_short_side)}",
-            "-frames:v", str(max(1, round(duration * cfg.fps))),  # exactly the frames of the span
-            "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p",
-            "-threads", str(cfg.threads),
+            *video_in, *vf, *strip, *frames,
+            "-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf), "-pix_fmt", "yuv420p", "-threads", "1",
             "-c:a", "aac", "-b:a", cfg.audio_bitrate, "-ac", "2", "-ar", str(cfg.video_audio_rate),
             "-movflags", "+faststart", "-f", "mp4", str(out_video),
         ]  # fmt: skip
     else:
         video = [
-            "-map", "0:v:0", "-map", "0:a:0?", *strip, "-c", "copy", "-avoid_negative_ts", "make_zero",
+            *video_in, *strip, "-c", "copy", "-avoid_negative_ts", "make_zero",
             "-movflags", "+faststart", "-f", "mp4", str(out_video),
         ]  # fmt: skip
-    cmd = [*base, *seek, *video]
+    cmd = [*base, *seek, *graph, *video]
     if has_audio:
-        cmd += ["-map", "0:a:0", *strip, "-ac", "1", "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(out_audio)]
+        cmd += [*flac_in, *strip, "-ac", "1", "-ar", str(cfg.audio_rate), "-c:a", "flac", "-f", "flac", str(out_audio)]
+    if analysis:
+        cmd += ["-map", "[vqco]", *frames, "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
+                "-map", "[aqco]", "-f", "f32le", str(analysis_audio)]  # fmt: skip
     return [cmd]
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """What :func:`trim_normalise` learnt: whether the source had audio, and the clip decoded for
+    the checks when the trim could do it in the same process (else ``None``: decode the file)."""
+
+    has_audio: bool
+    decoded: DecodedClip | None = None
 
 
 def trim_normalise(
@@ -131,11 +172,14 @@ def trim_normalise(
     out_audio: Path,
     cfg: MediaConfig,
     has_audio: bool | None = None,
-) -> bool:
-    """Cut and normalise one clip; returns whether the source had an audio track.
+    *,
+    analyse: bool = False,
+) -> Trimmed:
+    """Cut and normalise one clip (an MP4, and a FLAC when there is audio).
 
-    ``start`` is in the time of ``src``. The FLAC is written only when there is audio;
-    ``has_audio`` (known from the download's probe) saves probing the source again.
+    ``start`` is in the time of ``src``; ``has_audio`` (known from the download's probe) saves
+    probing the source again. ``analyse``: also decode the clip for the sync and quality checks
+    in the same process (``accurate`` precision with audio; see :func:`trim_commands`).
     """
     problem = sniff_problem(src)
     if problem:
@@ -143,15 +187,30 @@ def trim_normalise(
     if has_audio is None:
         facts = probe(src, untrusted=True)
         has_audio = any(s.get("codec_type") == "audio" for s in facts.get("streams", []))
+    analyse = analyse and has_audio and cfg.precision == "accurate"
+    decoded: DecodedClip | None = None
     with ExitStack() as renames:  # both files are renamed into place only when ffmpeg succeeded
         tmp_v = renames.enter_context(atomic_path(out_video))
         tmp_a = renames.enter_context(atomic_path(out_audio)) if has_audio else out_audio
-        for cmd in trim_commands(src, start, duration, tmp_v, tmp_a, cfg, has_audio):
-            proc = run_tool(cmd)
-            if proc.returncode != 0:
-                lines = proc.stderr.decode(errors="replace").strip().splitlines()
-                raise MediaError(f"ffmpeg failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
-    return has_audio
+        if analyse:
+            run = run_decoder(lambda url: trim_commands(src, start, duration, tmp_v, tmp_a, cfg, True,
+                                                        analysis_audio=url)[0])  # fmt: skip
+            _check(run.returncode, run.log)
+            try:  # the output timeline starts at 0; a span with no audio is the verify stage's to judge
+                decoded = parse_decoded(run, file_start=0.0)
+            except VerifyError:
+                decoded = None
+        else:
+            for cmd in trim_commands(src, start, duration, tmp_v, tmp_a, cfg, has_audio):
+                proc = run_tool(cmd)
+                _check(proc.returncode, proc.stderr)
+    return Trimmed(has_audio, decoded)
+
+
+def _check(returncode: int, log: bytes) -> None:
+    if returncode != 0:
+        lines = [ln for ln in log.decode(errors="replace").strip().splitlines() if "showinfo_" not in ln]
+        raise MediaError(f"ffmpeg failed: {lines[-1] if lines else 'exit ' + str(returncode)}")
 
 
 def extract_audio(video: Path, out_audio: Path, cfg: MediaConfig) -> None:

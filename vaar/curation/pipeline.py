@@ -20,7 +20,6 @@ too, unless ``retry_failed``).
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import threading
 import traceback
@@ -38,10 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
+from vaar._util.cpus import usable_cpus
 from vaar._util.hashing import sha256_file
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
-from vaar.curation.exclude import apply_exclusions, read_exclusions
+from vaar.curation.exclude import (
+    apply_exclusions,
+    read_exclusions,
+    record_removals,
+    removal_records,
+)
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
 from vaar.curation.manifest import write_manifest
@@ -111,7 +116,7 @@ _POOL_CONTEXT.set_forkserver_preload(["__main__", __name__])
 
 
 def ffmpeg_threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    return max(1, usable_cpus() // max(1, workers))
 
 
 def run_build(
@@ -129,18 +134,21 @@ def run_build(
     tax = taxonomy or default_taxonomy()
     valid, invalid = read_sources(sources, taxonomy=tax)
     excluded: list[str] = []
-    if cfg.exclude:
-        valid, invalid, excluded = apply_exclusions(read_exclusions(cfg.exclude), valid, invalid)
+    takedown = read_exclusions(cfg.exclude) if cfg.exclude else None
+    removals = removal_records(takedown, valid, invalid) if takedown else []
+    if takedown:
+        valid, invalid, excluded = apply_exclusions(takedown, valid, invalid)
     out.mkdir(parents=True, exist_ok=True)
     media_cfg = cfg.media if cfg.media.threads else replace(cfg.media, threads=ffmpeg_threads(cfg.workers))
     versions = {"vaar_version": __version__, "ytdlp_version": ytdlp_version(), "ffmpeg_version": ffmpeg_version()}
     ledger = Ledger(out / "ledger.sqlite")
     try:
-        if excluded:  # a removal request: forget the clips' rows and delete their media
-            _prune(ledger, set(ledger.statuses()) - set(excluded), out)
+        if takedown and excluded:  # a removal request: forget the clips' rows, delete their media, log it
+            gone = _prune(ledger, set(ledger.statuses()) - set(excluded), out)
+            record_removals(out / "removals.jsonl", takedown, removals, {str(r["clip_id"]) for r in gone})
         # the manifest, dataset and report cover these lists; other rows stay unless --prune
         current = {r.clip_id for r in valid} | {r.clip_id for r in invalid}
-        pruned = _prune(ledger, current, out) if cfg.prune else 0
+        pruned = len(_prune(ledger, current, out)) if cfg.prune else 0
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
@@ -166,8 +174,9 @@ def run_build(
     return report
 
 
-def _prune(ledger: Ledger, keep: set[str], out: Path) -> int:
-    """``--prune``: forget rows not in ``keep`` and delete their media (inside ``out`` only)."""
+def _prune(ledger: Ledger, keep: set[str], out: Path) -> list[dict[str, Any]]:
+    """Forget the ledger rows not in ``keep`` and delete their media (inside ``out`` only); the
+    rows forgotten."""
     gone = ledger.prune(keep)
     root = out.resolve()
     for row in gone:
@@ -176,7 +185,7 @@ def _prune(ledger: Ledger, keep: set[str], out: Path) -> int:
             path = (root / str(rel)).resolve() if rel else None
             if path is not None and path.is_relative_to(root) and path.is_file():
                 path.unlink()
-    return len(gone)
+    return gone
 
 
 def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool) -> list[SourceRow]:

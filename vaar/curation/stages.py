@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vaar.curation.media import extract_audio, fix_offset, trim_normalise
-from vaar.curation.quality import ClipQC, check_clip
+from vaar.curation.quality import ClipQC, check_clip, measure
+from vaar.curation.sync import DecodedClip
 from vaar.curation.verify import verify_clip
 from vaar.errors import StageError
 
@@ -32,6 +33,7 @@ class ClipWork:
     rel_video: Path
     rel_audio: Path
     qc: ClipQC | None = None
+    decoded: DecodedClip | None = None  # the clip as the trim decoded it for the checks
 
     @property
     def video(self) -> Path:
@@ -49,7 +51,9 @@ fail or reject the clip. Its ``__name__`` is what the manifest's ``stage`` colum
 
 def trim(w: ClipWork) -> None:
     t, r = w.task, w.task.row
-    trim_normalise(Path(t.src), r.start - t.offset, r.duration, w.video, w.audio, t.media, t.has_audio)
+    trimmed = trim_normalise(Path(t.src), r.start - t.offset, r.duration, w.video, w.audio, t.media, t.has_audio,
+                             analyse=True)  # fmt: skip
+    w.decoded = trimmed.decoded
 
 
 def verify(w: ClipWork) -> None:
@@ -58,9 +62,15 @@ def verify(w: ClipWork) -> None:
 
 
 def sync(w: ClipWork) -> None:
-    """Sync, silence, frozen and black checks; with the ``fix`` policy, re-mux and check again."""
+    """Sync, silence, frozen and black checks; with the ``fix`` policy, re-mux and check again.
+
+    The checks read the frames and samples the trim encoded (decoded once, in the trim's
+    process); the container's timing is the verify stage's. Without them (``copy`` precision),
+    the clip file is decoded.
+    """
     cfg = w.task.qc
-    qc = check_clip(w.video, cfg)
+    qc = measure(w.decoded, cfg) if w.decoded is not None else check_clip(w.video, cfg)
+    w.decoded = None  # the frames are not needed past this point
     w.row.update(_qc_fields(qc))
     if qc.sync_verdict == "out_of_sync" and cfg.out_of_sync == "fix" and qc.av_offset_ms is not None:
         fix_offset(w.video, w.video, qc.av_offset_ms)

@@ -51,6 +51,7 @@ import os
 import re
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -124,31 +125,29 @@ def _classify_failure(path: Path, log: bytes) -> VerifyError:
     return VerifyError(f"undecodable: {last[0][:200]}")
 
 
-def decode_clip(path: Path, *, threads: int = 1) -> DecodedClip:
-    """Decode the first video and audio stream of ``path`` for the checks (one ffmpeg process).
+# the chains that turn a decoded stream into what the checks read: 64-px grey frames and 16 kHz
+# mono float samples, each preceded by (a)showinfo so every frame's presentation time is logged
+VIDEO_CHAIN = f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo"
+AUDIO_CHAIN = f"ashowinfo,aresample={AUDIO_RATE}:async=1,aformat=sample_fmts=flt:channel_layouts=mono"
 
-    Raises :class:`VerifyError` for a missing or unreadable file (``failed``), no video stream
-    (``failed``) or no audio stream (``rejected``).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise VerifyError(f"file not found: {path}")
+
+@dataclass(frozen=True)
+class DecoderRun:
+    """What one ffmpeg process wrote: raw grey frames (stdout), f32 audio (an extra pipe), its log."""
+
+    returncode: int
+    video: bytes
+    audio: bytes
+    log: bytes
+
+
+def run_decoder(command: Callable[[str], list[str]]) -> DecoderRun:
+    """Run the ffmpeg command ``command(audio_url)``: it writes the frames to ``pipe:1`` and the
+    samples to ``audio_url`` (a pipe of its own); the three streams are read concurrently."""
     r_fd, w_fd = os.pipe()
-    cmd = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
-        "-filter_threads", "1", "-threads", str(threads),
-        # the checks look at 64-px grey frames: deblocking and bit-exactness are not needed
-        "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(path),
-        "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo",
-        "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-af", f"ashowinfo,aresample={AUDIO_RATE}:async=1,aformat=sample_fmts=flt:channel_layouts=mono",
-        "-f", "f32le", f"pipe:{w_fd}",
-    ]  # fmt: skip
     try:
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(w_fd,)
+            command(f"pipe:{w_fd}"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(w_fd,)
         )
     except FileNotFoundError:
         os.close(r_fd)
@@ -158,42 +157,43 @@ def decode_clip(path: Path, *, threads: int = 1) -> DecodedClip:
         ) from None
     os.close(w_fd)
     chunks: dict[str, bytes] = {}
-
     assert proc.stderr is not None and proc.stdout is not None
-    audio_pipe = os.fdopen(r_fd, "rb")
+    with os.fdopen(r_fd, "rb") as audio_pipe, proc.stdout, proc.stderr:
 
-    def _drain(name: str, f: IO[bytes]) -> None:
-        chunks[name] = f.read()
+        def _drain(name: str, f: IO[bytes]) -> None:
+            chunks[name] = f.read()
 
-    t_audio = threading.Thread(target=_drain, args=("audio", audio_pipe), daemon=True)
-    t_log = threading.Thread(target=_drain, args=("log", proc.stderr), daemon=True)
-    t_audio.start()
-    t_log.start()
-    video_bytes = proc.stdout.read()
-    proc.wait()
-    t_audio.join()
-    t_log.join()
-    proc.stdout.close()
-    proc.stderr.close()
-    audio_pipe.close()
-    log = chunks.get("log", b"")
-    if proc.returncode != 0:
-        raise _classify_failure(path, log)
+        readers = [threading.Thread(target=_drain, args=a, daemon=True)
+                   for a in (("audio", audio_pipe), ("log", proc.stderr))]  # fmt: skip
+        for t in readers:
+            t.start()
+        video = proc.stdout.read()
+        proc.wait()
+        for t in readers:
+            t.join()
+    return DecoderRun(proc.returncode, video, chunks.get("audio", b""), chunks.get("log", b""))
 
+
+def parse_decoded(run: DecoderRun, file_start: float | None = None) -> DecodedClip:
+    """The :class:`DecodedClip` of a successful :func:`run_decoder` whose outputs went through
+    :data:`VIDEO_CHAIN` and :data:`AUDIO_CHAIN`. ``file_start``: the container start time, read
+    from the log's ``Duration: …, start: …`` line when ``None``."""
     vtimes: list[float] = []
     atimes: list[float] = []
-    for m in _SHOWINFO.finditer(log):
+    for m in _SHOWINFO.finditer(run.log):
         (atimes if m.group(1) else vtimes).append(float(m.group(2)))
-    size = _SIZE.search(log)
-    start = _START.search(log)
+    size = _SIZE.search(run.log)
+    if file_start is None:
+        start = _START.search(run.log)
+        file_start = float(start.group(1)) if start else 0.0
     if not vtimes or size is None:
         raise VerifyError("undecodable: no video frames")
     w, h = int(size.group(1)), int(size.group(2))
-    n = min(len(vtimes), len(video_bytes) // (w * h))
+    n = min(len(vtimes), len(run.video) // (w * h))
     if n == 0:
         raise VerifyError("undecodable: no video frames")
-    frames = np.frombuffer(video_bytes, np.uint8, count=n * w * h).reshape(n, h, w)
-    audio = np.frombuffer(chunks.get("audio", b""), np.float32)
+    frames = np.frombuffer(run.video, np.uint8, count=n * w * h).reshape(n, h, w)
+    audio = np.frombuffer(run.audio, np.float32)
     if audio.size == 0 or not atimes:
         raise VerifyError("undecodable: no audio samples")
     return DecodedClip(
@@ -201,8 +201,35 @@ def decode_clip(path: Path, *, threads: int = 1) -> DecodedClip:
         frame_times=np.asarray(vtimes[:n], np.float64),
         audio=audio,
         audio_start=atimes[0],
-        file_start=float(start.group(1)) if start else 0.0,
+        file_start=file_start,
     )
+
+
+def decode_clip(path: Path, *, threads: int = 1) -> DecodedClip:
+    """Decode the first video and audio stream of ``path`` for the checks (one ffmpeg process).
+
+    Raises :class:`VerifyError` for a missing or unreadable file (``failed``), no video stream
+    (``failed``) or no audio stream (``rejected``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VerifyError(f"file not found: {path}")
+
+    def command(audio_url: str) -> list[str]:
+        return [
+            "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+            "-filter_threads", "1", "-threads", str(threads),
+            # the checks look at 64-px grey frames: deblocking and bit-exactness are not needed
+            "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(path),
+            "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", VIDEO_CHAIN,
+            "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
+            "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", AUDIO_CHAIN, "-f", "f32le", audio_url,
+        ]  # fmt: skip
+
+    run = run_decoder(command)
+    if run.returncode != 0:
+        raise _classify_failure(path, run.log)
+    return parse_decoded(run)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Verify stage: is the clip what was asked for?
 
-Container-level checks (ffprobe, counting packets, no decode):
+Container-level checks (no decode, and usually no process):
 
 * both streams present — no video: ``failed``; no audio: ``rejected`` (this is an audio-visual
   dataset, a silent-by-construction clip is unfit, not broken);
@@ -10,6 +10,13 @@ Container-level checks (ffprobe, counting packets, no decode):
   which is what frame-accurate trimming promises;
 * the 16 kHz FLAC exists and lasts as long as the clip (read from its STREAMINFO header: one
   ffprobe process less per clip).
+
+The MP4's facts (:class:`ClipStreams`) are read from its ``moov`` box
+(:func:`vaar.curation.mp4.facts.read_mp4_facts`: frame count from the sample table, start times
+from the edit list) — the same facts ``ffprobe -count_packets`` reports for the files vaar's
+ffmpeg writes, without its ~70 ms process start. Where that reader is not sure (another
+container, an unusual edit list, an unknown codec, a damaged file) verify asks ffprobe, counting
+packets, as before.
 
 This is the ``verify`` stage of :data:`vaar.curation.pipeline.CLIP_STAGES`; the content-level
 checks (sync, silence, frozen or black picture) are its ``sync`` and ``quality`` stages
@@ -23,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar.curation.media import MediaConfig, probe
+from vaar.curation.mp4 import read_mp4_facts
 from vaar.errors import VerifyError
 
 
@@ -73,21 +81,78 @@ def flac_duration(path: Path) -> float | None:
     return samples / rate if rate and samples else None
 
 
+@dataclass(frozen=True)
+class ClipStreams:
+    """What verify reads from the clip's container (``audio_codec`` ``None``: no audio track)."""
+
+    duration: float  # the container's
+    fps: float
+    num_frames: int
+    width: int
+    height: int
+    video_codec: str
+    video_start_time: float
+    audio_codec: str | None
+    sample_rate: int
+    channels: int
+    audio_start_time: float
+
+
+def streams_from_moov(video: Path) -> ClipStreams | None:
+    """The clip's facts from its ``moov`` box; ``None`` (ask ffprobe) where the reader is not
+    sure of them or there is no video track."""
+    facts = read_mp4_facts(video)
+    v = facts.first("video") if facts else None
+    if facts is None or v is None:
+        return None
+    num, den = v.frame_rate
+    a = facts.first("audio")
+    return ClipStreams(
+        duration=facts.duration,
+        fps=float(num) / float(den),
+        num_frames=v.num_samples,
+        width=v.width,
+        height=v.height,
+        video_codec=v.codec,
+        video_start_time=v.start_time,
+        audio_codec=a.codec if a else None,
+        sample_rate=a.sample_rate if a else 0,
+        channels=a.channels if a else 0,
+        audio_start_time=a.start_time if a else 0.0,
+    )
+
+
+def streams_from_ffprobe(video: Path) -> ClipStreams:
+    """The clip's facts from ``ffprobe -count_packets`` (one process, reads every packet)."""
+    data = probe(video, count_packets=True)
+    streams = data.get("streams", [])
+    v = next((s for s in streams if s.get("codec_type") == "video"), None)
+    a = next((s for s in streams if s.get("codec_type") == "audio"), None) or {}
+    if v is None:
+        raise VerifyError("no video stream in the clip")
+    return ClipStreams(
+        duration=_float(data.get("format", {}).get("duration")),
+        fps=_rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate")),
+        num_frames=int(_float(v.get("nb_read_packets"), 0)),
+        width=int(v.get("width") or 0),
+        height=int(v.get("height") or 0),
+        video_codec=str(v.get("codec_name")),
+        video_start_time=_float(v.get("start_time")),
+        audio_codec=str(a.get("codec_name")) if a else None,
+        sample_rate=int(_float(a.get("sample_rate"))),
+        channels=int(a.get("channels") or 0),
+        audio_start_time=_float(a.get("start_time")),
+    )
+
+
 def verify_clip(video: Path, audio: Path, requested: float, cfg: MediaConfig) -> StreamFacts:
     """Check the normalised clip against the request; raise :class:`VerifyError` if it is wrong."""
     if not video.exists() or video.stat().st_size == 0:
         raise VerifyError("clip file is missing or empty")
-    data = probe(video, count_packets=True)
-    streams = data.get("streams", [])
-    v = next((s for s in streams if s.get("codec_type") == "video"), None)
-    a = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    if v is None:
-        raise VerifyError("no video stream in the clip")
-    if a is None:
+    st = streams_from_moov(video) or streams_from_ffprobe(video)
+    if st.audio_codec is None:
         raise VerifyError("no audio track (an audio-visual dataset needs sound)", status="rejected")
-    fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
-    frames = int(_float(v.get("nb_read_packets"), 0))
-    duration = _float(data.get("format", {}).get("duration"))
+    fps, frames, duration = st.fps, st.num_frames, st.duration
     vdur = frames / fps if fps else duration
     one_frame = 1.0 / fps if fps else 0.04
     if frames == 0:
@@ -112,13 +177,13 @@ def verify_clip(video: Path, audio: Path, requested: float, cfg: MediaConfig) ->
     return StreamFacts(
         duration=round(vdur, 6),
         fps=fps,
-        width=int(v.get("width") or 0),
-        height=int(v.get("height") or 0),
+        width=st.width,
+        height=st.height,
         num_frames=frames,
-        video_codec=str(v.get("codec_name")),
-        audio_codec=str(a.get("codec_name")),
-        sample_rate=int(_float(a.get("sample_rate"))),
-        channels=int(a.get("channels") or 0),
-        video_start_time=_float(v.get("start_time")),
-        audio_start_time=_float(a.get("start_time")),
+        video_codec=st.video_codec,
+        audio_codec=st.audio_codec,
+        sample_rate=st.sample_rate,
+        channels=st.channels,
+        video_start_time=st.video_start_time,
+        audio_start_time=st.audio_start_time,
     )

@@ -74,5 +74,5 @@ def audioset_csv_seed(options: SeedOptions, taxonomy: Taxonomy) -> SeedResult:
     assert options.source is not None
     if not options.ontology:
         raise ConfigError("seed audioset-csv needs --ontology FILE (AudioSet's ontology.json)")
-    ontology = parse_ontology(read_text(options.ontology, what="AudioSet ontology"), options.ontology)
-    return parse(read_text(options.source, what="AudioSet segment list"), ontology, taxonomy)
+    ontology = parse_ontology(read_text(options.ontology, what="AudioSet ontology", network=options.network), options.ontology)
+    return parse(read_text(options.source, what="AudioSet segment list", network=options.network), ontology, taxonomy)

@@ -14,18 +14,21 @@ from dataclasses import dataclass
 
 from vaar._util.registry import Registry
 from vaar.curation.discover.candidate import Candidate
+from vaar.curation.netguard import NetworkPolicy
 from vaar.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
 class SeedOptions:
     """What a seed reads: ``source`` (a file or http(s) URL), ``ontology`` (AudioSet JSON),
-    ``search_results`` (ytsearch hits per phrase) and ``classes`` (the classes asked for)."""
+    ``search_results`` (ytsearch hits per phrase), ``classes`` (the classes asked for) and
+    ``network`` (which addresses a list URL, and its redirects, may resolve to)."""
 
     source: str | None = None
     ontology: str | None = None
     search_results: int = 20
     classes: tuple[str, ...] = ()
+    network: NetworkPolicy = NetworkPolicy()
 
 
 SeedResult = tuple[list[Candidate], Counter[str]]

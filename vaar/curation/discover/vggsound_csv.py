@@ -58,4 +58,4 @@ def parse(text: str, taxonomy: Taxonomy) -> SeedResult:
 @register_seed("vggsound-csv", needs_source=True, help="VGGSound list: youtube_id,start,label,split (no header)")
 def vggsound_csv_seed(options: SeedOptions, taxonomy: Taxonomy) -> SeedResult:
     assert options.source is not None
-    return parse(read_text(options.source, what="VGGSound list"), taxonomy)
+    return parse(read_text(options.source, what="VGGSound list", network=options.network), taxonomy)

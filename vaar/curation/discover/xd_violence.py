@@ -78,4 +78,4 @@ def parse(text: str, taxonomy: Taxonomy) -> SeedResult:
 @register_seed("xd-violence-list", needs_source=True, help="XD-Violence release names, one a line")
 def xd_violence_seed(options: SeedOptions, taxonomy: Taxonomy) -> SeedResult:
     assert options.source is not None
-    return parse(read_text(options.source, what="XD-Violence name list"), taxonomy)
+    return parse(read_text(options.source, what="XD-Violence name list", network=options.network), taxonomy)

@@ -87,11 +87,14 @@ class Run:
 
 
 def vaar_default_workers() -> int:
+    """What ``vaar build`` runs without ``--workers`` (a number, or None: one per usable CPU)."""
+    from vaar._util.cpus import usable_cpus
     from vaar.curation.cmd_build import add_arguments
 
     p = argparse.ArgumentParser()
     add_arguments(p)
-    return int(p.parse_args(["x.csv"]).workers)
+    workers = p.parse_args(["x.csv"]).workers
+    return int(workers) if workers is not None else usable_cpus()
 
 
 def peer_available(python: Path) -> str | None:
@@ -119,8 +122,8 @@ def peer_input(vaar_csv: Path, out: Path) -> Path:
 def configs(default_workers: int, peer: bool, clips: int) -> list[tuple[str, str, list[str]]]:
     """(tool, label, extra args) of every configuration, in the order a round runs them."""
     workers = sorted({default_workers, 1, 2})
-    out = [("vaar", f"--workers {w}" + (" (default)" if w == default_workers else ""), ["--workers", str(w)])
-           for w in workers]  # fmt: skip
+    out = [("vaar", f"--workers {w}" + (" (default)" if w == default_workers else ""),
+            [] if w == default_workers else ["--workers", str(w)]) for w in workers]  # fmt: skip
     if peer:
         # one shard per process: a process works on whole shards, so one shard would leave the second idle
         out += [("video2dataset", f"processes_count {p}, thread_count 4", [str(p), str(-(-clips // p))])

@@ -46,7 +46,6 @@ from treecpu import TreeUsage, run_tree  # noqa: E402
 
 from vaar.curation.loopback import LoopbackServer  # noqa: E402
 from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
-from vaar.curation.sync import AUDIO_RATE, VIDEO_WIDTH  # noqa: E402
 
 VAAR = [sys.executable, "-m", "vaar.cli", "build", "--allow-private-network"]  # loopback sources
 
@@ -95,33 +94,16 @@ def timed(cmd: list[str], stage: str | None = None) -> float:
 
 
 def bare_commands(src: Path, tmp: Path, start: float, dur: float) -> float:
-    """The ffmpeg/ffprobe commands `vaar build` runs for one clip, run bare."""
+    """The ffmpeg/ffprobe commands `vaar build` runs for one clip, run bare: one ffmpeg that cuts,
+    encodes the MP4 and the FLAC and writes the checks' frames and samples (here to /dev/null).
+    The source check and verify read the MP4 boxes in Python (vaar.curation.mp4), and the FLAC's
+    duration comes from its header: no ffprobe."""
     cfg = MediaConfig(threads=1)
     v, a = tmp / "c.mp4", tmp / "c.flac"
-    probe = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
-    t = timed([*probe, str(src)], "source probe")
-    for cmd in trim_commands(src, start, dur, v, a, cfg, True):
-        t += timed(cmd, "trim + FLAC (one ffmpeg)")
-    # verify reads the MP4's moov box (vaar.curation.mp4): no packet-count ffprobe
-    # the FLAC's duration is read from its header (vaar.curation.verify.flac_duration): no ffprobe
-    qc = ["ffmpeg", "-nostdin", "-loglevel", "info", "-filter_threads", "1", "-threads", "1",
-          "-skip_loop_filter", "all", "-flags2", "+fast", "-i", str(v),
-          "-map", "0:v:0", "-an", "-vf", f"extractplanes=y,scale={VIDEO_WIDTH}:-2:flags=area,showinfo",
-          "-fps_mode", "passthrough", "-f", "rawvideo", "-y", "/dev/null",
-          "-map", "0:a:0", "-vn", "-af",
-          f"ashowinfo,aresample={AUDIO_RATE}:async=1,aformat=sample_fmts=flt:channel_layouts=mono",
-          "-f", "f32le", "-y", "/dev/null"]  # fmt: skip
-    t += timed(qc, "sync/QC/fingerprint decode")
+    t = 0.0
+    for cmd in trim_commands(src, start, dur, v, a, cfg, True, analysis_audio="/dev/null"):
+        t += timed(cmd, "trim + FLAC + the checks' decode (one ffmpeg)")
     return t
-
-
-def _children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def build(csv_path: Path, out: Path, workers: int) -> float:
-    return timed([*VAAR, str(csv_path), "--out", str(out), "--workers", str(workers)])
 
 
 @contextlib.contextmanager
@@ -172,20 +154,17 @@ def overhead(args: argparse.Namespace) -> None:
 
 def scaling(args: argparse.Namespace) -> None:
     with served(args.clips, 5.0, "320x240", 0.5, 4.5) as (root, csv_path, _):
-        c0 = _children_cpu()
-        t1 = build(csv_path, root / "w1", 1)
-        c1 = _children_cpu()
-        t2 = build(csv_path, root / "w2", 2)
-        c2 = _children_cpu()
-        t_noop = build(csv_path, root / "w2", 2)  # resumed: start-up, read ledger, manifest, publish
-        c3 = _children_cpu()
-    print(f"clips: {args.clips}, cpus: {os.cpu_count()}")
-    print(f"--workers 1: {t1:.1f} s, --workers 2: {t2:.1f} s, speed-up {t1 / t2:.2f}x")
-    print(f"CPU (children's user + system): --workers 1 {c1 - c0:.1f} s, --workers 2 {c2 - c1:.1f} s, "
-          f"no-op rerun {c3 - c2:.1f} s; wall x cores not used by --workers 1: "
-          f"{100 * (1 - (c1 - c0) / (t1 * (os.cpu_count() or 1))):.0f} %")
+        one = build_usage(csv_path, root / "w1", 1)
+        two = build_usage(csv_path, root / "w2", 2)
+        noop = build_usage(csv_path, root / "w2", 2)  # resumed: start-up, read ledger, manifest, publish
+    cores = os.cpu_count() or 1
+    print(f"clips: {args.clips}, cpus: {cores}")
+    print(f"--workers 1: {one.wall:.1f} s, --workers 2: {two.wall:.1f} s, speed-up {one.wall / two.wall:.2f}x")
+    print(f"CPU (whole process tree): --workers 1 {one.cpu:.1f} s, --workers 2 {two.cpu:.1f} s, "
+          f"no-op rerun {noop.cpu:.1f} s; wall x cores not used by --workers 1: "
+          f"{100 * (1 - one.cpu / (one.wall * cores)):.0f} %")
     # Amdahl: the no-op rerun is the part that does not shrink with workers (serial)
-    serial = t_noop / t1
+    serial = noop.wall / one.wall
     print(f"serial part (no-op rerun / one-worker build): {serial:.0%}; "
           f"Amdahl bound for 2 workers: {1 / (serial + (1 - serial) / 2):.2f}x")
 

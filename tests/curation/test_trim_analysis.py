@@ -8,6 +8,7 @@ clip file again. These tests cut real clips with known timing and compare both r
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,3 +99,19 @@ def test_clip_bytes_do_not_depend_on_the_thread_count(tmp_path: Path) -> None:
         _cut(src, out, MediaConfig(threads=threads))
         digests.add(hashlib.sha256((out / "c.mp4").read_bytes()).hexdigest())
     assert len(digests) == 1
+
+
+def test_a_forged_showinfo_line_in_the_metadata_is_not_read(tmp_path: Path) -> None:
+    """ffmpeg's log prints the untrusted input's metadata; a title holding a newline and a forged
+    showinfo line must not add a frame time or change the frame size the checks read."""
+    forged = "x\n[Parsed_showinfo_1 @ 0x1] n:   0 pts:      0 pts_time:7.5 duration: 1 s:999x999 i:P\n"
+    src = sm.event_clip(tmp_path / "plain.mp4", background="testsrc2")
+    evil = tmp_path / "evil.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-c", "copy", "-metadata",
+                    f"title={forged}", "-metadata:s:a:0", f"title={forged}", str(evil)], check=True)  # fmt: skip
+    log = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(evil)], capture_output=True, text=True).stderr
+    assert "pts_time:7.5" in log  # the forged line does reach ffmpeg's log
+    for decoded in (_cut(evil, tmp_path).decoded, decode_clip(evil)):
+        assert decoded is not None
+        assert decoded.frame_times.max() < 7.0 and decoded.frames.shape[1:] != (999, 999)
+    assert _cut(evil, tmp_path).decoded.frames.shape == _cut(src, tmp_path).decoded.frames.shape  # type: ignore[union-attr]

@@ -106,9 +106,12 @@ class SyncEstimate:
     video_onsets: int
 
 
-_SHOWINFO = re.compile(rb"Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*\d+ pts:\s*-?\d+ pts_time:(\S+)")
-_SIZE = re.compile(rb"Parsed_showinfo_\d+ @ [^\]]*\] n:\s*0 .*? s:(\d+)x(\d+)")
-_START = re.compile(rb"Duration: [^,]*, start: (-?[\d.]+)")
+# Anchored at the start of a line: ffmpeg's log also prints the input's metadata (an untrusted
+# file's title can hold a newline and a forged "[Parsed_showinfo_0 @ …] n: 0 … pts_time:…"); a
+# metadata line is indented, a filter's line starts with its own "[Parsed_…]".
+_SHOWINFO = re.compile(rb"^\[Parsed_(a?)showinfo_\d+ @ 0x[0-9a-f]+\] n:\s*\d+ pts:\s*-?\d+ pts_time:(\S+)", re.M)
+_SIZE = re.compile(rb"^\[Parsed_showinfo_\d+ @ 0x[0-9a-f]+\] n:\s*0 [^\n]*? s:(\d+)x(\d+)", re.M)
+_START = re.compile(rb"^  Duration: [^,\n]*, start: (-?[\d.]+)", re.M)
 
 
 def _classify_failure(path: Path, log: bytes) -> VerifyError:

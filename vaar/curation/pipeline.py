@@ -260,7 +260,12 @@ class _Driver:
     def run(self) -> None:
         pool = make_executor(self.cfg.backend, self.cfg.workers, self.cfg.ray_address, mp_context=_POOL_CONTEXT)
         with ThreadPoolExecutor(self.cfg.download_workers) as dl_pool, pool:
+            warm = self.cfg.backend != "local"
             while self._submit(dl_pool, pool):
+                if not warm:  # start the workers while the first sources download, not after
+                    for _ in range(self.cfg.workers):
+                        pool.submit(_ready)
+                    warm = True
                 waiting: list[Future[Any]] = [*self.downloads, *self.clips]
                 done, _ = wait(waiting, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -325,6 +330,11 @@ class _Driver:
         self.pending_per_url[url] -= 1
         if self.pending_per_url[url] == 0 and not self.cfg.keep_downloads:
             shutil.rmtree(Path(task.src).parent, ignore_errors=True)
+
+
+def _ready() -> None:
+    """A no-op task: submitted once per worker at the start, it makes the pool start its
+    processes (fork, preloaded code) while the first sources download, not after."""
 
 
 def _remove_stale_temps(out: Path) -> None:

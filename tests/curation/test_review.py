@@ -6,11 +6,17 @@ module; the browser test is in test_review_browser.py.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import http.client
 import io
 import json
+import re
+import signal
 import socket
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,29 +239,29 @@ def test_agreement_cli_reads_reviewed_files(built: tuple[Path, Path], tmp_path: 
     assert vaar_main(["review", "--agreement", str(files[0]), str(tmp_path / "missing.csv")]) == 2
 
 
-def test_cli_serves_on_loopback_and_stops_cleanly(built: tuple[Path, Path], tmp_path: Path) -> None:
-    import re
-    import signal
-    import subprocess
-    import sys
-    import urllib.request
-
-    cands, media = built
-    out = tmp_path / "reviewed.csv"
+@contextlib.contextmanager
+def _review_cli(cands: Path, media: Path, out: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """``vaar review`` in its own process: (the process, its first line, the URL it serves on)."""
     proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "review", str(cands), "--media", str(media),
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
-        assert "5 candidate(s) (4 with a built clip, 0 already decided)" in first
         url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
         assert url, "no URL printed"
-        with urllib.request.urlopen(url.group(0), timeout=30) as r:
+        yield proc, first, url.group(0)
+    finally:
+        proc.kill()
+
+
+def test_cli_serves_on_loopback_and_stops_cleanly(built: tuple[Path, Path], tmp_path: Path) -> None:
+    cands, media = built
+    with _review_cli(cands, media, tmp_path / "reviewed.csv") as (proc, first, url):
+        assert "5 candidate(s) (4 with a built clip, 0 already decided)" in first
+        with urllib.request.urlopen(url, timeout=30) as r:
             assert r.status == 200 and b"vaar review" in r.read()
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
     assert proc.returncode == 0 and "Traceback" not in err
     assert "0 accepted, 0 rejected, 5 undecided" in rest
 
@@ -318,33 +324,19 @@ def test_reviewed_list_builds_reusing_the_candidate_clips(built: tuple[Path, Pat
 
 
 def test_a_killed_server_loses_no_decision(built: tuple[Path, Path], tmp_path: Path) -> None:
-    import re
-    import signal
-    import subprocess
-    import sys
-    import urllib.request
-
     cands, media = built
     out = tmp_path / "reviewed.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "vaar.cli", "review", str(cands), "--media", str(media),
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
-        assert url
-        with urllib.request.urlopen(url.group(0), timeout=30) as r:
+    with _review_cli(cands, media, out) as (proc, _, url):
+        with urllib.request.urlopen(url, timeout=30) as r:
             token = re.search(rb'name="review-token" content="([^"]+)"', r.read())
         assert token
         body = json.dumps({"clip_id": "cand-0-1", "action": "reject", "label": "police_siren", "reason": "duplicate"})
-        req = urllib.request.Request(url.group(0) + "api/decide", data=body.encode(), method="POST",
+        req = urllib.request.Request(url + "api/decide", data=body.encode(), method="POST",
                                      headers={"Content-Type": "application/json", "X-Review-Token": token.group(1).decode()})  # fmt: skip
         with urllib.request.urlopen(req, timeout=30) as r:
             assert json.loads(r.read())["decided"] == 1
         proc.send_signal(signal.SIGKILL)  # no clean shutdown
         proc.wait(timeout=30)
-    finally:
-        proc.kill()
     again = ReviewSession(cands, media, out)
     assert again.store.decisions["cand-0-1"].reason == "duplicate" and again.store.first_undecided() == 0
     assert "cand-0-1,http" in out.with_name("reviewed.rejected.csv").read_text()

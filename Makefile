@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  else echo "note: sound-theme-freedesktop not found; noise_babble falls back to white noise" >&2; fi; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt torch torchvision
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,ray,baselines,discover]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,host,ray,baselines,discover]'
 	touch $(STAMP)
 
 demo: install

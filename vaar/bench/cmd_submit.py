@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="PKG.MODULE:FACTORY",
                    help="score a model instead of a file: run it in its own process over --dataset's media "
                         "(never the labels), on the CPU, measuring parameters and latency (vaar.bench.sandbox)")
-    p.add_argument("--name", required=True, help="model name shown on the leaderboard (its slug names the entry)")
+    p.add_argument("--name", help="model name shown on the leaderboard (its slug names the entry); "
+                                  "not with --remote (the host names entries by team)")
     add_truth_arguments(p)
     p.add_argument("--leaderboard", type=Path, default=Path("leaderboard"), metavar="DIR",
                    help="leaderboard folder (default ./leaderboard)")
@@ -41,6 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robustness", action="store_true",
                    help="with --model, also score it on the robustness track (vaar-bench robustness) "
                         "and show its mCF1 on the leaderboard")
+    p.add_argument("--remote", metavar="URL",
+                   help="submit to a hosted benchmark (vaar-bench serve) instead: upload, wait, print the score "
+                        "the host releases (vaar.bench.host.client)")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="with --remote: the team's token")
+    p.add_argument("--wait", type=float, default=600.0, metavar="S",
+                   help="with --remote: wait at most this long for the score (default 600; 0: do not wait)")
 
 
 def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, Any]:
@@ -90,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.predictions is None) == (args.model is None):
         raise ConfigError("give a PREDICTIONS file or --model PKG.MODULE:FACTORY (one of them)")
+    if args.remote is not None:
+        from vaar.bench.host.cli_submit import submit_remote
+
+        return submit_remote(args)
+    if args.name is None:
+        raise ConfigError("--name is required: the model name shown on the leaderboard")
     if args.robustness and (args.model is None or args.task != "vaar-cls"):
         raise ConfigError("--robustness runs a --model on corrupted media: give --model and --task vaar-cls")
     task = get_task(args.task)

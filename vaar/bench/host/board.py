@@ -88,7 +88,7 @@ def _entry(task: str, team: str, row: sqlite3.Row, report: dict[str, Any]) -> di
             "vaar_commit": prov.get("vaar_commit"), "python": prov.get("python"),
             **{f"pkg_{k}": v for k, v in sorted(prov.get("packages", {}).items())[:10]}}
     entry = Entry(slug=f"{slugify(team)[:50]}-{row['id']}", model=model, report=rep,
-                  dataset=DatasetRef(source="hidden test set, private part", split="test-private",
+                  dataset=DatasetRef(source="hidden test set, private part", split="private",
                                      split_sha256=report["split_sha256"], private=True),
                   predictions_sha256=prov["predictions_hmac_sha256"], cost=Cost(),
                   vaar_version=prov.get("vaar_version", "0"))

@@ -54,7 +54,7 @@ def write_preds(path: Path, ids: Sequence[str], labels: Sequence[str], extra: Se
 def make_host(tmp: Path, n: int = 120, **cfg: Any) -> dict[str, Any]:
     """``vaar-bench host init``'s library call on fresh labels; returns paths, ids, labels."""
     src = tmp / "src"
-    src.mkdir()
+    src.mkdir(parents=True)
     ids, labels = write_labels(src / "private_test_labels.csv", n)
     secret = src / "secret"
     secret.write_text(secrets.token_hex(24))

@@ -51,13 +51,13 @@ def write_preds(path: Path, ids: Sequence[str], labels: Sequence[str], extra: Se
     return path
 
 
-def make_host(tmp: Path, n: int = 120, **cfg: Any) -> dict[str, Any]:
+def make_host(tmp: Path, n: int = 120, secret_text: str | None = None, **cfg: Any) -> dict[str, Any]:
     """``vaar-bench host init``'s library call on fresh labels; returns paths, ids, labels."""
     src = tmp / "src"
     src.mkdir(parents=True)
     ids, labels = write_labels(src / "private_test_labels.csv", n)
     secret = src / "secret"
-    secret.write_text(secrets.token_hex(24))
+    secret.write_text(secret_text or secrets.token_hex(24))
     dataset = src / "dataset"
     (dataset / "splits").mkdir(parents=True)
     root = tmp / "host"

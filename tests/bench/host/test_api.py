@@ -114,6 +114,10 @@ def test_ladder_release_and_selection(host: dict[str, Any], tmp_path: Path) -> N
     r2 = host["client"].get(f"/api/v1/submissions/{second}", headers=auth).json()
     assert r2["released"] == r1["released"] and "no significant improvement" in r2["message"]
     assert r2["improved"] is False and r1["improved"] is True
+    again = post(host, good(host, tmp_path, half)).json()["id"]  # the same file again: no improvement
+    run_worker(host["root"], once=True)
+    r3 = host["client"].get(f"/api/v1/submissions/{again}", headers=auth).json()
+    assert r3["improved"] is False and r3["released"] == r1["released"] and "no significant" in r3["message"]
     r = host["client"].post("/api/v1/selections", headers=auth, content=json.dumps({"task": "vaar-cls", "ids": [second]}))
     assert r.status_code == 200 and r.json()["selected"] == [second]
     r = host["client"].post("/api/v1/selections", headers=auth,

@@ -4,7 +4,8 @@
 labelings, keeps those whose released score looked good, and submits their per-clip majority
 vote. Under (a) exact release the vote's released public score climbs far above chance while its
 private score stays at chance; under (b) the Ladder most submissions get "no significant
-improvement" back, the attacker has nothing to select on, and the vote stays at chance.
+improvement" back, the attacker has nothing to select on, and the vote stays within chance: no
+better than the luckiest of the 200 random guesses, where under (a) it is far past it.
 
 Run with ``-s`` to see the numbers (docs/benchmark/host.md quotes them).
 """
@@ -38,7 +39,8 @@ def _csv(ids: list[str], labels: np.ndarray) -> bytes:
 
 
 def _attack(tmp: Path, release: str) -> dict[str, Any]:
-    h = make_host(tmp, n=N_CLIPS, release=release, daily_quota=1000, total_quota=1000, resamples=0)
+    h = make_host(tmp, n=N_CLIPS, secret_text="boosting-attack-secret-2015", release=release, daily_quota=1000,
+                  total_quota=1000, resamples=0)
     token = add_team(h["root"] / "host.db", "attacker")
     client = TestClient(create_app(h["root"]))
     auth = {"Authorization": f"Bearer {token}"}
@@ -69,6 +71,7 @@ def _attack(tmp: Path, release: str) -> dict[str, Any]:
     private = [json.loads(r[2])["scores"]["macro_f1"] for r in rows]
     return {"released_vote": vote["released"]["macro_f1"], "public_vote": rows[-1][1], "private_vote": private[-1],
             "chance_mean": float(true_public.mean()), "chance_sd": float(true_public.std()),
+            "chance_max": float(true_public.max()),
             "private_chance_mean": float(np.mean(private[:-1])), "private_chance_sd": float(np.std(private[:-1])),
             "kept": int(keep.sum()), "counts": h["counts"]}
 
@@ -83,12 +86,12 @@ def test_boosting_attack_climbs_under_exact_release_and_not_under_the_ladder(tmp
         print(f"\n{name}: {r['counts']['public']} public / {r['counts']['private']} private clips; kept {r['kept']} of "
               f"{N_SUBS}; vote released public macro-F1 {100 * r['released_vote']:.1f} (true public "
               f"{100 * r['public_vote']:.1f}), private {100 * r['private_vote']:.1f}; chance public "
-              f"{100 * r['chance_mean']:.1f} +- {100 * r['chance_sd']:.1f}, private {100 * r['private_chance_mean']:.1f} "
+              f"{100 * r['chance_mean']:.1f} +- {100 * r['chance_sd']:.1f} (best of {N_SUBS}: {100 * r['chance_max']:.1f}), private {100 * r['private_chance_mean']:.1f} "
               f"+- {100 * r['private_chance_sd']:.1f}")
-    assert a["released_vote"] > a["chance_mean"] + 4 * a["chance_sd"]  # (a) the vote climbs on the public part ...
+    # (a) the vote climbs far past the luckiest of the 200 random guesses on the public part ...
+    assert a["released_vote"] > a["chance_max"] + 2 * a["chance_sd"]
     assert abs(a["private_vote"] - a["private_chance_mean"]) < 2 * a["private_chance_sd"]  # ... not on the private
-    # (b) the released score is a lucky random guess at most (the best of 200 is ~ +2.7 sd), not a climb
-    assert b["released_vote"] < b["chance_mean"] + 3.5 * b["chance_sd"] < a["released_vote"]
-    assert abs(b["public_vote"] - b["chance_mean"]) < 2 * b["chance_sd"]  # the vote is chance on the public part
+    # (b) under the Ladder the vote stays within what chance gives (no better than the luckiest guess)
+    assert b["released_vote"] <= b["chance_max"] and b["public_vote"] <= b["chance_max"]
     assert abs(b["private_vote"] - b["private_chance_mean"]) < 2 * b["private_chance_sd"]
     assert b["kept"] < a["kept"] // 4

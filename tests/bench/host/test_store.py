@@ -13,7 +13,7 @@ import pytest
 from tests.bench.host.hostkit import make_host
 from vaar.bench.host import store
 from vaar.bench.host.config import load_config
-from vaar.bench.host.ladder import NO_IMPROVEMENT, step
+from vaar.bench.host.ladder import NO_IMPROVEMENT, Best, step
 
 
 def _db(tmp_path: Path) -> Path:
@@ -109,18 +109,21 @@ def test_audit_log_is_append_only(tmp_path: Path) -> None:
 def test_ladder_rule() -> None:
     rng = np.random.default_rng(0)
     base = (rng.random(200) < 0.5).astype(np.uint8)
-    first = step(0.5, base.tobytes(), None, None)
+    first = step(0.5, base.tobytes(), None)
     assert first.improved and first.released == 0.5
+    b = Best(0.5, 0.5, base.tobytes())
+    same = step(0.6052, base.tobytes(), Best(0.605, 0.6052, base.tobytes()))
+    assert not same.improved  # the same file again: compared with the exact best, not the rounded one
     noise = base.copy()
     noise[:40] ^= 1  # 40 flips: se of the paired differences ~ 0.03 > the 0.02 gain
-    d = step(0.52, noise.tobytes(), 0.5, base.tobytes())
+    d = step(0.52, noise.tobytes(), b)
     assert not d.improved and d.released == 0.5 and d.message == NO_IMPROVEMENT
     better = base.copy()
     better = np.where(np.arange(200) < 120, 1, base).astype(np.uint8)
-    d = step(0.8, better.tobytes(), 0.5, base.tobytes())
+    d = step(0.8, better.tobytes(), b)
     assert d.improved and d.released == 0.8
-    assert step(0.52, noise.tobytes(), 0.5, base.tobytes(), "exact").released == 0.52
-    assert step(0.123456, base.tobytes(), None, None).released == 0.123  # rounded
+    assert step(0.52, noise.tobytes(), b, "exact").released == 0.52
+    assert step(0.123456, base.tobytes(), None).released == 0.123  # rounded
 
 
 def test_init_refuses_one_sided_partitions_and_reused_folders(tmp_path: Path) -> None:

@@ -58,22 +58,32 @@ def _round(x: float) -> float:
     return round(round(x / ROUND_TO) * ROUND_TO, 6)
 
 
-def step(score: float | None, correct: bytes, best: float | None, best_correct: bytes | None,
-         policy: Release = "ladder") -> Decision:
-    """One rung: what to release for ``score`` given the team's best so far."""
+@dataclass(frozen=True)
+class Best:
+    """The team's best so far: the score released for it, its exact score, its per-clip correctness."""
+
+    released: float
+    score: float
+    correct: bytes
+
+
+def step(score: float | None, correct: bytes, best: Best | None, policy: Release = "ladder") -> Decision:
+    """One rung: what to release for ``score`` given the team's best so far (compared exactly, not
+    rounded, so that the same file submitted twice is no improvement)."""
     if score is None:
-        return Decision(None if best is None else best, False, "the main score is undefined for these predictions")
-    if policy == "exact":
-        return Decision(_round(score), best is None or score > best, "")
-    if best is None or best_correct is None:
+        return Decision(None if best is None else best.released, False,
+                        "the main score is undefined for these predictions")
+    if best is None:
         return Decision(_round(score), True, "")
+    if policy == "exact":
+        return Decision(_round(score), score > best.score, "")
     new = np.frombuffer(correct, dtype=np.uint8).astype(np.float64)
-    old = np.frombuffer(best_correct, dtype=np.uint8).astype(np.float64)
+    old = np.frombuffer(best.correct, dtype=np.uint8).astype(np.float64)
     d = new - old
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-    if score > best + se:
+    if score > best.score + se:
         return Decision(_round(score), True, "")
-    return Decision(best, False, NO_IMPROVEMENT)
+    return Decision(best.released, False, NO_IMPROVEMENT)
 
 
 def record(conn: sqlite3.Connection, job_id: int, owner: str, result: Scored, policy: Release,
@@ -85,12 +95,12 @@ def record(conn: sqlite3.Connection, job_id: int, owner: str, result: Scored, po
             return False
         sub = conn.execute("SELECT team_id, task, provenance FROM submissions WHERE id = ?", (job_id,)).fetchone()
         provenance = {**json.loads(sub["provenance"]), **result.provenance}
-        rung = conn.execute("SELECT l.best, l.best_submission, s.public_vector FROM ladder l "
+        rung = conn.execute("SELECT l.best, s.public_score, s.public_vector FROM ladder l "
                             "JOIN submissions s ON s.id = l.best_submission WHERE l.team_id = ? AND l.task = ?",
                             (sub["team_id"], sub["task"])).fetchone()
-        best = None if rung is None else float(rung["best"])
-        d = step(result.public_score, result.public_correct, best,
-                 None if rung is None else bytes(rung["public_vector"]), policy)
+        best = None if rung is None else Best(float(rung["best"]), float(rung["public_score"]),
+                                              bytes(rung["public_vector"]))
+        d = step(result.public_score, result.public_correct, best, policy)
         released = None if d.released is None else json.dumps({main: d.released})
         message = "; ".join(m for m in (result.message, d.message) if m)
         conn.execute("UPDATE submissions SET status = 'scored', finished = ?, lease_owner = NULL, lease_until = NULL, "

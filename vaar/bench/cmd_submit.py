@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "and show its mCF1 on the leaderboard")
     p.add_argument("--remote", metavar="URL",
                    help="submit to a hosted benchmark (vaar-bench serve) instead: upload, wait, print the score "
-                        "the host releases (vaar.bench.host.client)")
+                        "the host releases (vaar.bench.host.client); with it, --model takes FILE.py[:factory]")
     p.add_argument("--token-file", type=Path, metavar="FILE", help="with --remote: the team's token")
     p.add_argument("--wait", type=float, default=600.0, metavar="S",
                    help="with --remote: wait at most this long for the score (default 600; 0: do not wait)")

@@ -2,7 +2,9 @@
 
 =========================================  =========================================================
 ``POST /api/v1/submissions``               multipart ``file``, ``task`` (default vaar-cls), optional
-                                           ``meta`` (the ``--meta`` YAML): 202 ``{"id"}``; 422
+                                           ``meta`` (the ``--meta`` YAML), ``kind`` (``predictions``
+                                           or ``model``: ``file`` is a Python module, ``factory``
+                                           its factory's name): 202 ``{"id"}``; 422
                                            ``{"error"}`` (malformed, not counted); 413 too large;
                                            429 over quota; 409 frozen; 401 bad token
 ``GET /api/v1/submissions``                the team's submissions (newest first)
@@ -85,8 +87,9 @@ async def read_upload(request: Request, cfg: HostConfig) -> Upload:
     meta_bytes = None
     if meta is not None:
         meta_bytes = meta.encode("utf-8") if isinstance(meta, str) else await meta.read(MAX_FIELD + 1)
-    csrf = form.get("csrf")
-    return Upload(str(task), file.filename or "upload", file.file, meta_bytes, csrf if isinstance(csrf, str) else "")
+    csrf, kind, factory = form.get("csrf"), form.get("kind") or "predictions", form.get("factory") or "factory"
+    return Upload(str(task), file.filename or "upload", file.file, meta_bytes, csrf if isinstance(csrf, str) else "",
+                  str(kind), str(factory))
 
 
 MAX_FIELD = 16 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from vaar.errors import ConfigError
 
@@ -12,15 +13,20 @@ def submit_remote(args: argparse.Namespace) -> int:
     """Upload, wait for the worker, print the released score; 0 scored, 1 failed or still waiting."""
     from vaar.bench.host.client import Client, read_token
 
-    if args.model is not None:
-        raise ConfigError("--remote takes a predictions file; model submissions to a host are not supported yet "
-                          "(run --model locally with --save-predictions, then submit that file)")
+    path, factory = args.predictions, None
+    if args.model is not None:  # --model FILE.py[:factory]: the module is uploaded and run by the host
+        file, _, factory = str(args.model).partition(":")
+        factory = factory or "factory"
+        if not file.endswith(".py") or not factory.isidentifier():
+            raise ConfigError(f"--model {args.model!r} with --remote: give the module file, e.g. --model "
+                              "model.py:factory (the host runs it in its sandbox)")
+        path = Path(file)
     if args.token_file is None:
         raise ConfigError("--remote needs --token-file FILE (the token `vaar-bench host team add` printed)")
     if not 0 <= args.wait <= 7 * 24 * 3600:
         raise ConfigError("--wait must be in [0, 604800] seconds")
     client = Client(args.remote, read_token(args.token_file))
-    sub_id = client.submit(args.predictions, args.task, args.meta)
+    sub_id = client.submit(path, args.task, args.meta, factory)
     print(f"submission {sub_id}: queued at {client.url}", file=sys.stderr, flush=True)
     if args.wait == 0:
         print(f"submission {sub_id}: queued")

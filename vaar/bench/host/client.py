@@ -81,14 +81,16 @@ class Client:
             reason = getattr(exc, "reason", exc)
             raise ConfigError(f"--remote {self.url}: cannot reach the host ({reason})") from None
 
-    def submit(self, path: Path, task: str, meta: Path | None = None) -> int:
+    def submit(self, path: Path, task: str, meta: Path | None = None, factory: str | None = None) -> int:
+        """Upload a predictions file, or (``factory`` given) a model module; returns the submission id."""
         try:
             data = Path(path).read_bytes()
             meta_bytes = Path(meta).read_bytes()[: 64 * 1024] if meta else None
         except OSError as exc:
             raise ConfigError(f"{exc.filename}: cannot read it ({exc.strerror})") from None
         files = {"file": (Path(path).name, data), **({"meta": ("meta.yaml", meta_bytes)} if meta_bytes else {})}
-        body, ctype = _multipart({"task": task}, files)
+        fields = {"task": task, **({"kind": "model", "factory": factory} if factory else {})}
+        body, ctype = _multipart(fields, files)
         status, reply = self.request("POST", "/api/v1/submissions", body, ctype)
         if status == 202 and isinstance(reply, dict) and isinstance(reply.get("id"), int):
             return int(reply["id"])

@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     i.add_argument("--release", choices=("ladder", "exact"), default="ladder",
                    help="'ladder' (default); 'exact' releases every exact public score: only to measure the "
                         "boosting attack, never for a real competition")
+    i.add_argument("--allow-models", action="store_true",
+                   help="accept --model submissions (run in vaar.bench.sandbox over --dataset's media); only "
+                        "where the sandbox runs models as a user that cannot read HOSTDIR")
+    i.add_argument("--model-timeout", type=float, default=3600.0, metavar="S", help="wall-clock limit a model (3600)")
+    i.add_argument("--model-memory-mb", type=int, default=8192, metavar="MB", help="memory limit a model (8192)")
     t = sub.add_parser("team", help="team add NAME: register a team and print its token once")
     t.add_argument("action", choices=("add",))
     t.add_argument("hostdir", type=Path, metavar="HOSTDIR")
@@ -41,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host_command == "init":
         cfg = HostConfig(dataset=None, public_fraction=args.public_fraction, daily_quota=args.daily_quota,
                          total_quota=args.total_quota, release=args.release, max_mb=args.max_mb,
-                         resamples=args.bootstrap, lease_s=args.lease)
+                         resamples=args.bootstrap, lease_s=args.lease, models=args.allow_models,
+                         model_timeout_s=args.model_timeout, model_memory_mb=args.model_memory_mb)
         counts = init_host(args.hostdir, labels=args.private_test_labels, secret_file=args.host_secret_file,
                            dataset=args.dataset, cfg=cfg)
         print(f"host {args.hostdir}: {counts['clips']} hidden test clips ({counts['public']} public part, "

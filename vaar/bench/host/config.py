@@ -9,6 +9,7 @@ which clips are which, and the partition is never written anywhere: the worker r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -37,6 +38,12 @@ class HostConfig:
     max_mb: float = 50.0
     resamples: int = 1000
     lease_s: float = 60.0
+    #: accept ``--model`` submissions (a Python module run in vaar.bench.sandbox over the dataset's
+    #: media). Off by default: turn it on only where the sandbox runs models as a separate user that
+    #: cannot read HOSTDIR (docs/benchmark/host.md, "Model submissions").
+    models: bool = False
+    model_timeout_s: float = 3600.0
+    model_memory_mb: int = 8192
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,10 @@ def _check(cfg: HostConfig) -> None:
         raise ConfigError("--daily-quota must be in [1, 10000] and --total-quota in [1, 1000000]")
     if cfg.release not in ("ladder", "exact"):
         raise ConfigError("release must be 'ladder' or 'exact'")
+    if cfg.models and cfg.dataset is None:
+        raise ConfigError("--allow-models needs --dataset DIR with the test split's media")
+    if not 0 < cfg.model_timeout_s <= 7 * 86400 or not 64 <= cfg.model_memory_mb <= 1 << 22:
+        raise ConfigError("model_timeout_s must be in (0, 604800] and model_memory_mb in [64, 4194304]")
     if not 0 < cfg.max_mb <= 1000 or not 0 <= cfg.resamples <= 100_000 or not 5 <= cfg.lease_s <= 86400:
         raise ConfigError("max_mb must be in (0, 1000], resamples in [0, 100000], lease_s in [5, 86400]")
 
@@ -110,7 +121,7 @@ def init_host(root: Path, *, labels: Path, secret_file: Path, dataset: Path | No
     from vaar.bench.truth import TruthSource, load_labels
     from vaar.curation.private import load_secret
 
-    _check(cfg)
+    _check(dataclasses.replace(cfg, dataset=None if dataset is None else str(dataset)))
     root = Path(root)
     if (root / CONFIG).exists() or (root / DB_NAME).exists():
         raise ConfigError(f"{root}: already a host folder; choose an empty folder")

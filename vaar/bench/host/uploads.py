@@ -15,6 +15,7 @@ A crash between 3's rename and commit leaves an unreferenced file, never a row w
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import secrets
@@ -62,6 +63,8 @@ class Upload:
     spooled: Any  # a binary file object positioned anywhere
     meta: bytes | None = None
     csrf: str = ""  # the page's form field (the API has none)
+    kind: str = "predictions"  # or "model": a Python module with a factory (vaar.bench.sandbox)
+    factory: str = "factory"
 
 
 def _versions() -> dict[str, str]:
@@ -119,6 +122,35 @@ def _meta(raw: bytes | None, team: str) -> dict[str, Any]:
                               "modalities": list(meta.modalities)}.items() if v}
 
 
+MAX_MODEL_BYTES = 1024 * 1024
+
+
+def _check_model(path: Path, up: Upload, cfg: HostConfig) -> None:
+    """A model upload: one UTF-8 Python module that compiles (it is never run here), a factory name."""
+    import ast
+
+    if not cfg.models:
+        raise SubmissionError("this host does not accept model submissions; submit a predictions file "
+                              "(vaar-bench submit --model ... --save-predictions preds.csv runs it locally)")
+    if not up.factory.isidentifier() or len(up.factory) > 100:
+        raise SubmissionError(f"factory {up.factory[:40]!r} is not a Python name; give e.g. --model model.py:factory")
+    raw = path.read_bytes()
+    if len(raw) > MAX_MODEL_BYTES:
+        raise SubmissionError(f"{up.filename}: the model module is over 1 MB; load weights inside factory() "
+                              "from a path the host provides instead of inlining them")
+    try:
+        tree = ast.parse(raw.decode("utf-8"), filename=up.filename)
+    except (UnicodeDecodeError, SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise SubmissionError(f"{up.filename}: not a UTF-8 Python module ({type(exc).__name__}"
+                              f"{f' at line {line}' if line else ''}); upload the file that defines "
+                              f"{up.factory}()") from None
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    if up.factory not in names:
+        raise SubmissionError(f"{up.filename}: defines no {up.factory} at top level; the host calls {up.factory}()")
+
+
 def accept(paths: HostPaths, cfg: HostConfig, conn: Any, team: store.Team, up: Upload) -> int:
     """Validate and queue ``up`` for ``team``; returns the submission id.
 
@@ -131,10 +163,12 @@ def accept(paths: HostPaths, cfg: HostConfig, conn: Any, team: store.Team, up: U
     if store.is_frozen(conn):
         raise store.Frozen("the host is frozen: the final leaderboard is out, submissions are closed")
     meta = _meta(up.meta, team.name)
+    if up.kind not in ("predictions", "model"):
+        raise SubmissionError(f"kind {up.kind[:20]!r}: use 'predictions' or 'model'")
     shown = os.path.basename(up.filename or "upload")[:100] or "upload"
     suffix = Path(shown).suffix.lower()
-    suffix = suffix if suffix in SUFFIXES else ""
-    name = f"{secrets.token_hex(12)}{suffix}"
+    suffix = ".py" if up.kind == "model" else suffix if suffix in SUFFIXES else ""
+    name = f"m{secrets.token_hex(12)}{suffix}"  # a module name too (model submissions are imported by it)
     target = paths.uploads / name
     with atomic_path(target, suffix=suffix) as tmp:
         with open(tmp, "wb") as out:
@@ -143,10 +177,14 @@ def accept(paths: HostPaths, cfg: HostConfig, conn: Any, team: store.Team, up: U
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        validate_upload(get_task(up.task), tmp, host_truth(paths, cfg), cfg, shown)
-    provenance = {"filename": shown, "meta": meta, **software()}
+        if up.kind == "model":
+            _check_model(tmp, dataclasses.replace(up, filename=shown), cfg)
+        else:
+            validate_upload(get_task(up.task), tmp, host_truth(paths, cfg), cfg, shown)
+    provenance = {"filename": shown, "meta": meta, **software(),
+                  **({"factory": up.factory} if up.kind == "model" else {})}
     try:
-        return store.insert_submission(conn, team, up.task, "predictions", name, shown, provenance,
+        return store.insert_submission(conn, team, up.task, up.kind, name, shown, provenance,
                                        store.Quota(cfg.daily_quota, cfg.total_quota))
     except BaseException:
         target.unlink(missing_ok=True)

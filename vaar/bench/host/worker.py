@@ -16,18 +16,19 @@ host's terminal), not to the submitter.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaar._util.atomic import atomic_write_text
 from vaar.bench.host import store
-from vaar.bench.host.config import load_config
+from vaar.bench.host.config import HostConfig, HostPaths, load_config
 from vaar.bench.host.ladder import record
 from vaar.bench.host.scoring import host_truth, score_upload
 from vaar.errors import InputError
@@ -70,9 +71,14 @@ def score_job(root: Path, job: store.Job, owner: str, conn: store.sqlite3.Connec
         truth = host_truth(paths, cfg)
         upload = paths.uploads / job.file
         name = f"submission {job.id}"
-        if job.kind != "predictions":
-            raise InputError("model submissions are not scored by this host yet; submit a predictions file")
+        cost: dict[str, object] = {}
+        if job.kind == "model":
+            upload, cost = run_model_job(paths, cfg, job, truth.full.clip_ids)
+            log.append(f"model ran in the sandbox: parameters {cost['parameters']}, "
+                       f"latency {cost['latency_ms_per_clip']} ms/clip")
         result = score_upload(job.task, upload, truth, cfg, name)
+        if cost:
+            result.provenance["cost"] = cost
         from vaar.curation.private import file_identity
 
         result.provenance["predictions_hmac_sha256"] = file_identity(truth.secret, upload.read_bytes())
@@ -93,6 +99,46 @@ def score_job(root: Path, job: store.Job, owner: str, conn: store.sqlite3.Connec
     finally:
         beat.stop.set()
     return outcome
+
+
+def run_model_job(paths: HostPaths, cfg: HostConfig, job: store.Job,
+                  clip_ids: Sequence[str]) -> tuple[Path, dict[str, object]]:
+    """Run a model submission in :mod:`vaar.bench.sandbox` over the dataset's test media.
+
+    The sandbox gets the module (copied to a fresh folder put on the model process's path), the
+    dataset folder, the split name and the clip ids: never the labels, their path or the secret.
+    Its predictions are written beside the upload (atomically) and scored as an uploaded file.
+    """
+    import shutil
+    import sys
+    import tempfile
+
+    from vaar.bench.sandbox import Limits, run_model
+
+    if not cfg.models or cfg.dataset is None:
+        raise InputError("this host does not accept model submissions (any more); submit a predictions file")
+    factory = str(json.loads(_provenance(paths, job.id)).get("factory", "factory"))
+    with tempfile.TemporaryDirectory(prefix="vaar-host-model-") as tmp:
+        os.chmod(tmp, 0o755)
+        module = Path(tmp) / job.file
+        shutil.copyfile(paths.uploads / job.file, module)
+        os.chmod(module, 0o644)
+        sys.path.insert(0, tmp)  # read once by the sandbox when it starts the model's process
+        try:
+            text, m = run_model(f"{module.stem}:{factory}", Path(cfg.dataset), "test", clip_ids,
+                                limits=Limits(cfg.model_timeout_s, cfg.model_memory_mb))
+        finally:
+            sys.path.remove(tmp)
+    out = paths.uploads / f"{module.stem}.predictions.csv"
+    atomic_write_text(out, text)
+    return out, {"parameters": m.parameters, "latency_ms_per_clip": m.latency_ms_per_clip,
+                 "latency_clips": m.latency_clips, "threads": m.threads, "device": "cpu"}
+
+
+def _provenance(paths: HostPaths, job_id: int) -> str:
+    with store.opened(paths.db) as conn:
+        row = conn.execute("SELECT provenance FROM submissions WHERE id = ?", (job_id,)).fetchone()
+    return str(row[0])
 
 
 def _main(task: str) -> str:

@@ -53,6 +53,7 @@ def test_submit_score_and_release(host: dict[str, Any], tmp_path: Path) -> None:
     assert body["status"] == "scored" and body["released"] == {"macro_f1": 1.0}, body
     assert body["provenance"]["predictions_hmac_sha256"].startswith("hmac-sha256:")
     assert body["provenance"]["vaar_version"] and body["provenance"]["python"]
+    assert body["provenance"]["split_identity"].startswith("hmac-sha256:")  # the card's, not a plain sha256
     log = host["client"].get(f"/api/v1/submissions/{sid}/log", headers={"Authorization": f"Bearer {host['token']}"})
     assert "scored" in log.text
     board = host["client"].get("/api/v1/leaderboard/vaar-cls").json()

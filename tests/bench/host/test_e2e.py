@@ -158,3 +158,69 @@ def test_worker_killed_mid_job_is_scored_once_by_another(tmp_path: Path) -> None
         assert conn.execute("SELECT COUNT(*) FROM ladder").fetchone()[0] == 1
     assert events == ["queued", "running", "requeued", "running", "scored"]
     assert not io.StringIO().getvalue()
+
+
+def test_server_killed_mid_uploads_loses_nothing(tmp_path: Path) -> None:
+    """SIGKILL the server while 20 uploads are in flight: every 202 has its row and its complete
+    file, every row has its file, and a restarted server serves them all."""
+    import hashlib
+
+    from tests.bench.host.hostkit import free_port
+    from vaar.bench.host.store import add_team
+
+    h = make_host(tmp_path, n=3000, daily_quota=100, total_quota=100)
+    token = add_team(h["root"] / "host.db", "t")
+    data = write_preds(tmp_path / "p.csv", h["ids"], h["labels"]).read_bytes()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(cli("serve", str(h["root"]), "--port", str(port)), env=env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url + "/api/v1/leaderboard/vaar-cls", timeout=2).read()  # noqa: S310
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        codes: list[int] = []
+
+        def go() -> None:
+            try:
+                codes.append(_post(url, token, data))
+            except OSError:
+                codes.append(-1)  # the connection died with the server
+
+        threads = [threading.Thread(target=go) for _ in range(20)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while True:  # kill once a few are committed, with the others still in flight
+            with sqlite3.connect(h["root"] / "host.db") as conn:
+                if conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] >= 3:
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(server.pid, signal.SIGKILL)
+        for t in threads:
+            t.join(60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
+    accepted = codes.count(202)
+    print(f"accepted before the kill: {accepted}, connections cut: {codes.count(-1)}")
+    with sqlite3.connect(h["root"] / "host.db") as conn:
+        rows = conn.execute("SELECT id, file FROM submissions").fetchall()
+    assert len(rows) >= accepted  # every 202 was committed before it was sent
+    digest = hashlib.sha256(data).hexdigest()
+    for _, name in rows:
+        assert hashlib.sha256((h["root"] / "uploads" / name).read_bytes()).hexdigest() == digest
+    assert -1 in codes  # some uploads were cut by the kill
+    with uvicorn_server(h["root"]) as url2:
+        assert _post(url2, token, data) in (202, 429)
+    assert run("worker", str(h["root"]), "--once", timeout=300).returncode == 0
+    with sqlite3.connect(h["root"] / "host.db") as conn:
+        statuses = {s for (s,) in conn.execute("SELECT status FROM submissions")}
+    assert statuses == {"scored"}

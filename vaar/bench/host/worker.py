@@ -82,6 +82,7 @@ def score_job(root: Path, job: store.Job, owner: str, conn: store.sqlite3.Connec
         from vaar.curation.private import file_identity
 
         result.provenance["predictions_hmac_sha256"] = file_identity(truth.secret, upload.read_bytes())
+        result.provenance["split_identity"] = truth.full.sha256  # the card's identity of the hidden test set
         result.provenance["scored"] = time.time()
         log.append(f"validated and scored {len(truth.full.clip_ids)} rows in {time.monotonic() - t0:.2f} s")
         _log(log_path, log)

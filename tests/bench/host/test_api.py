@@ -124,3 +124,24 @@ def test_ladder_release_and_selection(host: dict[str, Any], tmp_path: Path) -> N
     r = host["client"].post("/api/v1/selections", headers=auth,
                             content=json.dumps({"task": "vaar-cls", "ids": [1, 2, 3]}))
     assert r.status_code == 422
+
+
+def test_bodies_are_capped_and_headers_hardened(host: dict[str, Any], tmp_path: Path) -> None:
+    big = b"x" * (200 * 1024)
+    for path in ("/login", "/api/v1/selections", "/select", "/logout"):
+        r = host["client"].post(path, content=big, headers={"Authorization": f"Bearer {host['token']}",
+                                                            "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 413, path
+
+    def chunks() -> Any:  # no Content-Length: the cap is counted while reading
+        for _ in range(10):
+            yield b"x" * (32 * 1024)
+
+    r = host["client"].post("/api/v1/selections", content=chunks(), headers={"Authorization": f"Bearer {host['token']}"})
+    assert r.status_code == 413
+    r = host["client"].get("/api/v1/leaderboard/vaar-cls")
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["content-security-policy"].startswith(
+        "default-src 'none'")
+    bad = write_preds(tmp_path / "b.csv", host["ids"][:3], host["labels"][:3]).read_bytes()
+    r = post(host, bad, name="evil\nname\x1b[31m.csv")
+    assert r.status_code == 422 and "\n" not in r.json()["error"] and "\x1b" not in r.json()["error"]

@@ -165,7 +165,8 @@ def accept(paths: HostPaths, cfg: HostConfig, conn: Any, team: store.Team, up: U
     meta = _meta(up.meta, team.name)
     if up.kind not in ("predictions", "model"):
         raise SubmissionError(f"kind {up.kind[:20]!r}: use 'predictions' or 'model'")
-    shown = os.path.basename(up.filename or "upload")[:100] or "upload"
+    shown = "".join(c if c.isprintable() and c not in "\\/" else "_" for c in os.path.basename(up.filename or ""))
+    shown = shown[:100] or "upload"  # shown back in one-line messages and the page
     suffix = Path(shown).suffix.lower()
     suffix = ".py" if up.kind == "model" else suffix if suffix in SUFFIXES else ""
     name = f"m{secrets.token_hex(12)}{suffix}"  # a module name too (model submissions are imported by it)

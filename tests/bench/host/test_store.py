@@ -96,6 +96,23 @@ def test_claims_are_exclusive_and_expired_leases_requeue_then_fail(tmp_path: Pat
         assert not store.fail(conn, 1, "dead3", "late")  # a lost lease cannot write
 
 
+def test_team_names_and_tokens(tmp_path: Path) -> None:
+    from vaar.errors import ConfigError
+
+    db = _db(tmp_path)
+    for bad in ("", "!!!", "a\x1b[2Jb", "x" * 61):
+        with pytest.raises(ConfigError, match="team name"):
+            store.add_team(db, bad)
+    with pytest.raises(ConfigError, match="exists"):
+        store.add_team(db, "t")
+    token = store.add_team(db, "<b>lab | one</b>")
+    with store.opened(db) as conn:
+        team = store.team_for_token(conn, token)
+        assert team is not None and team.name == "<b>lab | one</b>"
+        assert store.team_for_token(conn, token + "x") is None
+        assert token not in str(list(conn.execute("SELECT * FROM teams")))
+
+
 def test_audit_log_is_append_only(tmp_path: Path) -> None:
     db = _db(tmp_path)
     with store.opened(db) as conn:

@@ -144,6 +144,8 @@ def audit(conn: sqlite3.Connection, event: str, *, submission: int | None = None
 
 def add_team(db: Path, name: str) -> str:
     """Register ``name``; returns its token (shown once; only its hash is stored)."""
+    if not 1 <= len(name) <= 60 or not name.isprintable() or not any(c.isalnum() for c in name):
+        raise ConfigError(f"team name {name[:60]!r}: 1 to 60 printable characters, with a letter or digit")
     token = secrets.token_urlsafe(32)
     with opened(db) as conn, transaction(conn):
         if conn.execute("SELECT 1 FROM teams WHERE name = ?", (name,)).fetchone():

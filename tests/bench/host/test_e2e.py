@@ -224,3 +224,30 @@ def test_server_killed_mid_uploads_loses_nothing(tmp_path: Path) -> None:
     with sqlite3.connect(h["root"] / "host.db") as conn:
         statuses = {s for (s,) in conn.execute("SELECT status FROM submissions")}
     assert statuses == {"scored"}
+
+
+def test_worker_stopped_with_ctrl_c_gives_its_job_back_at_once(tmp_path: Path) -> None:
+    h = make_host(tmp_path, n=3000, resamples=100_000, lease_s=600.0)
+    from vaar.bench.host.config import load_config
+    from vaar.bench.host.store import Quota, Team, add_team, insert_submission, opened
+
+    paths, _ = load_config(h["root"])
+    add_team(paths.db, "t")
+    (paths.uploads / "p.csv").write_bytes(write_preds(tmp_path / "p.csv", h["ids"], h["labels"]).read_bytes())
+    with opened(paths.db) as conn:
+        sid = insert_submission(conn, Team(1, "t"), "vaar-cls", "predictions", "p.csv", "p.csv", {}, Quota(5, 5))
+    w = subprocess.Popen(cli("worker", str(h["root"]), "--poll", "0.1"), env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _row(h["root"], sid)["status"] != "running":
+            assert time.monotonic() < deadline and w.poll() is None
+            time.sleep(0.05)
+        w.send_signal(signal.SIGINT)
+        _, err = w.communicate(timeout=60)
+    finally:
+        if w.poll() is None:
+            w.kill()
+    assert w.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    row = _row(h["root"], sid)
+    assert row["status"] == "queued" and row["lease_owner"] is None and row["attempts"] == 0  # not after 600 s

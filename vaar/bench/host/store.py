@@ -292,6 +292,17 @@ def fail(conn: sqlite3.Connection, job_id: int, owner: str, message: str) -> boo
     return True
 
 
+def release(conn: sqlite3.Connection, job_id: int, owner: str) -> bool:
+    """Give a job back to the queue now (a worker stopped with Ctrl-C), not after its lease."""
+    with transaction(conn):
+        if not owns(conn, job_id, owner):
+            return False
+        conn.execute("UPDATE submissions SET status = 'queued', lease_owner = NULL, lease_until = NULL, "
+                     "attempts = MAX(attempts - 1, 0) WHERE id = ?", (job_id,))
+        audit(conn, "requeued", submission=job_id, detail=f"released by {owner} (stopped)")
+    return True
+
+
 def submission(conn: sqlite3.Connection, sub_id: int) -> sqlite3.Row | None:
     expire_leases(conn)
     row: sqlite3.Row | None = conn.execute("SELECT * FROM submissions WHERE id = ?", (sub_id,)).fetchone()

@@ -166,7 +166,11 @@ def run_worker(root: Path, *, once: bool = False, poll_s: float = 1.0,
                     break
                 time.sleep(poll_s)
                 continue
-            outcome = score_job(root, job, owner, conn)
+            try:
+                outcome = score_job(root, job, owner, conn)
+            except KeyboardInterrupt:  # stopped mid-job: the job goes back to the queue at once
+                store.release(conn, job.id, owner)
+                raise
             summary.ids.append(job.id)
             if outcome == "scored":
                 summary.scored += 1

@@ -145,3 +145,18 @@ def test_bodies_are_capped_and_headers_hardened(host: dict[str, Any], tmp_path: 
     bad = write_preds(tmp_path / "b.csv", host["ids"][:3], host["labels"][:3]).read_bytes()
     r = post(host, bad, name="evil\nname\x1b[31m.csv")
     assert r.status_code == 422 and "\n" not in r.json()["error"] and "\x1b" not in r.json()["error"]
+
+
+def test_secure_cookies_behind_tls(host: dict[str, Any]) -> None:
+    import re
+
+    client = TestClient(create_app(host["root"], secure_cookies=True), base_url="https://testserver")
+    page = client.get("/")
+    assert "secure" in page.headers["set-cookie"].lower() and "samesite=strict" in page.headers["set-cookie"].lower()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = client.post("/login", data={"token": host["token"], "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "vaar_session=" in cookie and "secure" in cookie and "httponly" in cookie
+    r = client.post("/login", data={"token": host["token"], "csrf": "forged"}, follow_redirects=False)
+    assert r.status_code == 403

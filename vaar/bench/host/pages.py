@@ -52,14 +52,14 @@ def page(title: str, body: str, *, status: int = 200, refresh: bool = False) -> 
     return HTMLResponse(text, status_code=status, headers=HEADERS)
 
 
-def _login_page(csrf: str, message: str = "", status: int = 200) -> HTMLResponse:
+def _login_page(csrf: str, message: str = "", status: int = 200, *, secure: bool = False) -> HTMLResponse:
     err = f'<p class="error" id="error">{e(message)}</p>' if message else ""
     resp = page("vaar-bench host", err + (
         '<form method="post" action="/login"><label>Team token <input type="password" name="token" '
         f'autocomplete="off" required></label><input type="hidden" name="csrf" value="{e(csrf)}">'
         ' <button type="submit">Log in</button></form><p class="note"><a href="/leaderboard">Public leaderboard</a>'
         "</p>"), status=status)
-    resp.set_cookie(LOGIN_COOKIE, csrf, httponly=True, samesite="strict", path="/login")
+    resp.set_cookie(LOGIN_COOKIE, csrf, httponly=True, samesite="strict", path="/login", secure=secure)
     return resp
 
 
@@ -117,7 +117,7 @@ class _Pages:
         with store.opened(self.paths.db) as conn:
             who = self.current(request, conn)
             if who is None:
-                return _login_page(secrets.token_urlsafe(24))
+                return _login_page(secrets.token_urlsafe(24), secure=self.secure_cookies)
             return _home(who[0], who[1], conn)
 
     async def login(self, request: Request) -> Response:
@@ -128,7 +128,7 @@ class _Pages:
         with store.opened(self.paths.db) as conn:
             team = store.team_for_token(conn, str(form.get("token", "")).strip())
             if team is None:
-                return _login_page(secrets.token_urlsafe(24), "unknown token", status=401)
+                return _login_page(secrets.token_urlsafe(24), "unknown token", status=401, secure=self.secure_cookies)
             sid, _ = store.new_session(conn, team)
         resp = RedirectResponse("/", status_code=303, headers=HEADERS)
         resp.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", secure=self.secure_cookies, path="/",

@@ -51,6 +51,7 @@ def test_submit_score_and_release(host: dict[str, Any], tmp_path: Path) -> None:
     assert summary.scored == 1 and summary.ids == [sid]
     body = host["client"].get(f"/api/v1/submissions/{sid}", headers={"Authorization": f"Bearer {host['token']}"}).json()
     assert body["status"] == "scored" and body["released"] == {"macro_f1": 1.0}, body
+    assert body["private"] is None  # nothing of the private part before the freeze
     assert body["provenance"]["predictions_hmac_sha256"].startswith("hmac-sha256:")
     assert body["provenance"]["vaar_version"] and body["provenance"]["python"]
     assert body["provenance"]["split_identity"].startswith("hmac-sha256:")  # the card's, not a plain sha256

@@ -55,6 +55,8 @@ def test_freeze_ranks_selected_submissions_on_the_private_part(tmp_path: Path) -
     lo, hi = by_team["beta"]["ci95"]
     assert lo <= by_team["beta"]["score"] <= hi
     assert a_good not in by_team["alpha"]["selected"] and pending
+    seen = client.get(f"/api/v1/submissions/{b_mid}", headers={"Authorization": f"Bearer {tokens['beta']}"}).json()
+    assert seen["private"]["scores"]["macro_f1"] == by_team["beta"]["score"] and "per_class" not in seen["private"]
     board = load_board(h["root"] / "leaderboard")
     assert not board.skipped and len(board.entries) == 2
     for e in board.entries:

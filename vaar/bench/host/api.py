@@ -45,8 +45,13 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-def submission_json(row: sqlite3.Row) -> dict[str, Any]:
-    """What a team may see of its own submission (no hidden score, no per-class, no partition)."""
+def submission_json(row: sqlite3.Row, frozen: bool = False) -> dict[str, Any]:
+    """What a team may see of its own submission: before the freeze no hidden score at all; after
+    it, the private part's overall scores and intervals too (never per-class, never the partition)."""
+    private = None
+    if frozen and row["private_report"]:
+        report = json.loads(row["private_report"])
+        private = {"n": report["n"], "scores": report["scores"], "ci95": report["ci95"]}
     return {
         "id": row["id"], "task": row["task"], "status": row["status"],
         "released": json.loads(row["released"]) if row["released"] else None,
@@ -54,6 +59,7 @@ def submission_json(row: sqlite3.Row) -> dict[str, Any]:
         "message": row["message"], "filename": row["filename"], "selected": bool(row["selected"]),
         "created": _iso(row["created"]), "finished": _iso(row["finished"]),
         "provenance": json.loads(row["provenance"]),
+        "private": private,
     }
 
 
@@ -161,7 +167,8 @@ class _Api:
 
     def get_submission(self, request: Request, conn: sqlite3.Connection, team: store.Team) -> Response:
         row = self.own(conn, team, request.path_params["id"])
-        return error(404, "no such submission of this team") if row is None else JSONResponse(submission_json(row))
+        return error(404, "no such submission of this team") if row is None else JSONResponse(
+            submission_json(row, store.is_frozen(conn)))
 
     def get_log(self, request: Request, conn: sqlite3.Connection, team: store.Team) -> Response:
         row = self.own(conn, team, request.path_params["id"])
@@ -171,7 +178,8 @@ class _Api:
 
     def list_submissions(self, request: Request, conn: sqlite3.Connection, team: store.Team) -> Response:
         return JSONResponse({"team": team.name,
-                             "submissions": [submission_json(r) for r in store.team_submissions(conn, team.id)]})
+                             "submissions": [submission_json(r, store.is_frozen(conn))
+                                             for r in store.team_submissions(conn, team.id)]})
 
     async def post_selections(self, request: Request) -> Response:
         try:

@@ -23,7 +23,7 @@ from vaar.bench.host.worker import run_worker  # noqa: E402
 
 @pytest.fixture
 def host(tmp_path: Path) -> dict[str, Any]:
-    h = make_host(tmp_path, n=120, daily_quota=3, total_quota=5)
+    h = make_host(tmp_path, n=120, daily_quota=3, total_quota=5, max_mb=2.0)
     paths, _ = load_config(h["root"])
     h["token"] = add_team(paths.db, "alpha")
     h["token_b"] = add_team(paths.db, "beta")
@@ -82,7 +82,7 @@ def test_auth_quota_size_and_isolation(host: dict[str, Any], tmp_path: Path) -> 
     # beta cannot see alpha's submission (404, as a missing one)
     r = host["client"].get("/api/v1/submissions/1", headers={"Authorization": f"Bearer {host['token_b']}"})
     assert r.status_code == 404
-    huge = b"clip_id,label\n" + b"x" * (51 * 1024 * 1024)
+    huge = b"clip_id,label\n" + b"x" * (3 * 1024 * 1024)
     r = post(host, huge, token=host["token_b"])
     assert r.status_code == 413 and "MB" in r.json()["error"]
     assert post(host, data, token=host["token_b"], task="xd-violence").status_code == 422
@@ -140,6 +140,16 @@ def test_bodies_are_capped_and_headers_hardened(host: dict[str, Any], tmp_path: 
 
     r = host["client"].post("/api/v1/selections", content=chunks(), headers={"Authorization": f"Bearer {host['token']}"})
     assert r.status_code == 413
+
+    def upload() -> Any:  # a chunked upload past --max-mb: cut while streaming, nothing kept
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n\r\n'
+        for _ in range(100):
+            yield b"x" * (32 * 1024)
+
+    r = host["client"].post("/api/v1/submissions", content=upload(), headers={
+        "Authorization": f"Bearer {host['token']}", "Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and "2 MB" in r.json()["error"]
+    assert not [p for p in (host["root"] / "uploads").iterdir()]
     r = host["client"].get("/api/v1/leaderboard/vaar-cls")
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["content-security-policy"].startswith(
         "default-src 'none'")

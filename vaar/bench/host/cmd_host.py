@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     i.add_argument("--public-fraction", type=float, default=0.3, help="share of clips in the public part (0.3)")
     i.add_argument("--daily-quota", type=int, default=5, metavar="N", help="scored submissions a team a UTC day (5)")
     i.add_argument("--total-quota", type=int, default=100, metavar="N", help="scored submissions a team in all (100)")
-    i.add_argument("--max-mb", type=float, default=50.0, help="largest predictions upload in MB (50)")
+    i.add_argument("--max-mb", type=float, default=200.0, help="largest predictions upload in MB (200, as vaar-bench score)")
     i.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples for the private part (1000)")
     i.add_argument("--lease", type=float, default=60.0, metavar="S", help="a worker's lease on a job, seconds (60)")
     i.add_argument("--release", choices=("ladder", "exact"), default="ladder",

@@ -22,6 +22,7 @@ from typing import Any
 from vaar._util.atomic import atomic_write_bytes, atomic_write_text
 from vaar.bench.host.ladder import Release
 from vaar.bench.host.store import DB_NAME, audit, init_db, opened, transaction
+from vaar.contracts.predictions import DEFAULT_MAX_BYTES
 from vaar.errors import ConfigError
 
 CONFIG = "host.json"
@@ -35,7 +36,7 @@ class HostConfig:
     daily_quota: int = 5
     total_quota: int = 100
     release: Release = "ladder"
-    max_mb: float = 50.0
+    max_mb: float = DEFAULT_MAX_BYTES / (1024 * 1024)  # the local scorer's cap (vaar-bench score --max-mb)
     resamples: int = 1000
     lease_s: float = 60.0
     #: accept ``--model`` submissions (a Python module run in vaar.bench.sandbox over the dataset's

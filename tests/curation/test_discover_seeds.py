@@ -351,3 +351,38 @@ def test_vaar_open_v1_has_every_class_and_is_reproducible(tmp_path: Path, capsys
         by_seed = " | ".join(str(sum(r["seed"] == s for r in mine)) for s in seeds)
         row = f"| `{label}` | {len(mine)} | {stand} | {by_seed} |"
         assert row in readme, f"curation/sources/README.md lacks {row}"
+
+
+# ---- hostile lists -----------------------------------------------------------------------------
+
+
+def test_hostile_lists_are_refused_or_counted_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from vaar.curation.discover import fetch
+
+    out = tmp_path / "c.csv"
+    # a gzip bomb: refused once the decompressed text passes the cap (capped low here)
+    monkeypatch.setattr(fetch, "MAX_BYTES", 1 << 16)
+    (tmp_path / "bomb.csv.gz").write_bytes(gzip.compress(b"label,youtube_id,time_start,time_end,split\n" + b"x" * (1 << 20)))
+    assert main(["discover", "--from", "kinetics-csv", str(tmp_path / "bomb.csv.gz"), "--out", str(out)]) == 2
+    assert "decompresses to more than" in capsys.readouterr().err
+    (tmp_path / "trunc.gz").write_bytes(gzip.compress(KINETICS.encode())[:30])
+    assert main(["discover", "--from", "kinetics-csv", str(tmp_path / "trunc.gz"), "--out", str(out)]) == 2
+    assert "not a valid gzip file" in capsys.readouterr().err
+    monkeypatch.undo()
+    # a field larger than csv's limit: one line naming the line, no traceback
+    (tmp_path / "huge.csv").write_text(KINETICS + "slapping,aaaaaaaaaaa,1,11," + "y" * 200_000 + "\n")
+    assert main(["discover", "--from", "kinetics-csv", str(tmp_path / "huge.csv"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "line 10: not a usable CSV row" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    seg = segments("x", ['aaaaaaaaaaa, 1.000, 11.000, "/m/07ryjzk,' + "z" * 200_000 + '"', 'bbbbbbbbbbb, 0.000, 10.000, "/m/02mfyn"'])
+    (tmp_path / "seg.csv").write_text(seg, encoding="utf-8")
+    (tmp_path / "o.json").write_text(json.dumps(ONTOLOGY), encoding="utf-8")
+    r = discover("audioset-csv", SeedOptions(source=str(tmp_path / "seg.csv"), ontology=str(tmp_path / "o.json")), TAX)
+    assert [c.clip_id for c in r.candidates] == ["yt-bbbbbbbbbbb-0"] and r.skipped == {"not a CSV row": 1}
+    # terminal escapes and formula starts in a list's names never reach the candidates file
+    names = "v=aaaaaaaaaaa__#=cmd|\x1b[31mred\x07_label_B1-0-0\n"
+    (tmp_path / "xd.txt").write_text(names, encoding="utf-8")
+    assert main(["discover", "--from", "xd-violence-list", str(tmp_path / "xd.txt"), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text and rows(out)[0]["label"] == "brawling"

@@ -53,7 +53,11 @@ def parse(text: str, ontology: dict[str, str], taxonomy: Taxonomy, source: str =
             continue
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        row = next(csv.reader([line], skipinitialspace=True), [])
+        try:
+            row = next(csv.reader([line], skipinitialspace=True), [])
+        except csv.Error:  # a field over csv's size limit, a NUL byte
+            skipped["not a CSV row"] += 1
+            continue
         if len(row) != 4:
             skipped[f"{len(row)} fields, not 4 (YTID, start, end, labels)"] += 1
             continue

@@ -83,12 +83,18 @@ def _num(x: float) -> str:
     return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
+def _printable(text: str) -> str:
+    """``text`` without control characters (escape sequences, newlines, NUL) of an untrusted list."""
+    return "".join(ch if ch.isprintable() else " " for ch in text) if not text.isprintable() else text
+
+
 def render_candidates(rows: Sequence[Candidate]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
     w.writeheader()
     for c in sorted(rows, key=lambda c: (c.label, c.clip_id)):
-        w.writerow({k: safe_cell(v) for k, v in c.row().items()})  # a search title may start with "="
+        # a search title may start with "=", a list's name may carry a terminal escape
+        w.writerow({k: safe_cell(_printable(v)) for k, v in c.row().items()})
     return buf.getvalue()
 
 

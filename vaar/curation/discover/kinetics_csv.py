@@ -37,37 +37,46 @@ def parse(text: str, taxonomy: Taxonomy, where: str = "Kinetics CSV") -> SeedRes
         )
     out: list[Candidate] = []
     skipped: Counter[str] = Counter()
-    for raw in reader:
-        if None in raw or any(raw.get(c) is None for c in COLUMNS):
-            skipped["wrong number of fields"] += 1
-            continue
-        label = raw["label"].strip()
-        hits = taxonomy.classes_of("kinetics", [label])
-        if not hits:
-            continue
-        yt = raw["youtube_id"].strip()
-        if not YOUTUBE_ID_RE.match(yt):
-            skipped["malformed youtube_id"] += 1
-            continue
-        try:
-            start, end = float(raw["time_start"]), float(raw["time_end"])
-        except ValueError:
-            skipped["malformed time_start/time_end"] += 1
-            continue
-        if not 0 <= start < end < 1e6 or end - start > MAX_CLIP_S:
-            skipped["malformed time_start/time_end"] += 1
-            continue
-        split = (raw.get("split") or "").strip()[:20]
-        slug, _, stand_in = hits[0]
-        out.append(
-            Candidate(
-                video_id=yt, start=start, end=end, label=slug, seed="kinetics-csv", seed_labels=(label,),
-                seed_flags=("audio_unchecked", *(("stand_in",) if stand_in else ())),
-                annotation_source=f"Kinetics-700-2020 {split}".strip(), annotation_license=ANNOTATION_LICENSE,
-                notes="Kinetics clip (visual label)",
-            )
-        )  # fmt: skip
+    try:
+        for raw in reader:
+            _row(raw, taxonomy, out, skipped)
+    except csv.Error as exc:  # a field over csv's size limit, a NUL byte: the file is not usable
+        raise ConfigError(f"{where}: line {reader.line_num + 1}: not a usable CSV row ({exc}); "
+                          "pass the official Kinetics annotation CSV") from None  # fmt: skip
     return out, skipped
+
+
+def _row(raw: dict[str, str], taxonomy: Taxonomy, out: list[Candidate], skipped: Counter[str]) -> None:
+    """One row: a candidate appended to ``out``, or a skip counted."""
+    if None in raw or any(raw.get(c) is None for c in COLUMNS):
+        skipped["wrong number of fields"] += 1
+        return
+    label = raw["label"].strip()
+    hits = taxonomy.classes_of("kinetics", [label])
+    if not hits:
+        return
+    yt = raw["youtube_id"].strip()
+    if not YOUTUBE_ID_RE.match(yt):
+        skipped["malformed youtube_id"] += 1
+        return
+    try:
+        start, end = float(raw["time_start"]), float(raw["time_end"])
+    except ValueError:
+        skipped["malformed time_start/time_end"] += 1
+        return
+    if not 0 <= start < end < 1e6 or end - start > MAX_CLIP_S:
+        skipped["malformed time_start/time_end"] += 1
+        return
+    split = (raw.get("split") or "").strip()[:20]
+    slug, _, stand_in = hits[0]
+    out.append(
+        Candidate(
+            video_id=yt, start=start, end=end, label=slug, seed="kinetics-csv", seed_labels=(label,),
+            seed_flags=("audio_unchecked", *(("stand_in",) if stand_in else ())),
+            annotation_source=f"Kinetics-700-2020 {split}".strip(), annotation_license=ANNOTATION_LICENSE,
+            notes="Kinetics clip (visual label)",
+        )
+    )  # fmt: skip
 
 
 @register_seed("kinetics-csv", needs_source=True,

@@ -169,3 +169,28 @@ def test_publish_keeps_only_the_asked_licences_and_the_card_agrees(built: Path, 
     assert len(err.strip().splitlines()) == 1 and not (built / "none").exists()
     assert main(["publish", str(manifest), "--out", str(built / "none"), "--licenses", "gpl"]) == 2
     assert "unknown licence id(s) gpl" in capsys.readouterr().err
+
+
+def test_a_rebuild_follows_the_list_and_drops_stale_claims(built: Path, tmp_path: Path) -> None:
+    """Clips reused from the ledger take the list's licence fields as they are now: a licence a
+    reviewer checked since wins, and a licence an older vaar copied from the row is dropped."""
+    import shutil
+
+    from vaar.cli import main
+    from vaar.curation.ledger import Ledger
+
+    b = tmp_path / "build"
+    shutil.copytree(built / "build", b)
+    lines = (built / "s.csv").read_text(encoding="utf-8").splitlines()
+    lines = [ln.replace(",closed,CC-BY-4.0,,", ",closed,CC-BY-4.0,yes,") if ln.startswith("closed-0,") else ln
+             for ln in lines]  # fmt: skip
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    led = Ledger(b / "ledger.sqlite")
+    led.update_fields({"direct-0": {"license": "CC-BY-4.0", "license_source": None}})  # as an older vaar wrote it
+    led.close()
+    assert main(["build", str(tmp_path / "s.csv"), "--out", str(b), "--no-publish"]) == 0
+    man = {r["clip_id"]: r for r in pq.read_table(b / "manifest.parquet").to_pylist()}
+    assert (man["closed-0"]["license"], man["closed-0"]["license_source"]) == ("CC-BY-4.0", "reviewed")
+    assert (man["direct-0"]["license"], man["direct-0"]["license_source"]) == (None, "unknown")
+    assert (man["open-0"]["license"], man["open-0"]["license_source"]) == (CC_BY, "extractor")
+    assert (man["closed-1"]["license"], man["closed-1"]["license_source"]) == (None, "unknown")

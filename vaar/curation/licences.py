@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaar.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vaar.curation.ledger import Ledger
+    from vaar.curation.sources import SourceRow
 
 #: the ids ``vaar publish --licenses`` accepts
 FAMILIES = ("cc0", "cc-by", "cc-by-sa", "cc-by-nd", "cc-by-nc", "cc-by-nc-sa", "cc-by-nc-nd", "other", "unknown")
@@ -40,6 +44,32 @@ def video_license(reviewed: bool, row_license: str | None, info: Mapping[str, An
         return {"license": row_license, "license_source": "reviewed"}
     stated = clean_licence(info.get("license"))
     return {"license": stated or None, "license_source": "extractor" if stated else "unknown"}
+
+
+def refreshed_provenance(built: Mapping[str, Any], reviewed: bool, row_license: str | None,
+                         annotation: tuple[str | None, str | None]) -> dict[str, Any]:
+    """The licence and annotation fields of a clip kept from an earlier build, as its source row
+    says now: a reviewed licence wins; else the page's licence recorded then (``extractor``);
+    else unknown — a licence recorded by an older vaar without its source is not trusted."""
+    if reviewed and row_license:
+        lic: dict[str, Any] = {"license": row_license, "license_source": "reviewed"}
+    elif built.get("license_source") == "extractor" and built.get("license"):
+        lic = {"license": built["license"], "license_source": "extractor"}
+    else:
+        lic = {"license": None, "license_source": "unknown"}
+    return {**lic, "annotation_source": annotation[0], "annotation_license": annotation[1]}
+
+
+def refresh_provenance(ledger: Ledger, kept: Sequence[SourceRow]) -> None:
+    """Clips reused from an earlier build take their row's licence and annotation fields as the
+    list states them now (a licence reviewed since, a stale claim dropped)."""
+    updates = {}
+    for r in kept:
+        built = ledger.get(r.clip_id) or {}
+        new = refreshed_provenance(built, r.license_reviewed, r.license, (r.annotation_source, r.annotation_license))
+        if any(built.get(k) != v for k, v in new.items()):
+            updates[r.clip_id] = new
+    ledger.update_fields(updates)
 
 
 def clean_licence(value: object) -> str:

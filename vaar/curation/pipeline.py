@@ -49,7 +49,7 @@ from vaar.curation.exclude import (
 )
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
-from vaar.curation.licences import video_license
+from vaar.curation.licences import refresh_provenance, video_license
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.publish import PublishConfig, PublishResult, publish
@@ -153,6 +153,7 @@ def run_build(
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
+        refresh_provenance(ledger, [r for r in valid if r.clip_id not in {t.clip_id for t in todo}])
         if on_start:
             on_start(len(todo))
         _process(todo, out, cfg, media_cfg, versions, ledger, on_clip)

@@ -19,9 +19,12 @@ before it can be built. The segment is kept in ``notes``. Licence: the video's i
 uploader's); the annotations come from the Roc-Ng/XDVioDet release, which states no licence
 (``annotation_license`` empty = unknown; research use as the authors ask).
 
-On the release's 800 test names this gives 330 candidates (423 names carry a YouTube id; 93 of
-those have only B2/B4). A VAAR clip cut from an XD-Violence *test* video overlaps the XD-Violence
-track's test set: keep such clips out of any split used to train a model scored on that track.
+On the release's 800 test names this gives 422 candidates (423 names carry a YouTube id; one
+has only B2); on the 3,954 training names (``curation/sources/seeds/xd-violence/``) 2,134 (after
+dedup) from the 2,136 with a YouTube id: normal 1,072, vandalism (B4) 366, crash 353, explosion 183, brawling
+159, abuse 1. A VAAR clip cut from an XD-Violence *test* video overlaps the XD-Violence track's
+test set: keep such clips out of any split used to train a model scored on that track (a recipe's
+``xd_test_names`` flags them ``xd_test``).
 """
 
 from __future__ import annotations

@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.recipe is None) == (args.seed is None):
         raise ConfigError("give one of --from SEED or --recipe YAML")
     if args.recipe is not None:
-        if args.source or args.sha256 or args.ontology or args.per_class is not None:
-            raise ConfigError("--recipe pins its own lists and per_class; drop PATH_OR_URL, --sha256, --ontology, --per-class")
+        if args.source or args.sha256 or args.ontology or args.per_class is not None or args.hash_seed:
+            raise ConfigError("--recipe pins its own lists, per_class and hash_seed; "
+                              "drop PATH_OR_URL, --sha256, --ontology, --per-class, --hash-seed")  # fmt: skip
         unknown = [c for c in opts.classes if c not in tax]
         if unknown:
             raise ConfigError(f"unknown class(es) {', '.join(unknown)}; use one of {', '.join(tax.slugs)}")

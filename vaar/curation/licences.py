@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 #: the ids ``vaar publish --licenses`` accepts
 FAMILIES = ("cc0", "cc-by", "cc-by-sa", "cc-by-nd", "cc-by-nc", "cc-by-nc-sa", "cc-by-nc-nd", "other", "unknown")
-#: families whose media may be redistributed (with attribution and share-alike where they say so)
-REDISTRIBUTABLE = ("cc0", "cc-by", "cc-by-sa")
 MAX_LICENSE_CHARS = 200
 
 

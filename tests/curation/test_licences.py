@@ -194,3 +194,22 @@ def test_a_rebuild_follows_the_list_and_drops_stale_claims(built: Path, tmp_path
     assert (man["direct-0"]["license"], man["direct-0"]["license_source"]) == (None, "unknown")
     assert (man["open-0"]["license"], man["open-0"]["license_source"]) == (CC_BY, "extractor")
     assert (man["closed-1"]["license"], man["closed-1"]["license_source"]) == (None, "unknown")
+
+
+def test_audit_reports_the_licence_each_page_states_now(built: Path, tmp_path: Path) -> None:
+    with LoopbackServer(built / "www") as srv:
+        urls = {"open": srv.url("page/open.json"), "closed": srv.url("page/closed.json"), "direct": srv.url("direct.mp4")}
+        (tmp_path / "l.csv").write_text("clip_id,url,start,end,label\n" + "".join(
+            f"{n}-0,{u},1,3,crash\n" for n, u in urls.items()), encoding="utf-8")  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(built / "plugins")]), "COLUMNS": "200"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "vaar.cli", "audit", str(tmp_path / "l.csv"), "--out", str(tmp_path / "r.csv"),
+             "--allow-private-network"], capture_output=True, text=True, check=False, env=env,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = {r["clip_id"]: r for r in csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8")))}
+    assert {c: r["status"] for c, r in report.items()} == {"open-0": "available", "closed-0": "available",
+                                                           "direct-0": "available"}  # fmt: skip
+    assert (report["open-0"]["license"], report["open-0"]["license_family"]) == (CC_BY, "cc-by")
+    assert (report["closed-0"]["license"], report["closed-0"]["license_family"]) == ("", "unknown")
+    assert "video licences of the available sources (as their pages state them now): unknown 2, cc-by 1" in proc.stdout

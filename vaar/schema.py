@@ -50,7 +50,10 @@ MANIFEST_FIELDS: tuple[Field, ...] = (
     # provenance
     Field("url", _S, "source URL as reviewed", True),
     Field("source_id", _S, "groups clips cut from one source video (defaults to the URL)", True),
-    Field("license", _S, "licence from the source list, else the extractor's", True),
+    Field("license", _S, "the video's licence: a reviewed one (license_reviewed), else the extractor's; null = unknown", True),
+    Field("license_source", _S, "where `license` came from: reviewed | extractor | unknown"),
+    Field("annotation_source", _S, "where the label came from (a public list, a curator)"),
+    Field("annotation_license", _S, "licence of the annotations (never the video's)"),
     Field("notes", _S, "curator notes"),
     Field("extractor", _S, "yt-dlp extractor key"),
     Field("video_id", _S, "extractor's id of the source video"),

@@ -7,11 +7,15 @@ editable install, which has no copy) reads ``curation/taxonomy.yaml`` beside the
 The binary view (normal vs anomaly) is derived here, never stored. The file's ``seeds`` section
 maps labels of public lists (a *vocabulary*: ``vggsound``, ``audioset``, ``xd-violence``) to the
 classes, for ``vaar discover``; it is validated on load (known classes, each seed label once).
+A class's seed labels are a list, or ``{labels: [...], stand_in: [...]}``: a *stand-in* label is
+public metadata that only stands in for the class (``Slap, smack`` for abuse, ``Car alarm`` for
+intruder) — its candidates carry the flag ``stand_in`` and review must accept or reject each one.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,15 +39,39 @@ class Taxonomy:
     version: int
     classes: tuple[AnomalyClass, ...]
     normal_class: str
-    # vocabulary -> ((class slug, (seed label, ...)), ...), in file order
-    seeds: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    # vocabulary -> ((class slug, (seed label, ...), (stand-in label, ...)), ...), in file order
+    seeds: tuple[tuple[str, tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
 
     def seed_map(self, vocabulary: str) -> dict[str, str]:
-        """``{seed label: class slug}`` of one vocabulary (empty when the file has none)."""
+        """``{seed label: class slug}`` of one vocabulary, stand-ins included (empty when none)."""
         for name, per_class in self.seeds:
             if name == vocabulary:
-                return {label: slug for slug, labels in per_class for label in labels}
+                return {label: slug for slug, labels, stand in per_class for label in (*labels, *stand)}
         return {}
+
+    def stand_ins(self, vocabulary: str) -> frozenset[str]:
+        """The seed labels of ``vocabulary`` that only stand in for their class."""
+        for name, per_class in self.seeds:
+            if name == vocabulary:
+                return frozenset(label for _, _, stand in per_class for label in stand)
+        return frozenset()
+
+    def classes_of(self, vocabulary: str, labels: Iterable[str]) -> list[tuple[str, tuple[str, ...], bool]]:
+        """The classes one seed row's ``labels`` map to: ``[(slug, (its labels, ...), stand_in)]``
+        in taxonomy order. ``stand_in`` is true when every label of that class is a stand-in. A
+        normal-class label counts only when no anomaly class is present (``Crowd`` beside
+        ``Battle cry`` says nothing about normality)."""
+        mapping, stand = self.seed_map(vocabulary), self.stand_ins(vocabulary)
+        hits: dict[str, list[str]] = {}
+        for label in labels:
+            if label in mapping:
+                hits.setdefault(mapping[label], []).append(label)
+        if any(self.is_anomaly(s) for s in hits):
+            hits.pop(self.normal_class, None)
+        return [(s, tuple(sorted(set(hits[s]))), all(x in stand for x in hits[s])) for s in self.slugs if s in hits]
+
+    def vocabularies(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.seeds)
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -124,9 +152,16 @@ def _parse(text: str, where: str) -> Taxonomy:
     return tax
 
 
+def _labels(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        raise ConfigError(f"{where} must be a list of non-empty strings "
+                          "(or {labels: [...], stand_in: [...]} for a class)")  # fmt: skip
+    return tuple(value)
+
+
 def _parse_seeds(
     data: object, slugs: set[str], where: str
-) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]], ...]:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: `seeds` must map a vocabulary to {{class: [seed labels]}}")
     out = []
@@ -135,20 +170,27 @@ def _parse_seeds(
             raise ConfigError(f"{where}: seeds.{vocab} must map class slugs to lists of seed labels")
         seen: dict[str, str] = {}
         entries = []
-        for slug, labels in per_class.items():
+        for slug, value in per_class.items():
             if slug not in slugs:
                 raise ConfigError(
                     f"{where}: seeds.{vocab}: unknown class {slug!r}; use one of {', '.join(sorted(slugs))}"
                 )
-            if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
-                raise ConfigError(f"{where}: seeds.{vocab}.{slug} must be a list of non-empty strings")
-            for label in labels:
+            at = f"{where}: seeds.{vocab}.{slug}"
+            if isinstance(value, dict):
+                extra = sorted(set(value) - {"labels", "stand_in"})
+                if extra:
+                    raise ConfigError(f"{at}: unknown key(s) {', '.join(map(str, extra))}; use labels, stand_in")
+                labels = _labels(value.get("labels", []), f"{at}.labels")
+                stand = _labels(value.get("stand_in", []), f"{at}.stand_in")
+            else:
+                labels, stand = _labels(value, at), ()
+            for label in (*labels, *stand):
                 if label in seen:
                     raise ConfigError(
                         f"{where}: seeds.{vocab}: seed label {label!r} is listed under both "
                         f"{seen[label]} and {slug}; keep it under one class"
                     )
                 seen[label] = str(slug)
-            entries.append((str(slug), tuple(labels)))
+            entries.append((str(slug), labels, stand))
         out.append((str(vocab), tuple(entries)))
     return tuple(out)

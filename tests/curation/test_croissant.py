@@ -33,7 +33,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("release")
     www = root / "www"
     www.mkdir()
-    rows = ["clip_id,url,start,end,label,source_id,license,notes,seed"]
+    rows = ["clip_id,url,start,end,label,source_id,license,license_reviewed,annotation_license,notes,seed,seed_flags"]
     for i, label in enumerate(["crash", "explosion"]):
         for k in range(3):
             make_source(www / f"{label}{k}.mp4", 3.0, variant=3 * i + k)
@@ -41,8 +41,12 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i, label in enumerate(["crash", "explosion"]):
             for k in range(3):
                 lic = HOSTILE_LICENSE if (i, k) == (0, 0) else "CC-BY-4.0"
-                rows.append(f"{label}-{k},{srv.url(f'{label}{k}.mp4')},0.5,2.5,{label},,\"{lic}\",,vggsounder")
-        rows.append(f"bad-row,{srv.url('crash0.mp4')},2,1,crash,,,,")  # invalid: a known gap
+                # explosion-2's licence is not marked reviewed: the page states none, so it is unknown
+                reviewed = "no" if (i, k) == (1, 2) else "yes"
+                flags = "stand_in" if (i, k) == (0, 1) else ""  # a stand-in a reviewer accepted
+                rows.append(f"{label}-{k},{srv.url(f'{label}{k}.mp4')},0.5,2.5,{label},,\"{lic}\",{reviewed},"
+                            f"CC-BY-4.0,,vggsounder,{flags}")  # fmt: skip
+        rows.append(f"bad-row,{srv.url('crash0.mp4')},2,1,crash,,,,,,,")  # invalid: a known gap
         (root / "s.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         cfg = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True),
                           publish=PublishConfig(license="cc-by-4.0", citation=CITATION, version="1.2.0",
@@ -123,8 +127,12 @@ def test_datasheet_from_the_build(published: Path) -> None:
             for r in csv.DictReader(io.StringIO(p.read_text(encoding="utf-8"))):
                 split_ids[r["clip_id"]] = r["label"]
     assert "| `crash` |" in sheet and "| 3 |" in sheet  # 3 ok crash clips in the build
-    assert "| vggsounder | 6 |" in sheet  # seeds read from the source list's provenance column
-    assert "| CC\\-BY\\-4.0 | 5 | 5 |" in sheet  # licences per row
+    assert "| vggsounder | 5 |" in sheet  # seeds read from the source list's provenance column
+    assert "| vggsounder \\(stand\\-in label, accepted in review\\) | 1 |" in sheet
+    # video licences by family; an unreviewed row licence is not the video's; annotations apart
+    assert "| `cc-by` | 4 | 4 |" in sheet and "| `other` | 1 | 1 |" in sheet and "| `unknown` | 1 | 2 |" in sheet
+    assert "CC\\-BY\\-4.0 (4)" in sheet and "| CC\\-BY\\-4.0 | 6 |" in sheet  # as stated; annotation licence
+    assert "not redistributable by default" in sheet
     outside_code = sheet.replace("```bibtex\n" + CITATION + "\n```", "")  # a fenced block renders as text
     assert "<script>" not in outside_code and "&lt;script&gt;" in sheet  # hostile licence escaped
     assert "1 source rows could not be built" in sheet

@@ -74,7 +74,7 @@ def test_unknown_seed_lists_the_valid_ones(capsys: pytest.CaptureFixture[str], t
     assert main(["discover", "--from", "youtube", "--out", str(tmp_path / "c.csv")]) == 2
     err = capsys.readouterr().err
     assert "unknown seed 'youtube'" in err and all(n in err for n in seed_names())
-    assert seed_names() == ["audioset-csv", "vggsound-csv", "vggsounder", "xd-violence-list", "ytsearch"]
+    assert seed_names() == ["audioset-csv", "kinetics-csv", "vggsound-csv", "vggsounder", "xd-violence-list", "ytsearch"]
 
 
 # ---- vggsounder, on the installed package ----------------------------------------------------
@@ -105,13 +105,18 @@ def test_vggsounder_counts_match_the_package_own_loader() -> None:
     ours = Counter(lab for c in raw if "background_music" not in c.seed_flags for lab in c.seed_labels)
     assert {k: ours[k] for k in measured} == measured
     assert skipped["static image"] > 0 and skipped["modality A (not heard and seen)"] > 0
-    # every candidate is AV, 10 s, CC BY 4.0, a YouTube URL; flags only from the package's columns
+    # every candidate is AV, 10 s, a YouTube URL; CC BY 4.0 is the annotations' licence, never the
+    # video's (unknown until the build reads the page); flags only from the package's columns
     for c in result.candidates:
         assert c.end is not None and c.start is not None and c.end - c.start == 10.0
-        assert c.license == "CC-BY-4.0" and c.seed == "vggsounder"
-        assert set(c.seed_flags) <= {"background_music", "voice_over"} | {f"also:{s}" for s in TAX.slugs}
+        assert c.license == "" and c.annotation_license == "CC-BY-4.0" and c.seed == "vggsounder"
+        assert c.annotation_source.startswith("VGGSounder ")
+        allowed = {"background_music", "voice_over", "stand_in"} | {f"also:{s}" for s in TAX.slugs}
+        assert set(c.seed_flags) <= allowed
+        # slapping and battle cries only stand in for abuse and brawling
+        assert ("stand_in" in c.seed_flags) == (c.label in ("abuse", "brawling"))
     covered = {c.label for c in result.candidates}
-    assert covered == {"baby_cry", "brawling", "crash", "explosion", "normal", "pain", "police_siren"}
+    assert covered == {"abuse", "baby_cry", "brawling", "crash", "explosion", "normal", "pain", "police_siren"}
 
 
 def test_vggsounder_list_is_deterministic_balanced_and_deduplicated(tmp_path: Path) -> None:
@@ -121,8 +126,8 @@ def test_vggsounder_list_is_deterministic_balanced_and_deduplicated(tmp_path: Pa
     assert a.read_bytes() == b.read_bytes()
     got = rows(a)
     assert list(got[0]) == list(CANDIDATE_COLUMNS)
-    assert Counter(r["label"] for r in got) == {s: 25 for s in
-                                                ("baby_cry", "brawling", "crash", "explosion", "normal", "pain", "police_siren")}  # fmt: skip
+    assert Counter(r["label"] for r in got) == {"brawling": 15} | {s: 25 for s in
+                                                ("abuse", "baby_cry", "crash", "explosion", "normal", "pain", "police_siren")}  # fmt: skip
     # one candidate per (video, overlapping span): spans of one video never overlap
     spans: dict[str, list[tuple[float, float]]] = {}
     for r in got:
@@ -147,8 +152,8 @@ def test_candidates_are_valid_source_rows_and_build_ignores_provenance(tmp_path:
     out = tmp_path / "c.csv"
     assert main(["discover", "--from", "vggsounder", "--per-class", "5", "--out", str(out)]) == 0
     valid, invalid = read_sources([out])
-    assert not invalid and len(valid) == 35
-    assert valid[0].license == "CC-BY-4.0" and valid[0].url.startswith("https://www.youtube.com/watch?v=")
+    assert not invalid and len(valid) == 40
+    assert valid[0].license is None and valid[0].url.startswith("https://www.youtube.com/watch?v=")
 
 
 # ---- vggsound-csv and audioset-csv: files and URLs -------------------------------------------
@@ -172,7 +177,8 @@ def test_vggsound_csv_reader_dedups_and_reports_skips(tmp_path: Path) -> None:
     got = {c.clip_id: c for c in r.candidates}
     assert sorted(got) == ["yt--bbbbbbbbbb-0", "yt-aaaaaaaaaaa-30", "yt-aaaaaaaaaaa-60"]
     merged = got["yt-aaaaaaaaaaa-30"]
-    assert merged.label == "baby_cry" and "also:normal" in merged.seed_flags
+    # normal means "no anomaly tagged": beside an anomaly label it is not flagged as a second class
+    assert merged.label == "baby_cry" and "also:normal" not in merged.seed_flags
     assert merged.seed_labels == ("baby crying", "people crowd") and "av_unchecked" in merged.seed_flags
     assert (got["yt-aaaaaaaaaaa-60"].label, got["yt--bbbbbbbbbb-0"].label) == ("crash", "police_siren")
     assert r.skipped == {"malformed youtube_id": 1, "malformed start": 1, "3 fields, not 4 (youtube_id,start,label,split)": 1}
@@ -221,8 +227,8 @@ def test_seed_lists_are_read_from_urls_on_loopback(tmp_path: Path) -> None:
     }
     # the same from local files
     (tmp_path / "o.json").write_text(json.dumps(ONTOLOGY), encoding="utf-8")
-    (tmp_path / "s.csv").write_text(AUDIOSET, encoding="utf-8")
-    local = discover("audioset-csv", SeedOptions(source=str(tmp_path / "s.csv"), ontology=str(tmp_path / "o.json")), TAX)
+    (tmp_path / "seg.csv").write_text(AUDIOSET, encoding="utf-8")
+    local = discover("audioset-csv", SeedOptions(source=str(tmp_path / "seg.csv"), ontology=str(tmp_path / "o.json")), TAX)
     assert render_candidates(local.candidates) == render_candidates(a.candidates)
 
 
@@ -299,30 +305,33 @@ def test_xd_violence_names_give_spanless_candidates(tmp_path: Path) -> None:
     assert main(["discover", "--from", "xd-violence-list", str(p), "--out", str(out)]) == 0
     got = {r["clip_id"]: r for r in rows(out)}
     assert sorted(got) == [
-        "yt-0W8LohxH9nI-xd1", "yt-0qtIjyt-7wg-xd0", "yt-0qtIjyt-7wg-xd60", "yt-1GFBuaGCeTo-xd1",
-        "yt-251___mEwZA-xd1", "yt-aaaaaaaaaaa-xd10",
+        "yt--etV57xZ4_I-xd1", "yt-0W8LohxH9nI-xd1", "yt-0qtIjyt-7wg-xd0", "yt-0qtIjyt-7wg-xd60",
+        "yt-1GFBuaGCeTo-xd1", "yt-251___mEwZA-xd1", "yt-aaaaaaaaaaa-xd10",
     ]  # fmt: skip
     assert got["yt-0W8LohxH9nI-xd1"]["label"] == "brawling"
-    assert got["yt-251___mEwZA-xd1"]["label"] == "abuse"  # B4 (riot) has no class, B5 does
+    # B4 (riot) stands in for vandalism; B5 (abuse) is the class itself and wins the merge
+    assert got["yt--etV57xZ4_I-xd1"]["label"] == "vandalism" and "stand_in" in got["yt--etV57xZ4_I-xd1"]["seed_flags"]
+    assert got["yt-251___mEwZA-xd1"]["label"] == "abuse" and "also:vandalism" in got["yt-251___mEwZA-xd1"]["seed_flags"]
+    assert "stand_in" not in got["yt-251___mEwZA-xd1"]["seed_flags"]
     assert got["yt-1GFBuaGCeTo-xd1"]["label"] == "crash" and "also:explosion" in got["yt-1GFBuaGCeTo-xd1"]["seed_flags"]
     assert got["yt-aaaaaaaaaaa-xd10"]["label"] == "normal"
     assert "segment 60-165 s" in got["yt-0qtIjyt-7wg-xd60"]["notes"]
     assert all(r["start"] == "" and r["end"] == "" and "no_span" in r["seed_flags"] for r in got.values())
     # a candidates file may be spanless; a build refuses the rows with one clear line each
     n_valid, bad = check_candidates([out])
-    assert n_valid == 6 and not bad
+    assert n_valid == 7 and not bad
     valid, invalid = read_sources([out])
-    assert not valid and len(invalid) == 6
+    assert not valid and len(invalid) == 7
     assert all("no span: start and end are empty" in i.reason and "vaar review" in i.reason for i in invalid)
     proc = subprocess.run([sys.executable, "-m", "vaar.cli", "build", "--check-only", str(out)],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 7 and lines[0].startswith(f"{out}:2: no span") and "0 row(s) valid, 6 invalid" in lines[-1]
+    assert len(lines) == 8 and lines[0].startswith(f"{out}:2: no span") and "0 row(s) valid, 7 invalid" in lines[-1]
     # checked as a candidate list, the same file is fine
     proc = subprocess.run([sys.executable, "-m", "vaar.cli", "build", "--check-only", "--candidates", str(out)],
                           capture_output=True, text=True, check=False)  # fmt: skip
-    assert proc.returncode == 0 and "6 row(s) valid, 0 invalid" in proc.stderr
+    assert proc.returncode == 0 and "7 row(s) valid, 0 invalid" in proc.stderr
 
 
 def test_check_candidates_still_rejects_bad_rows(tmp_path: Path) -> None:
@@ -347,7 +356,7 @@ def test_check_only_passes_a_valid_list_and_needs_out_otherwise(tmp_path: Path, 
     assert main(["discover", "--from", "vggsounder", "--per-class", "3", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["build", "--check-only", str(out)]) == 0
-    assert "21 row(s) valid, 0 invalid" in capsys.readouterr().err
+    assert "24 row(s) valid, 0 invalid" in capsys.readouterr().err
     assert not (tmp_path / "build").exists()
     assert main(["build", str(out)]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
@@ -368,9 +377,9 @@ def test_vaar_open_v0_is_valid_and_reproducible(tmp_path: Path, capsys: pytest.C
     readme = (V0.parent / "README.md").read_text(encoding="utf-8")
     assert "vaar " + " ".join(V0_ARGS) in readme
     counts = Counter(r["label"] for r in rows(V0))
-    sources_readme = (REPO / "curation" / "sources" / "README.md").read_text(encoding="utf-8")
     for label, n in counts.items():
-        assert f"| `{label}` | {n} |" in sources_readme, f"per-class count of {label} missing from curation/sources/README.md"
+        assert f"| `{label}` | {n} |" in readme, f"per-class count of {label} missing from candidates/README.md"
+    assert all(r["license"] == "" and r["annotation_license"] == "CC-BY-4.0" for r in rows(V0))
 
 
 # ---- ytsearch (real YouTube: not in CI) ------------------------------------------------------

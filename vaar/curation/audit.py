@@ -20,6 +20,10 @@ first bytes; no format is chosen and nothing is downloaded). The outcome is one 
                     *not* counted as removed; audit again later
 ==================  =================================================================
 
+Each row also reports the video's licence as its page states it *now* (yt-dlp's ``license``;
+empty when it states none, family ``unknown``): an uploader can change it, and a clip published
+as CC BY should be re-checked before a new release.
+
 The rules are tried in this order: the bot check (``error``), ``age_restricted``, ``private``,
 ``geo_blocked``, ``removed``, then the HTTP code. Order matters: YouTube says "Video unavailable.
 This video is private", which is ``private``, not ``removed``.
@@ -40,13 +44,14 @@ from urllib.parse import urlparse
 
 from vaar._util.atomic import atomic_write_text
 from vaar.csvsafe import write_rows
+from vaar.curation.licences import clean_licence, licence_family
 from vaar.curation.netguard import NetworkPolicy
 from vaar.curation.sources import read_rows
 from vaar.errors import ConfigError, StageError
 
 AuditStatus = Literal["available", "removed", "private", "age_restricted", "geo_blocked", "error"]
 STATUSES: tuple[AuditStatus, ...] = ("available", "removed", "private", "age_restricted", "geo_blocked", "error")
-REPORT_COLUMNS = ("clip_id", "url", "label", "status", "detail")
+REPORT_COLUMNS = ("clip_id", "url", "label", "status", "detail", "license", "license_family")
 
 _HTTP = re.compile(r"HTTP Error (\d{3})")
 _RULES: tuple[tuple[AuditStatus, re.Pattern[str]], ...] = (
@@ -76,6 +81,11 @@ class AuditRow:
     label: str
     status: AuditStatus
     detail: str
+    license: str = ""  # the video's licence as its page states it now ("" = none stated)
+
+    @property
+    def license_family(self) -> str:
+        return licence_family(self.license)
 
 
 @dataclass
@@ -90,6 +100,10 @@ class AuditReport:
 
     def counts(self) -> Counter[str]:
         return Counter(r.status for r in self.rows)
+
+    def licences(self) -> Counter[str]:
+        """Available rows per video licence family (``unknown``: the page states none)."""
+        return Counter(r.license_family for r in self.rows if r.status == "available")
 
 
 def classify(message: str) -> AuditStatus:
@@ -137,28 +151,34 @@ class _Prober:
             self.local.ydl = guarded_youtubedl(self.policy)(params)
         return self.local.ydl
 
-    def probe(self, url: str) -> tuple[AuditStatus, str]:
+    def probe(self, url: str) -> tuple[AuditStatus, str, str]:
+        """(status, detail, the licence the page states or "")."""
+        status, detail, info = self._probe(url)
+        stated = clean_licence((info or {}).get("license"))
+        return status, detail, stated
+
+    def _probe(self, url: str) -> tuple[AuditStatus, str, dict[str, Any] | None]:
         import yt_dlp
 
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            return "error", f"unsupported URL {url!r}: only http(s) URLs are audited"
+            return "error", f"unsupported URL {url!r}: only http(s) URLs are audited", None
         problem = self.policy.url_problem(url)
         if problem:
-            return "error", f"not probed: {problem}"
+            return "error", f"not probed: {problem}", None
         try:
             info = self._ydl().extract_info(url, download=False, process=False)
         except yt_dlp.utils.DownloadError as exc:
             msg = _clean(str(exc))
-            return classify(msg), msg
+            return classify(msg), msg, None
         except StageError as exc:  # the network policy refused a request or redirect
-            return "error", f"not probed: {exc.reason}"
+            return "error", f"not probed: {exc.reason}", None
         except Exception as exc:  # an extractor bug must not end the audit of the other rows
-            return "error", _clean(f"{type(exc).__name__}: {exc}")
+            return "error", _clean(f"{type(exc).__name__}: {exc}"), None
         if not isinstance(info, dict):
-            return "error", "yt-dlp returned no metadata"
+            return "error", "yt-dlp returned no metadata", None
         title = " ".join(str(info.get("title") or "").split())[:80]
-        return "available", title
+        return "available", title, info
 
 
 def audit_sources(
@@ -170,14 +190,14 @@ def audit_sources(
     rows = [raw for _, raw in read_rows(path)]
     urls = sorted({r.get("url", "") for r in rows})
     prober = _Prober(cfg)
-    results: dict[str, tuple[AuditStatus, str]] = {}
+    results: dict[str, tuple[AuditStatus, str, str]] = {}
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for url, res in zip(urls, pool.map(prober.probe, urls), strict=True):
             results[url] = res
     out = []
     for raw in rows:
-        status, detail = results[raw.get("url", "")]
-        row = AuditRow(raw.get("clip_id", ""), raw.get("url", ""), raw.get("label", ""), status, detail)
+        status, detail, stated = results[raw.get("url", "")]
+        row = AuditRow(raw.get("clip_id", ""), raw.get("url", ""), raw.get("label", ""), status, detail, stated)
         out.append(row)
         if on_row:
             on_row(row)
@@ -187,5 +207,6 @@ def audit_sources(
 def write_report(path: Path, rows: Sequence[AuditRow]) -> None:
     """The per-row report as CSV, written atomically."""
     buf = io.StringIO()
-    write_rows(buf, REPORT_COLUMNS, ([r.clip_id, r.url, r.label, r.status, r.detail] for r in rows))
+    write_rows(buf, REPORT_COLUMNS, ([r.clip_id, r.url, r.label, r.status, r.detail, r.license, r.license_family]
+                                     for r in rows))  # fmt: skip
     atomic_write_text(path, buf.getvalue())

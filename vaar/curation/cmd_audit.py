@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     t.add_row("[bold]all", *(f"[bold]{total.get(s, 0)}" for s in STATUSES), f"[bold]{pct}")
     con = Console()
     con.print(t)
+    lic = report.licences()
+    if lic:
+        con.print("video licences of the available sources (as their pages state them now): "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(lic.items(), key=lambda kv: (-kv[1], kv[0]))))  # fmt: skip
     if args.out:
         con.print(f"report: {args.out}")
     return 0

@@ -4,6 +4,7 @@
 
     vaar publish build/manifest.parquet --splits splits/v1 --out build/dataset
     vaar publish build/manifest.parquet --out build/dataset            # make a split here
+    vaar publish build/manifest.parquet --splits splits/v1 --licenses cc-by,cc-by-sa,cc0 --out build/open
 
 Reads only the manifest (and the clip and audio files it names, relative to its folder). Exit
 codes: 0 published; 2 bad input or nothing publishable (one line; an older dataset folder at
@@ -37,12 +38,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host-secret-file", type=Path, metavar="FILE",
                    help="host secret for --private-test-labels (default: $VAAR_HOST_SECRET)")
     p.add_argument("--taxonomy", metavar="YAML", help="taxonomy file (default: the packaged one)")
+    p.add_argument("--licenses", metavar="IDS",
+                   help="publish only clips whose video licence is one of these, e.g. cc-by,cc-by-sa,cc0 "
+                        "(redistributable media); default: all, the card counts the unknown ones")  # fmt: skip
     add_release_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from vaar.curation.licences import parse_families
     from vaar.curation.publish import PublishConfig, publish
     from vaar.curation.release import release_options
     from vaar.curation.split import parse_ratios
@@ -53,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")
     cfg = PublishConfig(ratios=parse_ratios(args.ratios), seed=args.seed, shard_bytes=args.shard_mb << 20,
                         private_test_labels=args.private_test_labels,
-                        host_secret_file=args.host_secret_file, **release_options(args))  # fmt: skip
+                        host_secret_file=args.host_secret_file, **release_options(args),
+                        licenses=parse_families(args.licenses) if args.licenses is not None else None)  # fmt: skip
     res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))
     print_result(Console(highlight=False, soft_wrap=True), res)
     return 0

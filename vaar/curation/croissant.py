@@ -27,6 +27,7 @@ from typing import Any
 
 from vaar._util.atomic import atomic_write_text
 from vaar._util.hashing import sha256_bytes, sha256_file
+from vaar.curation.licences import annotation_licence_counts, describe, video_licence_counts
 from vaar.curation.release import ReleaseInfo
 from vaar.errors import ManifestError, MissingDependencyError
 from vaar.schema import MANIFEST_FIELDS, PUBLISHED_FACTS
@@ -246,7 +247,7 @@ def rai_fields(ok: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]
     """The Responsible-AI fields, with the numbers of this build."""
     status = Counter(str(r.get("status")) for r in rows)
     verdicts = Counter(str(r.get("sync_verdict") or "not_checked") for r in ok)
-    lic = Counter(str(r.get("license") or "unknown") for r in ok)
+    lic, ann = video_licence_counts(ok), annotation_licence_counts(ok)
     dates = sorted(str(r["upload_date"]) for r in ok if r.get("upload_date"))
     timeframe = [_iso(dates[0]), _iso(dates[-1])] if dates else []
     return {
@@ -285,7 +286,9 @@ def rai_fields(ok: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]
         "rai:dataLimitations": (
             "Labels are per clip, not per frame; clips are short (seconds). Some classes (abuse, intruder, "
             "vandalism) have few public audio-visual sources. Sources may be removed, so a rebuild can be smaller. "
-            "Licences: " + ", ".join(f"{k} {v}" for k, v in lic.most_common()) + "."
+            f"Video licences (per clip, as the video's page or a reviewer stated them): {describe(lic)}; "
+            "unknown means none was stated: not redistributable by default. "
+            f"Annotation licences (where the labels came from, not the videos): {describe(ann)}."
         ),
         "rai:dataUseCases": (
             "Benchmarking audio-visual classification and anomaly detection (vaar-bench). Not for identifying, "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar._util.atomic import atomic_write_text
+from vaar.curation.licences import UNKNOWN_NOTE, annotation_licence_counts, video_licence_counts
 from vaar.curation.release import ReleaseInfo
 from vaar.taxonomy import Taxonomy
 
@@ -78,7 +79,9 @@ def _seeds(rows: Sequence[Mapping[str, Any]]) -> Counter[str]:
         found = 0
         for row in reader:
             if reader.line_num in lines:
-                seeds[(row.get("seed") or "").strip() or "(no seed column: hand-made row)"] += 1
+                seed = (row.get("seed") or "").strip() or "(no seed column: hand-made row)"
+                stand_in = "stand_in" in (row.get("seed_flags") or "").split(";")
+                seeds[f"{seed} (stand-in label, accepted in review)" if stand_in else seed] += 1
                 found += 1
         if found < len(lines):
             seeds["(source list changed since the build)"] += len(lines) - found
@@ -178,12 +181,20 @@ def _sources(b: _Build) -> list[str]:
 
 
 def _licences(b: _Build) -> list[str]:
-    L = ["## Licences", "", "Each clip keeps its source's licence (column `license`).", "",
-         "| licence | ok clips | all rows |", "|---|---:|---:|"]  # fmt: skip
-    lic_all = Counter(str(r.get("license") or "unknown") for r in b.rows)
-    lic_ok = Counter(str(r.get("license") or "unknown") for r in b.ok)
-    L += [f"| {md(k)} | {lic_ok[k]} | {n} |" for k, n in lic_all.most_common()]
-    return [*L, "", f"This release is distributed under `{md(b.release.license)}`.", ""]
+    L = ["## Licences", "", "Each clip states its **video's** licence (column `license`): the one a reviewer checked "
+         "on the video's page, else the one the page states (yt-dlp's `license`), else `unknown`. The "
+         "annotations' licence (where the label came from) is counted apart and is never the video's.", "",
+         "| video licence | ok clips | all rows |", "|---|---:|---:|"]  # fmt: skip
+    lic_all, lic_ok = video_licence_counts(b.rows), video_licence_counts(b.ok)
+    L += [f"| `{k}` | {lic_ok[k]} | {n} |" for k, n in lic_all.most_common()]
+    stated = Counter(str(r.get("license")) for r in b.ok if r.get("license"))
+    if stated:
+        L += ["", "As stated: " + "; ".join(f"{md(k)} ({n})" for k, n in stated.most_common(10)) + "."]
+    if lic_ok.get("unknown"):
+        L += ["", UNKNOWN_NOTE]
+    ann = annotation_licence_counts(b.ok)
+    L += ["", "| annotation licence | ok clips |", "|---|---:|"] + [f"| {md(k)} | {n} |" for k, n in ann.most_common()]
+    return [*L, "", f"This release (card, metadata) is distributed under `{md(b.release.license)}`.", ""]
 
 
 def _collection(b: _Build) -> list[str]:
@@ -240,7 +251,7 @@ def _gaps(b: _Build) -> list[str]:
         gaps.append(f"{out_of_sync} published clips are flagged `out_of_sync` (filter on `sync_verdict`)")
     unlicensed = sum(1 for r in b.ok if not r.get("license"))
     if unlicensed:
-        gaps.append(f"{unlicensed} published clips have no recorded licence")
+        gaps.append(f"{unlicensed} published clips have no known video licence (not redistributable by default)")
     if b.published < len(b.ok):
         gaps.append(f"{len(b.ok) - b.published} ok clips are in no split file and were not published")
     L = ["## Known gaps", ""] + ([f"- {g}" for g in gaps] or ["- none found by the build's checks"])

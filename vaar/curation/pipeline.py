@@ -49,6 +49,7 @@ from vaar.curation.exclude import (
 )
 from vaar.curation.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.ledger import Ledger
+from vaar.curation.licences import refresh_provenance, video_license
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.publish import PublishConfig, PublishResult, publish
@@ -152,6 +153,7 @@ def run_build(
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
+        refresh_provenance(ledger, [r for r in valid if r.clip_id not in {t.clip_id for t in todo}])
         if on_start:
             on_start(len(todo))
         _process(todo, out, cfg, media_cfg, versions, ledger, on_clip)
@@ -402,7 +404,10 @@ def _base_row(r: SourceRow, versions: dict[str, str]) -> dict[str, Any]:
         source_line=r.source_line,
         url=r.url,
         source_id=r.source_id,
-        license=r.license,
+        license=r.reviewed_license,
+        license_source="reviewed" if r.license_reviewed else None,  # else: set once the page is read
+        annotation_source=r.annotation_source,
+        annotation_license=r.annotation_license,
         notes=r.notes,
         start=r.start,
         end=r.end,
@@ -421,7 +426,9 @@ def _provenance(info: dict[str, Any], r: SourceRow) -> dict[str, Any]:
         "uploader": info.get("uploader"),
         "upload_date": info.get("upload_date"),
         "webpage_url": info.get("webpage_url"),
-        "license": r.license or info.get("license"),
+        # the video's licence: a reviewer's (checked on the page) wins, else what the page states;
+        # absent is unknown, never filled from the source list or the annotations
+        **video_license(r.license_reviewed, r.license, info),
     }
 
 
@@ -451,7 +458,9 @@ def _invalid_row(bad: InvalidRow, versions: dict[str, str]) -> dict[str, Any]:
         source_line=bad.source_line,
         url=raw.get("url") or None,
         source_id=raw.get("source_id") or None,
-        license=raw.get("license") or None,
+        license=None,  # an invalid row vouches for nothing (and is never published)
+        annotation_source=raw.get("annotation_source") or None,
+        annotation_license=raw.get("annotation_license") or None,
         notes=raw.get("notes") or None,
         start=num("start"),
         end=num("end"),

@@ -51,6 +51,7 @@ from vaar.csvsafe import csv_bytes
 from vaar.curation import fallback_split, private
 from vaar.curation.croissant import write_croissant
 from vaar.curation.datasheet import write_datasheet
+from vaar.curation.licences import describe, licence_facts, licence_family
 from vaar.curation.manifest import read_manifest
 from vaar.curation.publish_card import CardFacts, render_card
 from vaar.curation.release import ReleaseInfo, resolve_version
@@ -107,6 +108,7 @@ class PublishConfig:
     version: str | None = None  # dataset version; None: from the split (vaar.curation.release)
     homepage: str | None = None
     croissant_validated: Path | None = None  # croissant.json documents already checked (vaar build: DIR/cache)
+    licenses: frozenset[str] | None = None  # publish only clips whose video licence family is here (licences.py)
     hooks: tuple[PublishHook, ...] = field(default=(), repr=False, compare=False)
 
 
@@ -185,6 +187,8 @@ def _publish(
         raise ManifestError(f"{manifest}: no clip has status ok, nothing to publish; see the "
                             "manifest's error column (or the build summary) for why")
     assignment, not_ok, not_in_splits, fallback = _split(items, splits_dir, cfg)
+    if cfg.licenses is not None:  # after the split: a clip keeps its split in the filtered release
+        assignment = _only_licences(manifest, assignment, cfg.licenses)
     items = [it for it in items if it.clip_id in assignment]
     rows = _media_rows(manifest)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
@@ -203,10 +207,11 @@ def _publish(
         counts, per_class, seconds = _write_data(tmp / "data", items, assignment, pub_id, rows, manifest,
                                                  tax, cfg, secret if private_test else None)
         data_bytes = {s: sum(p.stat().st_size for p in (tmp / "data").glob(f"{s}-*.parquet")) for s in SPLITS}
-        facts = CardFacts(cfg.name, cfg.license, cfg.seed, counts, data_bytes, per_class, seconds, sums,
-                          private_test, identity, fallback, version, cfg.homepage, cfg.citation)
-        (tmp / "README.md").write_text(render_card(facts, tax), encoding="utf-8")
         release_rows = _release_rows(manifest, assignment)
+        facts = CardFacts(cfg.name, cfg.license, cfg.seed, counts, data_bytes, per_class, seconds, sums,
+                          private_test, identity, fallback, version, cfg.homepage, cfg.citation,
+                          licence_facts(release_rows, cfg.licenses))  # fmt: skip
+        (tmp / "README.md").write_text(render_card(facts, tax), encoding="utf-8")
         write_croissant(tmp, release_rows, release, name=cfg.name, version=version, taxonomy=tax,
                         validated=cfg.croissant_validated)  # fmt: skip
         write_datasheet(tmp, release_rows, release, name=cfg.name, version=version, taxonomy=tax,
@@ -299,6 +304,19 @@ def _write_private_labels(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return private.split_identity(secret, data)
+
+
+def _only_licences(manifest: Path, assignment: dict[str, str], families: frozenset[str]) -> dict[str, str]:
+    """The clips of ``assignment`` whose video licence family is one of ``families``."""
+    table = read_manifest(manifest, ["clip_id", "license"])
+    family = dict(zip(table.column("clip_id").to_pylist(),
+                      map(licence_family, table.column("license").to_pylist()), strict=True))  # fmt: skip
+    kept = {c: s for c, s in assignment.items() if family.get(c, "unknown") in families}
+    if not kept:
+        found = describe(Counter(family.get(c, "unknown") for c in assignment))
+        raise ManifestError(f"{manifest}: no clip's video licence is in --licenses {','.join(sorted(families))} "
+                            f"(the clips' licences: {found}); nothing to publish")  # fmt: skip
+    return kept
 
 
 def _release_rows(manifest: Path, assignment: Mapping[str, str]) -> list[dict[str, Any]]:

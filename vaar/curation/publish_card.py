@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from vaar import __version__
+from vaar.curation.datasheet import md
+from vaar.curation.licences import LicenceFacts, licence_section
 from vaar.curation.split import SPLITS
 from vaar.schema import AUDIO_SAMPLE_RATE, published_features
 from vaar.taxonomy import Taxonomy
@@ -36,6 +38,7 @@ class CardFacts:
     version: str | None = None  # dataset version (vaar.curation.release)
     homepage: str | None = None
     citation: str | None = None
+    licences: LicenceFacts | None = None  # the published clips' video and annotation licences
 
 
 def render_card(facts: CardFacts, taxonomy: Taxonomy) -> str:
@@ -99,6 +102,8 @@ def render_card(facts: CardFacts, taxonomy: Taxonomy) -> str:
         + " | ".join(f"{facts.seconds.get(s, 0.0) / 3600:.3f}" for s in SPLITS)
         + f" | {sum(facts.seconds.values()) / 3600:.3f} |"
     )
+    if facts.licences is not None:
+        lines += ["", *licence_section(facts.licences, md)]
     lines += ["", "## Split", ""]
     if facts.fallback:
         lines.append(

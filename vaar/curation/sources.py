@@ -8,6 +8,11 @@ Two kinds of problem, two outcomes:
   ``clip_id``, unsafe ``source_id``, unsupported URL scheme, malformed number): an :class:`InvalidRow` naming file, line
   and reason. The build records it as an ``invalid`` manifest row and goes on with the others.
 
+``license`` is the *video's* licence. The build records it only when ``license_reviewed`` is
+``yes`` (a reviewer checked the page); otherwise the build takes what the video page states
+(yt-dlp's ``license``) and records ``unknown`` when it states nothing. ``annotation_source`` and
+``annotation_license`` say where the label came from and under which licence.
+
 Columns beyond the source-list ones (e.g. the provenance columns ``seed``, ``seed_label``,
 ``seed_flags`` of a ``vaar discover`` candidates file) are ignored. A candidates file may leave
 ``start`` and ``end`` empty (a spanless candidate that review must trim): :func:`check_candidates`
@@ -28,7 +33,8 @@ from vaar.errors import SourceListError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
 REQUIRED_COLUMNS = ("clip_id", "url", "start", "end", "label")
-OPTIONAL_COLUMNS = ("source_id", "license", "notes")
+OPTIONAL_COLUMNS = ("source_id", "license", "license_reviewed", "annotation_source", "annotation_license", "notes")
+_YES, _NO = ("yes", "true", "1"), ("", "no", "false", "0")
 CLIP_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: a source id (``youtube:abc``, ``ucf/Abuse001``, a URL): starts with a letter or digit (so a
 #: spreadsheet never reads it as a formula), printable, no spaces, at most 300 characters
@@ -50,6 +56,14 @@ class SourceRow:
     notes: str | None
     source_file: str
     source_line: int
+    license_reviewed: bool = False  # a reviewer checked ``license`` on the video's page
+    annotation_source: str | None = None
+    annotation_license: str | None = None
+
+    @property
+    def reviewed_license(self) -> str | None:
+        """The row's licence if a reviewer vouched for it, else None (the build asks the page)."""
+        return self.license if self.license_reviewed else None
 
     @property
     def duration(self) -> float:
@@ -235,6 +249,11 @@ def _validate(
             f"duration {dur:g} s outside [{limits.min_duration:g}, {limits.max_duration:g}] s; "
             "split long spans into several clips"
         )
+    reviewed = (raw.get("license_reviewed") or "").strip().lower()
+    if reviewed not in _YES + _NO:
+        return None, f"license_reviewed {reviewed[:20]!r}: use yes or no (yes: a reviewer checked the licence on the page)"
+    if reviewed in _YES and not raw.get("license"):
+        return None, "license_reviewed is yes but license is empty; give the licence the video's page states"
     return (
         SourceRow(
             clip_id=clip_id,
@@ -247,6 +266,9 @@ def _validate(
             notes=raw.get("notes") or None,
             source_file=path,
             source_line=line,
+            license_reviewed=reviewed in _YES,
+            annotation_source=raw.get("annotation_source") or None,
+            annotation_license=raw.get("annotation_license") or None,
         ),
         None,
     )

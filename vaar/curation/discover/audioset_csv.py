@@ -5,8 +5,13 @@ comment lines, then rows ``YTID, start_seconds, end_seconds, positive_labels`` w
 ``positive_labels`` is a quoted, comma-separated list of ontology ids (``/m/...``). The ontology
 JSON (``ontology.json``: a list of ``{"id": ..., "name": ...}``) turns ids into the names that
 ``taxonomy.yaml`` maps (vocabulary ``audioset``). AudioSet labels are audio labels, so every
-candidate is flagged ``av_unchecked``. The videos' own licences vary: ``license`` is left empty
-for the reviewer.
+candidate is flagged ``av_unchecked``. CC BY 4.0 covers the labels (``annotation_license``); the
+videos are their uploaders', so ``license`` stays empty until the build reads the video page.
+
+A row's labels map through :meth:`Taxonomy.classes_of`: one candidate per class, flagged
+``stand_in`` when only stand-in labels reached it; ``Crowd`` on a ``Battle cry`` row does not make
+it a normal candidate. The committed subset ``curation/sources/seeds/audioset/`` (gzip, with the
+official files' names and sha256 in its ``#`` header) is read the same way as the official lists.
 """
 
 from __future__ import annotations
@@ -33,19 +38,32 @@ def parse_ontology(text: str, where: str) -> dict[str, str]:
         ) from None
 
 
-def parse(text: str, ontology: dict[str, str], taxonomy: Taxonomy) -> SeedResult:
+ANNOTATION_LICENSE = "CC-BY-4.0"
+SECTION = "# section: "  # "# section: eval_segments.csv sha256 <hex>" in the committed subset
+
+
+def parse(text: str, ontology: dict[str, str], taxonomy: Taxonomy, source: str = "AudioSet v1") -> SeedResult:
     mapping = taxonomy.seed_map("audioset")
-    by_id = {mid: mapping[name] for mid, name in ontology.items() if name in mapping}
+    by_id = {mid: name for mid, name in ontology.items() if name in mapping}
     out: list[Candidate] = []
     skipped: Counter[str] = Counter()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    for row in csv.reader(lines, skipinitialspace=True):
+    for line in text.splitlines():
+        if line.startswith(SECTION):  # the committed subset: rows of one official file follow
+            source = f"AudioSet v1 {line[len(SECTION):].split()[0]}"[:80]
+            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            row = next(csv.reader([line], skipinitialspace=True), [])
+        except csv.Error:  # a field over csv's size limit, a NUL byte
+            skipped["not a CSV row"] += 1
+            continue
         if len(row) != 4:
             skipped[f"{len(row)} fields, not 4 (YTID, start, end, labels)"] += 1
             continue
         yt, start_s, end_s, labels = (x.strip() for x in row)
         ids = [x.strip() for x in labels.split(",") if x.strip()]
-        hits = sorted({(by_id[i], ontology[i]) for i in ids if i in by_id})
+        hits = taxonomy.classes_of("audioset", [by_id[i] for i in ids if i in by_id])
         if not hits:
             continue
         if not YOUTUBE_ID_RE.match(yt):
@@ -59,11 +77,12 @@ def parse(text: str, ontology: dict[str, str], taxonomy: Taxonomy) -> SeedResult
         if not 0 <= start < end < 1e6:
             skipped["malformed start/end"] += 1
             continue
-        for slug, name in hits:
+        for slug, names, stand_in in hits:
             out.append(
                 Candidate(
                     video_id=yt, start=start, end=end, label=slug, seed="audioset-csv",
-                    seed_labels=(name,), seed_flags=("av_unchecked",), notes="AudioSet segment",
+                    seed_labels=names, seed_flags=("av_unchecked", *(("stand_in",) if stand_in else ())),
+                    annotation_source=source, annotation_license=ANNOTATION_LICENSE, notes="AudioSet segment",
                 )
             )  # fmt: skip
     return out, skipped
@@ -74,5 +93,9 @@ def audioset_csv_seed(options: SeedOptions, taxonomy: Taxonomy) -> SeedResult:
     assert options.source is not None
     if not options.ontology:
         raise ConfigError("seed audioset-csv needs --ontology FILE (AudioSet's ontology.json)")
-    ontology = parse_ontology(read_text(options.ontology, what="AudioSet ontology", network=options.network), options.ontology)
-    return parse(read_text(options.source, what="AudioSet segment list", network=options.network), ontology, taxonomy)
+    onto_text = read_text(options.ontology, what="AudioSet ontology", network=options.network,
+                          sha256=options.ontology_sha256)  # fmt: skip
+    ontology = parse_ontology(onto_text, options.ontology)
+    text = read_text(options.source, what="AudioSet segment list", network=options.network, sha256=options.sha256)
+    name = options.source.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gz")[:60]
+    return parse(text, ontology, taxonomy, f"AudioSet v1 {name}")

@@ -17,8 +17,8 @@ from vaar._util.atomic import atomic_write_text
 from vaar.csvsafe import safe_cell
 
 CANDIDATE_COLUMNS = (
-    "clip_id", "url", "start", "end", "label", "source_id", "license", "notes",
-    "seed", "seed_label", "seed_flags",
+    "clip_id", "url", "start", "end", "label", "source_id", "license",
+    "annotation_source", "annotation_license", "notes", "seed", "seed_label", "seed_flags",
 )  # fmt: skip
 YOUTUBE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
@@ -30,7 +30,12 @@ def youtube_url(video_id: str) -> str:
 @dataclass(frozen=True)
 class Candidate:
     """A proposed clip of ``video_id`` (a YouTube id); ``start``/``end`` are None when the seed
-    gives no span (the curator sets it in review). ``span_tag`` names a spanless candidate."""
+    gives no span (the curator sets it in review). ``span_tag`` names a spanless candidate.
+
+    ``license`` is the *video's* licence, empty until a source states it (a search result's
+    ``license`` field, the build's extractor metadata, a reviewer); ``annotation_source`` and
+    ``annotation_license`` say where the label came from and under which licence (VGGSound's
+    CC BY 4.0 covers its annotations, not the uploaders' videos)."""
 
     video_id: str
     start: float | None
@@ -40,6 +45,8 @@ class Candidate:
     seed_labels: tuple[str, ...]
     seed_flags: tuple[str, ...] = ()
     license: str = ""
+    annotation_source: str = ""
+    annotation_license: str = ""
     notes: str = ""
     span_tag: str = ""
 
@@ -63,6 +70,8 @@ class Candidate:
             "label": self.label,
             "source_id": f"youtube:{self.video_id}",  # a YouTube id may start with "-"
             "license": self.license,
+            "annotation_source": self.annotation_source,
+            "annotation_license": self.annotation_license,
             "notes": self.notes,
             "seed": self.seed,
             "seed_label": ";".join(self.seed_labels),
@@ -74,12 +83,18 @@ def _num(x: float) -> str:
     return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
+def _printable(text: str) -> str:
+    """``text`` without control characters (escape sequences, newlines, NUL) of an untrusted list."""
+    return "".join(ch if ch.isprintable() else " " for ch in text) if not text.isprintable() else text
+
+
 def render_candidates(rows: Sequence[Candidate]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
     w.writeheader()
     for c in sorted(rows, key=lambda c: (c.label, c.clip_id)):
-        w.writerow({k: safe_cell(v) for k, v in c.row().items()})  # a search title may start with "="
+        # a search title may start with "=", a list's name may carry a terminal escape
+        w.writerow({k: safe_cell(_printable(v)) for k, v in c.row().items()})
     return buf.getvalue()
 
 

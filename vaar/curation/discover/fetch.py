@@ -7,6 +7,10 @@ from its own private network (``--allow-private-network`` lifts it, e.g. for a m
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,8 +23,29 @@ from vaar.errors import ConfigError
 MAX_BYTES = 1 << 30  # the largest public list (AudioSet unbalanced_train) is ~200 MB
 
 
-def read_text(source: str, *, what: str, timeout_s: float = 60.0, network: NetworkPolicy = NetworkPolicy()) -> str:  # noqa: B008
-    """The UTF-8 text at ``source`` (a path, or an http(s) URL fetched with urllib)."""
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_sha256(value: str | None, option: str = "--sha256") -> str | None:
+    """``value`` lower-cased, or a one-line error when it is not 64 hex digits."""
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if not _SHA256.match(v):
+        raise ConfigError(f"{option} {value!r}: give the 64 hex digits of the file's sha256")
+    return v
+
+
+def read_text(
+    source: str,
+    *,
+    what: str,
+    timeout_s: float = 60.0,
+    network: NetworkPolicy = NetworkPolicy(),  # noqa: B008
+    sha256: str | None = None,
+) -> str:
+    """The UTF-8 text at ``source`` (a path, or an http(s) URL fetched with urllib); ``sha256``
+    (hex) must match the bytes as fetched, else the list is refused before it is read."""
     scheme = urlparse(source).scheme
     if scheme in ("http", "https"):
         data = _get(source, what, timeout_s, network)
@@ -30,7 +55,16 @@ def read_text(source: str, *, what: str, timeout_s: float = 60.0, network: Netwo
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"{source}: no such {what} file")
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"{source}: the {what} is larger than {MAX_BYTES >> 20} MiB")
         data = path.read_bytes()
+    if sha256 is not None:
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha256:
+            raise ConfigError(f"{source}: the {what} has sha256 {got}, not the pinned {sha256}; "
+                              "refused (check the URL, or update --sha256 after checking the new file)")  # fmt: skip
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, source, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -72,3 +106,14 @@ def _get(url: str, what: str, timeout_s: float, network: NetworkPolicy) -> bytes
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{url}: the {what} is larger than {MAX_BYTES >> 20} MiB; download it and pass the file")
     return data
+
+
+def _gunzip(data: bytes, source: str, what: str) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise ConfigError(f"{source}: the {what} is not a valid gzip file ({exc})") from None
+    if len(out) > MAX_BYTES:
+        raise ConfigError(f"{source}: the {what} decompresses to more than {MAX_BYTES >> 20} MiB")
+    return out

@@ -21,14 +21,17 @@ from vaar.taxonomy import Taxonomy
 @dataclass(frozen=True)
 class SeedOptions:
     """What a seed reads: ``source`` (a file or http(s) URL), ``ontology`` (AudioSet JSON),
-    ``search_results`` (ytsearch hits per phrase), ``classes`` (the classes asked for) and
-    ``network`` (which addresses a list URL, and its redirects, may resolve to)."""
+    ``search_results`` (ytsearch hits per phrase), ``classes`` (the classes asked for),
+    ``network`` (which addresses a list URL, and its redirects, may resolve to) and ``sha256`` /
+    ``ontology_sha256`` (the pinned hashes of the list and the ontology; refused on mismatch)."""
 
     source: str | None = None
     ontology: str | None = None
     search_results: int = 20
     classes: tuple[str, ...] = ()
     network: NetworkPolicy = NetworkPolicy()
+    sha256: str | None = None
+    ontology_sha256: str | None = None
 
 
 SeedResult = tuple[list[Candidate], Counter[str]]
@@ -44,7 +47,7 @@ class Seed:
 
 
 SEEDS = Registry[Seed]("seed")
-_MODULES = ("vggsounder", "vggsound_csv", "audioset_csv", "xd_violence", "ytsearch")
+_MODULES = ("vggsounder", "vggsound_csv", "audioset_csv", "xd_violence", "kinetics_csv", "ytsearch")
 
 
 def register_seed(name: str, *, needs_source: bool, help: str) -> Callable[[SeedFn], SeedFn]:

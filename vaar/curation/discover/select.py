@@ -1,8 +1,11 @@
 """Dedup and per-class balance of candidates: pure functions, independent of input order.
 
 * **dedup**: candidates of one video whose spans overlap (a spanless one overlaps everything of
-  its video) become one. Its label is the anomaly class before ``normal``, then the first class in
-  taxonomy order; the other classes go into ``seed_flags`` as ``also:<class>`` for the reviewer.
+  its video) become one. Its label is an anomaly class before ``normal``, a class named by its own
+  seed label before a stand-in, then the first in taxonomy order; the other classes go into ``seed_flags`` as ``also:<class>`` for the reviewer
+  (except ``normal`` beside an anomaly: a normal label says only that no anomaly was tagged). It
+  is ``stand_in`` only when every candidate of its label was, ``av_unchecked`` only when no seed
+  checked that the event is heard and seen; annotation sources are joined.
 * **balance**: per class, the candidates with the fewest flags first, ties broken by
   ``sha256(hash_seed:clip_id)``; the first ``per_class`` are kept.
 """
@@ -45,12 +48,27 @@ def discover(
     if per_class is not None and per_class < 1:
         raise ConfigError(f"--per-class must be >= 1, got {per_class}")
     raw, skipped = s.fn(options, taxonomy)
-    if options.classes:
-        raw = [c for c in raw if c.label in options.classes]
+    return select(raw, skipped, taxonomy, options.classes, per_class, hash_seed)
+
+
+def select(
+    raw: list[Candidate],
+    skipped: Counter[str],
+    taxonomy: Taxonomy,
+    classes: Sequence[str] = (),
+    per_class: int | None = None,
+    hash_seed: int = 0,
+) -> DiscoverResult:
+    """Dedup and balance the candidates of one or more seeds."""
+    if classes:
+        raw = [c for c in raw if c.label in classes]
     merged = dedup(raw, taxonomy)
     found = Counter(c.label for c in merged)
     kept = balance(merged, per_class, hash_seed)
     return DiscoverResult(kept, found, skipped)
+
+
+_ALL_OR_NONE = ("stand_in", "av_unchecked", "audio_unchecked")
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:
@@ -85,11 +103,22 @@ def dedup(cands: Iterable[Candidate], taxonomy: Taxonomy) -> list[Candidate]:
 def _merge(cluster: Sequence[Candidate], taxonomy: Taxonomy) -> Candidate:
     if len(cluster) == 1:
         return cluster[0]
-    labels = sorted({c.label for c in cluster}, key=lambda s: (not taxonomy.is_anomaly(s), taxonomy.index(s)))
+    stand = {s for s in {c.label for c in cluster} if all("stand_in" in c.seed_flags for c in cluster if c.label == s)}
+    # an anomaly before normal; a class named by its own label before one only stood in for
+    labels = sorted({c.label for c in cluster}, key=lambda s: (not taxonomy.is_anomaly(s), s in stand, taxonomy.index(s)))
     first = min(cluster, key=lambda c: (c.label != labels[0], c.start is not None, c.start or 0.0))
     seed_labels = tuple(sorted({x for c in cluster for x in c.seed_labels}))
-    flags = {f for c in cluster for f in c.seed_flags} | {f"also:{s}" for s in labels[1:]}
-    return replace(first, label=labels[0], seed_labels=seed_labels, seed_flags=tuple(sorted(flags)))
+    also = [s for s in labels[1:] if not (taxonomy.is_anomaly(labels[0]) and s == taxonomy.normal_class)]
+    flags = {f for c in cluster for f in c.seed_flags if f not in _ALL_OR_NONE} | {f"also:{s}" for s in also}
+    if labels[0] in stand:
+        flags.add("stand_in")
+    for f in ("av_unchecked", "audio_unchecked"):  # one seed that checked it (VGGSounder's AV) is enough
+        if all(f in c.seed_flags for c in cluster):
+            flags.add(f)
+    sources = "; ".join(sorted({c.annotation_source for c in cluster if c.annotation_source}))
+    licences = "; ".join(sorted({c.annotation_license for c in cluster if c.annotation_license}))
+    return replace(first, label=labels[0], seed_labels=seed_labels, seed_flags=tuple(sorted(flags)),
+                   annotation_source=sources[:200], annotation_license=licences[:100])  # fmt: skip
 
 
 def _rank(c: Candidate, hash_seed: int) -> tuple[int, str]:

@@ -1,6 +1,7 @@
 """Seed ``vggsounder``: the re-annotated VGGSound test metadata of the ``vggsounder`` package.
 
-VGGSounder (Zverev et al., 2025; Apache-2.0 package, VGGSound videos under CC BY 4.0) labels each
+VGGSounder (Zverev et al., 2025; MIT package) re-annotates VGGSound (labels CC BY 4.0; the videos
+are their uploaders', under their own licences: ``license`` stays empty here). It labels each
 10 s VGGSound test clip per class with the modality the class is perceived in: ``A`` (heard only),
 ``V`` (seen only) or ``AV``, plus ``background_music``, ``static_image`` and ``voice_over``.
 The package ships this as CSV package data (``vggsounder/data/*.csv``, one row per video and
@@ -26,7 +27,7 @@ from vaar.taxonomy import Taxonomy
 DATA_FILE = "data/vggsounder+background-music.csv"  # all videos; background music is a column
 COLUMNS = ("video_id", "label", "modality", "background_music", "static_image", "voice_over")
 CLIP_S = 10.0
-LICENSE = "CC-BY-4.0"
+ANNOTATION_LICENSE = "CC-BY-4.0"  # VGGSound's labels; the videos are their uploaders'
 _VIDEO_ID = re.compile(r"^(?P<yt>.{11})_(?P<start>\d{1,6})$")
 
 
@@ -52,7 +53,6 @@ def _true(value: str) -> bool:
 
 
 def parse(text: str, version: str, taxonomy: Taxonomy) -> SeedResult:
-    mapping = taxonomy.seed_map("vggsound")
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -60,9 +60,10 @@ def parse(text: str, version: str, taxonomy: Taxonomy) -> SeedResult:
     out: list[Candidate] = []
     skipped: Counter[str] = Counter()
     for raw in reader:
-        slug = mapping.get(raw["label"] or "")
-        if slug is None:
+        hits = taxonomy.classes_of("vggsound", [raw["label"] or ""])
+        if not hits:
             continue  # a class VAAR does not use: not a skip worth reporting
+        slug, _, stand_in = hits[0]
         m = _VIDEO_ID.match(raw["video_id"] or "")
         if not m or not YOUTUBE_ID_RE.match(m["yt"]):
             skipped["malformed video_id"] += 1
@@ -74,11 +75,13 @@ def parse(text: str, version: str, taxonomy: Taxonomy) -> SeedResult:
             skipped["static image"] += 1
             continue
         flags = tuple(f for f in ("background_music", "voice_over") if _true(raw[f]))
+        flags += ("stand_in",) if stand_in else ()
         start = float(m["start"])
         out.append(
             Candidate(
                 video_id=m["yt"], start=start, end=start + CLIP_S, label=slug, seed="vggsounder",
-                seed_labels=(raw["label"],), seed_flags=flags, license=LICENSE,
+                seed_labels=(raw["label"],), seed_flags=flags,
+                annotation_source=f"VGGSounder {version} (VGGSound test)", annotation_license=ANNOTATION_LICENSE,
                 notes=f"VGGSounder {version} test clip {raw['video_id']}",
             )
         )  # fmt: skip

@@ -104,12 +104,15 @@ def _check_class_sizes(totals: Mapping[str, int], bins: int, where: str, what: s
 
 
 def group_clips(items: Sequence[SplitItem]) -> list[list[int]]:
-    """Indices of ``items`` grouped by shared ``source_id`` or ``dup_group`` (transitively).
+    """Indices of ``items`` grouped by shared ``source_id``, ``dup_group`` or ``uploader``
+    (transitively): clips of one channel share camera, style and watermark, so a model could
+    recognise the channel instead of the event. A clip with no known uploader links by its
+    ``source_id`` only (the manifest has no uploader for a direct file).
 
     Groups are sorted by their smallest ``clip_id`` and members by ``clip_id``.
     """
-    keys = ((f"s:{it.source_id}" if it.source_id else None, f"d:{it.dup_group}" if it.dup_group else None)
-            for it in items)
+    keys = ((f"s:{it.source_id}" if it.source_id else None, f"d:{it.dup_group}" if it.dup_group else None,
+             f"u:{it.uploader}" if it.uploader else None) for it in items)  # fmt: skip
     groups = [sorted(m, key=lambda i: items[i].clip_id) for m in components_by_key(keys)]
     groups.sort(key=lambda m: items[m[0]].clip_id)
     return groups

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from vaar.curation.split.files import SplitDir, SplitRow, Violation, load_split_
 from vaar.curation.split.inputs import ManifestClip, read_manifest_clips
 from vaar.curation.split.params import (
     BALANCE_MIN_CLIPS,
+    BALANCE_POINTS,
     DEFAULT_RATIOS,
     FOLD_POOL,
     FOLDS_FILE,
@@ -145,6 +147,9 @@ def summarize_split(
     sha = {name: sha256_bytes((path / name).read_bytes()) for name in sorted(listed)}
     problems += [Violation("checksum", p.message, (p.name,))
                  for p in (check_file(path, n, listed) for n in sha) if p]
+    groups = group_clips(items)
+    absent += _balance_note(prop_dev, [[items[i].clip_id for i in g] for g in groups],
+                            {it.clip_id: it.uploader for it in items if it.uploader})  # fmt: skip
     fold_counts = None
     if folds:
         labels = {it.clip_id: it.label for it in items}
@@ -152,7 +157,7 @@ def summarize_split(
     return CheckReport(
         path=path, sha256=sha, digest=sha256_bytes(sums.encode("utf-8")), ratios=ratios,
         ratios_recorded=params is not None, counts=counts, split_sizes=sizes,
-        groups=len(group_clips(items)), largest_ratio_deviation=ratio_dev,
+        groups=len(groups), largest_ratio_deviation=ratio_dev,
         largest_proportion_deviation=prop_dev, fold_counts=fold_counts, violations=problems,
         warnings=absent,
     )
@@ -192,11 +197,14 @@ def check_split_dir(
 
     links: dict[str, list[str]] = {cid: [f"s:{r.source_id}"] if r.source_id else []
                                    for cid, r in rows.items()}
+    uploader: dict[str, str] = {}
     if manifest is not None:
         clips: dict[str, ManifestClip] = {}
         for mc in manifest_clips if manifest_clips is not None else read_manifest_clips(manifest):
             clips.setdefault(mc.clip_id, mc)
         _check_manifest(rows, clips, str(manifest), violations, warnings, links)
+        uploader = {c: clips[c].uploader or "" for c in rows if c in clips and clips[c].uploader}
+        violations += _uploader_straddles(uploader, {c: r.split for c, r in rows.items()})
     else:
         warnings.append("no --manifest: groups checked by source_id only (dup_group links, "
                         "existence and ok status not checked)")
@@ -207,7 +215,7 @@ def check_split_dir(
                                     tuple(members)))
 
     counts, sizes, ratio_dev, prop_dev, absent = _tally(rows.values(), ratios)
-    warnings += absent
+    warnings += absent + _balance_note(prop_dev, groups, uploader)
     fold_counts = _check_folds(sd, groups, violations) if sd.folds is not None else None
     digest = sha256_bytes((sd.path / SUMS_FILE).read_bytes()) if (sd.path / SUMS_FILE).is_file() else None
     return CheckReport(
@@ -253,6 +261,33 @@ def _check_manifest(rows: Mapping[str, SplitRow], clips: Mapping[str, ManifestCl
         if known is not None:
             links[cid] += [f"s:{known.source_id}"] if known.source_id else []
             links[cid] += [f"d:{known.dup_group}"] if known.dup_group else []
+
+
+def _uploader_straddles(uploader: Mapping[str, str], split_of: Mapping[str, str]) -> list[Violation]:
+    """One violation per uploader (channel) whose clips sit in more than one split."""
+    by: dict[str, list[str]] = {}
+    for cid, u in uploader.items():
+        by.setdefault(u, []).append(cid)
+    out = []
+    for u, members in sorted(by.items()):
+        bins = sorted({split_of[c] for c in members})
+        if len(bins) > 1:
+            out.append(Violation("uploader", f"uploader {u[:80]!r} ({len(members)} clips) straddles "
+                                 f"{'+'.join(bins)}; one channel's clips belong in one split", tuple(sorted(members))))  # fmt: skip
+    return out
+
+
+def _balance_note(dev: Deviation | None, groups: Sequence[Sequence[str]], uploader: Mapping[str, str]) -> list[str]:
+    """Why the balance bar is missed, when it is: groups (sources, duplicates, uploaders) are whole."""
+    if dev is None or dev.points <= BALANCE_POINTS + 1e-9:
+        return []
+    big = max(groups, key=len, default=[])
+    owners = Counter(uploader[c] for c in big if c in uploader).most_common()
+    top = sorted(owners, key=lambda kv: (-kv[1], kv[0]))[0] if owners else None
+    who = f"{top[1]} of them from uploader {top[0][:60]!r}" if top else "sources and duplicates linked"
+    return [f"the balance bar is missed: {dev.label} is {dev.observed:.1%} of {dev.split} vs {dev.target:.1%} "
+            f"overall ({dev.points:.2f} > {BALANCE_POINTS:g} points), because groups are kept whole — the "
+            f"largest has {len(big)} clips ({who}); more uploaders or clips per class would bring it back"]  # fmt: skip
 
 
 def _check_folds(sd: SplitDir, groups: list[list[str]],

@@ -24,6 +24,7 @@ class ManifestClip(NamedTuple):
     row: int
     source_file: str | None
     source_line: int | None
+    uploader: str | None = None  # ``extractor:uploader`` when the manifest records an uploader
 
     @property
     def origin(self) -> str:
@@ -43,8 +44,8 @@ def read_manifest_clips(manifest: str | Path) -> list[ManifestClip]:
     """
     from vaar.curation.manifest import read_manifest
 
-    table = read_manifest(manifest, [*MANIFEST_COLUMNS_NEEDED, "dup_group", "source_file", "source_line"],
-                          required=MANIFEST_COLUMNS_NEEDED)
+    table = read_manifest(manifest, [*MANIFEST_COLUMNS_NEEDED, "dup_group", "source_file", "source_line",
+                                     "extractor", "uploader"], required=MANIFEST_COLUMNS_NEEDED)
     n = table.num_rows
     names = set(table.column_names)
 
@@ -53,9 +54,10 @@ def read_manifest_clips(manifest: str | Path) -> list[ManifestClip]:
 
     cid, label, status, source, dup = (col(c) for c in (*MANIFEST_COLUMNS_NEEDED, "dup_group"))
     sfile, sline = col("source_file"), col("source_line")
-    return [ManifestClip(c if c is not None else "", la, st, so, du, i, sf, sl)
-            for i, (c, la, st, so, du, sf, sl) in enumerate(
-                zip(cid, label, status, source, dup, sfile, sline, strict=True))]
+    up = [f"{ex or 'unknown'}:{u}" if u else None for ex, u in zip(col("extractor"), col("uploader"), strict=True)]
+    return [ManifestClip(c if c is not None else "", la, st, so, du, i, sf, sl, u)
+            for i, (c, la, st, so, du, sf, sl, u) in enumerate(
+                zip(cid, label, status, source, dup, sfile, sline, up, strict=True))]
 
 
 def load_split_items(
@@ -87,7 +89,7 @@ def load_split_items(
         if mc.label not in valid:
             raise ManifestError(f"{where}: clip {mc.clip_id} ({mc.origin}) has unknown label "
                                 f"{mc.label!r}; use one of {', '.join(tax.slugs)} in the source list")
-        items.append(SplitItem(mc.clip_id, str(mc.label), mc.source_id or None, mc.dup_group or None))
+        items.append(SplitItem(mc.clip_id, str(mc.label), mc.source_id or None, mc.dup_group or None, mc.uploader))
     return items
 
 

@@ -29,6 +29,8 @@ SPLIT_FILES: tuple[str, ...] = tuple(f"{s}.csv" for s in SPLITS)
 MANIFEST_COLUMNS_NEEDED: tuple[str, ...] = ("clip_id", "label", "status", "source_id")
 BALANCE_MIN_CLIPS = 50
 """Classes with at least this many clips are held to the 2-point balance bar."""
+BALANCE_POINTS = 2.0
+"""The bar: a label's share of a split within this many points of its overall share."""
 
 _SHOW = 10  # ids named in one error line
 
@@ -41,6 +43,7 @@ class SplitItem:
     label: str
     source_id: str | None
     dup_group: str | None = None
+    uploader: str | None = None  # ``extractor:uploader``: one channel's clips share camera and watermark
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from vaar.csvsafe import checked, header_of
 from vaar.errors import SourceListError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -171,7 +172,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
             f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8 and rerun"
         ) from None
     reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in header_of(reader, str(path), SourceListError)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise SourceListError(
@@ -179,7 +180,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
             f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)})"
         )
     rows = []
-    for i, raw in enumerate(reader):
+    for i, raw in enumerate(checked(reader, str(path), SourceListError)):
         clean = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
         rows.append((reader.line_num if reader.line_num else i + 2, clean))
     return rows

@@ -1,0 +1,45 @@
+"""One owner per clip id in a build folder: a second source list never silently takes another's clip.
+
+Several lists may be built into one ``--out`` (each build keeps the other lists' rows). A clip id is
+the key of the ledger, the manifest and the media file names, so a row of list B with the clip id of
+list A's clip would replace A's row, label and media while A's clip is orphaned. :func:`check_owners`
+refuses that before anything is fetched: one line naming the clip id and both files. ``--prune``
+(this folder is exactly these lists) is the explicit way to hand a clip id to another list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vaar.curation.ledger import Ledger
+from vaar.curation.sources import SourceRow
+from vaar.errors import ConfigError
+
+
+def _same_file(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def check_owners(valid: Sequence[SourceRow], ledger: Ledger) -> None:
+    """Raise :class:`ConfigError` when a row's clip id is already built from another source file."""
+    statuses = ledger.statuses()
+    clashes = []
+    for r in valid:
+        if statuses.get(r.clip_id) in (None, "invalid"):
+            continue
+        owner = str((ledger.get(r.clip_id) or {}).get("source_file") or "")
+        if owner and not _same_file(owner, r.source_file):
+            clashes.append((r, owner))
+    if clashes:
+        r, owner = clashes[0]
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise ConfigError(
+            f"{r.source_file}:{r.source_line}: clip_id {r.clip_id!r} is already built in this folder from "
+            f"{owner}{more}; give the row another clip_id, or build into another --out "
+            "(--prune hands the id to this list and drops the rows of lists not named)")

@@ -57,3 +57,60 @@ def test_parquet_nested_columns_are_refused(tmp_path: Path) -> None:
         assert "not plain text or numbers" in str(exc) and "label" in str(exc)
     else:
         raise AssertionError("a list column was accepted")
+
+
+# ----------------------------------------------------------------------------- finding 5: entries
+
+
+def _two_entries(small, capsys, tmp_path: Path) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    from vaar.bench.cli import main
+
+    board, stored = tmp_path / "board", tmp_path / "stored"
+    stored.mkdir()
+    for name in ("honest", "fake"):
+        assert main(["submit", str(small["preds"]), "--name", name, "--labels", str(small["labels"]),
+                     "--leaderboard", str(board), "--bootstrap", "50"]) == 0
+    (stored / "p.csv").write_bytes(small["preds"].read_bytes())
+    capsys.readouterr()
+    return board, stored, board / "entries" / "vaar-cls" / "fake.json"
+
+
+def _rescore(board: Path, stored: Path, labels: Path, capsys) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    from vaar.bench.cli import main
+
+    rc = main(["leaderboard", "--leaderboard", str(board), "--rescore", str(stored), "--labels", str(labels)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+MEASUREMENT = {"latency": "made up", "sandbox": {"user": "x", "processes": "x", "memory": "x", "network": "x"}}
+
+
+def test_finding5_fabricated_entry_fields_do_not_pass_rescore(small, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The report's pull request: invented cost (1.2 K params, 0.05 ms, measured), robustness 0.99,
+    an interval not containing its point score, n = 100000. Each is now refused or flagged."""
+    import json
+
+    board, stored, fake = _two_entries(small, capsys, tmp_path)
+    entry = json.loads(fake.read_text())
+
+    def attempt(**changes: object) -> tuple[int, str, str]:
+        fake.write_text(json.dumps({**entry, **changes}))
+        return _rescore(board, stored, small["labels"], capsys)
+
+    cost = {"parameters": 1200, "latency_ms_per_clip": 0.05, "latency_clips": 16, "device": "cpu",
+            "threads": 4, "measured": True}
+    rc, out, err = attempt(cost=cost)  # measured without the scorer's record: invalid
+    assert "cost.measured is true without cost.measurement" in err and "vaar-cls/fake" not in out
+    rc, out, err = attempt(cost={**cost, "measurement": MEASUREMENT})  # a forged record: cannot be checked
+    assert rc == 1 and "unverified  vaar-cls/fake" in out and "cannot check: cost" in out
+    point = entry["scores"]["macro_f1"]
+    rc, out, err = attempt(ci95={**entry["ci95"], "macro_f1": [0.97, 0.99]})  # does not contain its point
+    assert f"does not contain its score {point}" in err and "vaar-cls/fake" not in out
+    rc, out, err = attempt(n=100000)
+    assert rc == 1 and "DIFFERS     vaar-cls/fake" in out and "n stored 100000, re-scored 200" in out
+    ci = entry["ci95"]["macro_f1"]
+    rc, out, err = attempt(ci95={**entry["ci95"], "macro_f1": [max(0.0, ci[0] - 0.05), ci[1]]})
+    assert rc == 1 and "ci95.macro_f1 stored" in out
+    rc, out, err = attempt()
+    assert rc == 0 and "ok          vaar-cls/fake" in out and "ok          vaar-cls/honest" in out

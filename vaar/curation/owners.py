@@ -3,7 +3,9 @@
 Several lists may be built into one ``--out`` (each build keeps the other lists' rows). A clip id is
 the key of the ledger, the manifest and the media file names, so a row of list B with the clip id of
 list A's clip would replace A's row, label and media while A's clip is orphaned. :func:`check_owners`
-refuses that before anything is fetched: one line naming the clip id and both files. ``--prune``
+refuses that before anything is fetched: one line naming the clip id and both files (a list keeps
+its clips when it moves with the build folder: lists are told apart by file name; a row that names
+the very same clip, url, span and label, takes nothing away). ``--prune``
 (this folder is exactly these lists) is the explicit way to hand a clip id to another list.
 """
 
@@ -17,13 +19,10 @@ from vaar.curation.sources import SourceRow
 from vaar.errors import ConfigError
 
 
-def _same_file(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return False
+def _same_list(a: str, b: str) -> bool:
+    """The same source list: the same file name (a build folder and its list may move or be copied
+    together; two lists of one name in one build folder are the same list to a curator too)."""
+    return a == b or Path(a).name == Path(b).name
 
 
 def check_owners(valid: Sequence[SourceRow], ledger: Ledger) -> None:
@@ -33,8 +32,10 @@ def check_owners(valid: Sequence[SourceRow], ledger: Ledger) -> None:
     for r in valid:
         if statuses.get(r.clip_id) in (None, "invalid"):
             continue
-        owner = str((ledger.get(r.clip_id) or {}).get("source_file") or "")
-        if owner and not _same_file(owner, r.source_file):
+        row = ledger.get(r.clip_id) or {}
+        owner = str(row.get("source_file") or "")
+        same_clip = (row.get("url"), row.get("start"), row.get("end"), row.get("label")) == (r.url, r.start, r.end, r.label)
+        if owner and not _same_list(owner, r.source_file) and not same_clip:
             clashes.append((r, owner))
     if clashes:
         r, owner = clashes[0]

@@ -193,7 +193,7 @@ def _number(raw: dict[str, str], key: str) -> float | str:
     except ValueError:
         return f"malformed number in {key}: {value!r}; write seconds such as 12.5"
     if not math.isfinite(x) or x < 0:
-        return f"{key} must be a finite number of seconds >= 0, got {value!r}"
+        return f"{key} must be a finite number of seconds >= 0, got {_short(value)}"
     return x
 
 
@@ -251,3 +251,9 @@ def _validate(
         ),
         None,
     )
+
+
+def _short(value: str, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error line stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

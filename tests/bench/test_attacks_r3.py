@@ -104,6 +104,8 @@ def test_finding5_fabricated_entry_fields_do_not_pass_rescore(small, capsys, tmp
     assert "cost.measured is true without cost.measurement" in err and "vaar-cls/fake" not in out
     rc, out, err = attempt(cost={**cost, "measurement": MEASUREMENT})  # a forged record: cannot be checked
     assert rc == 1 and "unverified  vaar-cls/fake" in out and "cannot check: cost" in out
+    rc, out, err = attempt(robustness={"mcf1": 0.99})  # no robustness re-run here: flagged, not trusted
+    assert rc == 1 and "unverified  vaar-cls/fake" in out and "cannot check: robustness" in out
     point = entry["scores"]["macro_f1"]
     rc, out, err = attempt(ci95={**entry["ci95"], "macro_f1": [0.97, 0.99]})  # does not contain its point
     assert f"does not contain its score {point}" in err and "vaar-cls/fake" not in out
@@ -114,3 +116,27 @@ def test_finding5_fabricated_entry_fields_do_not_pass_rescore(small, capsys, tmp
     assert rc == 1 and "ci95.macro_f1 stored" in out
     rc, out, err = attempt()
     assert rc == 0 and "ok          vaar-cls/fake" in out and "ok          vaar-cls/honest" in out
+
+
+def test_parquet_list_values_are_counted_from_the_footer(tmp_path: Path) -> None:
+    """XD-Violence's list column of snippet scores is allowed; a small file declaring millions of list
+    values (one dictionary entry repeated) is refused before it is read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vaar.contracts.predictions import read_table
+    from vaar.errors import SubmissionError
+
+    ids, _ = make_truth(40)
+    path = tmp_path / "lists.parquet"
+    pq.write_table(pa.table({"clip_id": ids, "scores": [[0.5] * 50_000] * len(ids)}), path, compression="zstd")
+    assert path.stat().st_size < 256 * 1024
+    try:
+        read_table(path, max_bytes=16 << 20)
+    except SubmissionError as exc:
+        assert "2,000,000 values in list columns" in str(exc)
+    else:
+        raise AssertionError("2 M list values were read")
+    small = tmp_path / "ok.parquet"
+    pq.write_table(pa.table({"clip_id": ids, "scores": [[0.5, 0.25]] * len(ids)}), small)
+    assert read_table(small, max_bytes=16 << 20).columns == ("clip_id", "scores")

@@ -43,6 +43,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_COLUMNS = 64
 MAX_FOOTER_BYTES = 4 * 1024 * 1024
 MAX_SHOWN = 5
+PY_VALUE_BYTES = 32  # a Python float in a list: the object and its pointer
 CLIP_ID = "clip_id"
 LABEL = "label"
 SCORE_PREFIX = "score_"
@@ -304,14 +305,27 @@ def _add_record(p: Path, line: str, cols: dict[str, list[Any]], max_rows: int, n
 
 
 def _flat(t: Any) -> bool:
-    """A column type a predictions table may have: text, a number, a boolean or null (no lists or structs,
-    whose repetition a dictionary page could multiply)."""
+    """A column type a predictions table may have: text, a number, a boolean or null, or a list of numbers
+    (XD-Violence's per-snippet ``scores``); no structs, maps, nested lists or lists of text."""
     import pyarrow as pa
 
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        v = t.value_type
+        return bool(pa.types.is_integer(v) or pa.types.is_floating(v) or pa.types.is_boolean(v))
     if pa.types.is_dictionary(t):
         t = t.value_type
     return bool(_is_text(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
                 or pa.types.is_boolean(t) or pa.types.is_null(t))
+
+
+def _check_list_values(p: Path, meta: Any, max_bytes: int) -> None:
+    """List columns hold as many values as their chunks declare (a dictionary page can make a few bytes
+    declare millions): refused from the footer when their Python copies would pass ``max_bytes``."""
+    repeated = [j for j in range(meta.num_columns) if meta.schema.column(j).max_repetition_level > 0]
+    values = sum(meta.row_group(i).column(j).num_values for i in range(meta.num_row_groups) for j in repeated)
+    if values * PY_VALUE_BYTES > max_bytes:
+        raise fail(p, f"declares {values:,} values in list columns, over {max_bytes >> 20} MB once read",
+                   "write fewer values per row (or the long format, one row per value)")
 
 
 def _is_text(t: Any) -> bool:
@@ -384,6 +398,7 @@ def _read_parquet(p: Path, max_rows: int, max_bytes: int = DEFAULT_MAX_BYTES,
         raise fail(p, f"has {len(columns)} columns (at most {MAX_COLUMNS})", "write only the predictions columns")
     _check_header(p, columns)
     _check_flat(p, pf.schema_arrow)
+    _check_list_values(p, meta, max_bytes)
     data: dict[str, list[Any]] = {c: [] for c in columns}
     seen = 0
     expanded = 0

@@ -16,31 +16,32 @@ track) and audio bytes, undecoded, so a model decodes them with whatever it was 
 likely; the predicted label is the row's arg-max. A torch tensor is accepted.
 
 This module is the scorer's side; :mod:`vaar.bench.sandbox_model` is what runs in the model's
-process. The sandbox (why the model cannot see the labels or report its own cost)::
+process, and :mod:`vaar.bench.contain` holds it in. The sandbox (why the model cannot see the
+labels or fake its cost)::
 
-    scorer process (has the labels)                 model process: python -I -m vaar.bench.sandbox
-    ───────────────────────────────                 ────────────────────────────────────────────
-    reads clip_id + media columns of the shards     RLIMIT_AS = --model-memory-mb, GPUs hidden,
-                                                    environment cut to ENV_KEEP (no host secrets),
+    scorer process (has the labels)                 model process (its own uid, PID and network
+    ───────────────────────────────                 namespaces, one memory cgroup: vaar.bench.contain)
+    reads clip_id + media columns of the shards     RLIMIT_AS too, GPUs hidden, environment cut to
+                                                    ENV_KEEP (no host secrets), HOME/TMPDIR its own,
     writes each batch's media to temp files  ──►    stdout moved to stderr; imports the model,
-      JSON line: clip ids + file paths              counts torch.nn.Module parameters itself,
-                                             ◄──    JSON line: scores (validated by the scorer)
-    times single-clip requests itself (latency);
-    kills the process group past --model-timeout
+      JSON line: clip ids + file paths         ◄──  JSON line: scores (validated by the scorer),
+    times that request (the latency)           ◄──  then a line: tensor elements it now holds
+    kills the tree past --model-timeout and at the end (namespace init, cgroup, uid)
 
 The model's process never receives a label, a labels path or a label column (the shards'
-``label`` column is not read), so walking ``sys._getframe`` or ``gc`` finds nothing. The parameter
-count is the sum of ``numel`` over the parameters of every ``torch.nn.Module`` alive in the
-model's process after ``factory()`` (found by the garbage collector, walking ``_parameters``
-directly, so an overridden ``parameters()`` is never called); a model without torch modules is
-"not measured". Latency is the median wall-clock time of one single-clip request seen from the
-scorer's side (after one warm-up request), including reading the clip's temporary files.
+``label`` column is not read), so walking ``sys._getframe`` or ``gc`` finds nothing, and as its own
+user it cannot read a 0600 labels file, the scorer's ``/proc/<pid>/environ`` or, in its own PID
+namespace, see the scorer at all. Latency is the wall-clock time of every scored request seen from
+the scorer's side divided by the clips scored (the first ``latency_clips`` clips are sent one at a
+time and their median is recorded too); the parameter count is the maximum, over the run, of the
+elements of every torch tensor and numpy array the model's process holds after ``factory()`` and
+after each ``predict()`` (:func:`vaar.bench.sandbox_model.count_parameters`). The entry records both
+definitions and the containment the machine allowed (:class:`vaar.bench.contain.Containment`).
 
-Limits, stated plainly: the model runs as the same OS user, so it can read any file that user
-can read (including the scorer's command line in ``/proc``, which names ``--labels``); keep
-private labels where that user cannot (or run ``submit`` in a container). Code
-running in the model's process could rewrite the counting code there; the host reviews the
-model code it runs.
+Limits, stated plainly: code running in the model's process could rewrite the counting code there
+(the cgroup's peak memory is recorded as an outside check, and the host reviews the model code it
+runs); where the machine is not root or forbids namespaces, the record says which mechanism fell
+back (docs/threat-model.md).
 """
 
 from __future__ import annotations
@@ -118,8 +119,7 @@ class ModelProcess:
         self.stderr_path = workdir / "model.stderr"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed in close())
         os.chmod(workdir, 0o711)  # the model's user reaches its media files by name, lists nothing
-        home = workdir / "home"
-        home.mkdir(mode=0o700)
+        home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))  # 0700, the model user's own
         (home / "tmp").mkdir(mode=0o700)
         self.jail = Jail(limits.memory_mb, home)
         with contextlib.suppress(OSError):

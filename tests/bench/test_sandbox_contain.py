@@ -313,7 +313,23 @@ def test_weak_machine_records_each_missing_mechanism(tmp_path: Path, monkeypatch
     try:
         c = jail.containment
         assert c.user == "same user" and c.network == "network not isolated"
-        assert c.memory.startswith("per process") and c.processes.startswith("process group")
+        assert c.memory.startswith("per process") and c.processes == "process group + environment mark"
     finally:
         jail.close()
         monkeypatch.setattr(contain, "_unshare_ok", None)
+
+
+def test_without_root_a_new_session_child_is_still_killed(tmp_path: Path, code: Path) -> None:
+    """The fallback (no own user, no namespaces, no cgroup): the run's environment mark finds the
+    grandchild that left the process group."""
+    _write(code, "escaper", ESCAPER)
+    token = f"vaar-escape-weak-{os.getpid()}-{time.time_ns()}"
+    proc, entry = _submit(tmp_path, code, "escaper:factory", env={"VAAR_MODEL_TOKEN": token, "VAAR_SANDBOX_WEAK": "1"})
+    try:
+        assert proc.returncode == 0, proc.stderr
+        box = entry["cost"]["measurement"]["sandbox"]
+        assert box["processes"] == "process group + environment mark" and box["network"] == "network not isolated"
+        assert _alive(token) == [], "a process started by the model outlived the run"
+    finally:
+        for pid in _alive(token):
+            os.kill(pid, 9)

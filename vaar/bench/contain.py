@@ -9,11 +9,11 @@ leaderboard entry carries the record, so a reader knows how far a number can be 
     user        a fresh uid of its own (no passwd entry, no    "same user": the model can read what
                 groups): cannot read 0600/0700 files, the      the scorer can, and /proc/<ppid>
                 scorer's /proc/<pid>/environ, cwd or fds
-    processes   a PID namespace (``unshare --pid --fork        the process group, plus every
-                --mount-proc --kill-child``): the model sees   process of the model's uid (when it
-                only its own processes; when its init dies,    has one): a child in a new session
-                the kernel kills every process inside; plus    survives where neither applies
-                the cgroup's processes and the uid's, killed
+    processes   a PID namespace (``unshare --pid --fork        the process group, every process of
+                --mount-proc --kill-child``): the model sees   the model's uid (when it has one) and
+                only its own processes; when its init dies,    every process whose environment holds
+                the kernel kills every process inside; plus    the run's mark (a child that also
+                the cgroup's processes and the uid's, killed   clears its environment can survive)
     memory      one memory cgroup (v2 ``memory.max`` or v1     RLIMIT_AS per process (a tree of
                 ``memory.limit_in_bytes`` + memsw) for the     processes may use a multiple)
                 whole tree; also ``pids.max`` (no fork bomb)
@@ -39,6 +39,7 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 UID_BASE = 1_900_000_000  # far above any login or system user; never in /etc/passwd
 PIDS_MAX = 512
+MARK_VAR = "VAAR_SANDBOX_RUN"  # set in the model's environment; inherited by what it starts
 _counter = itertools.count()
 # sh joins the cgroups named by its first N arguments, then becomes the rest: no preexec_fn (not
 # safe in a threaded scorer), and nothing of the model runs before it is inside them
@@ -152,6 +153,21 @@ class _Cgroup:
                     time.sleep(0.02)
 
 
+def _marked_pids(mark: bytes) -> set[int]:
+    """Processes whose environment holds ``mark`` (readable for processes of the same user): what the
+    model started, a new session or not, unless it also cleared its environment."""
+    out: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        out.add(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
 def _uid_pids(uid: int) -> set[int]:
     """Processes whose real or effective uid is ``uid`` (from /proc)."""
     out: set[int] = set()
@@ -190,9 +206,10 @@ class Jail:
             except OSError:
                 self.cgroup = None
         self.home = home
+        self.mark = f"{MARK_VAR}={os.getpid()}-{next(_counter)}-{os.urandom(8).hex()}"
         self.containment = Containment(
             user=f"separate user (uid {self.uid})" if self.uid is not None else "same user",
-            processes=("pid namespace" if self.namespaces else "process group")
+            processes=("pid namespace" if self.namespaces else "process group + environment mark")
             + (" + cgroup" if self.cgroup else "") + (" + uid" if self.uid is not None else ""),
             memory=(f"{self.cgroup.kind} for the process tree" if self.cgroup else "per process (RLIMIT_AS)")
             + f", {memory_mb} MB",
@@ -221,6 +238,8 @@ class Jail:
                 left |= self.cgroup.pids()
             if self.uid is not None:
                 left |= _uid_pids(self.uid)
+            if not self.namespaces:  # no namespace init to take the tree down: find what carries the mark
+                left |= _marked_pids(self.mark.encode())
             left.discard(os.getpid())
             if not left:
                 return

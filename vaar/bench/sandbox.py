@@ -127,6 +127,8 @@ class ModelProcess:
                 os.chown(home / "tmp", self.jail.uid, self.jail.uid)
         env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
         env.update(CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1", HOME=str(home), TMPDIR=str(home / "tmp"))
+        key, _, value = self.jail.mark.partition("=")
+        env[key] = value  # what the model starts inherits it: found and killed where no namespace holds it
         import vaar
 
         here = str(Path(vaar.__file__).resolve().parent.parent)  # the scorer's vaar, not another install

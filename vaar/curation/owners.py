@@ -4,8 +4,9 @@ Several lists may be built into one ``--out`` (each build keeps the other lists'
 the key of the ledger, the manifest and the media file names, so a row of list B with the clip id of
 list A's clip would replace A's row, label and media while A's clip is orphaned. :func:`check_owners`
 refuses that before anything is fetched: one line naming the clip id and both files (a list keeps
-its clips when it moves with the build folder: lists are told apart by file name; a row that names
-the very same clip, url, span and label, takes nothing away). ``--prune``
+its clips when it moves with the build folder: lists are told apart by file name). A row with the
+same ``url`` is the same source reviewed again and may update the clip: that is how ``reviewed.csv``
+takes over the clips ``vaar build --candidates`` made from ``candidates.csv``. ``--prune``
 (this folder is exactly these lists) is the explicit way to hand a clip id to another list.
 """
 
@@ -34,8 +35,8 @@ def check_owners(valid: Sequence[SourceRow], ledger: Ledger) -> None:
             continue
         row = ledger.get(r.clip_id) or {}
         owner = str(row.get("source_file") or "")
-        same_clip = (row.get("url"), row.get("start"), row.get("end"), row.get("label")) == (r.url, r.start, r.end, r.label)
-        if owner and not _same_list(owner, r.source_file) and not same_clip:
+        same_source = row.get("url") == r.url  # a re-review of the same source (reviewed.csv after candidates)
+        if owner and not _same_list(owner, r.source_file) and not same_source:
             clashes.append((r, owner))
     if clashes:
         r, owner = clashes[0]

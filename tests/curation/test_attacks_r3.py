@@ -121,6 +121,13 @@ def test_finding8_second_list_cannot_take_another_lists_clip(tmp_path: Path, ser
     proc = _cli("build", str(list_b), "--out", str(out), "--workers", "1", "--allow-private-network", "--no-publish")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "already built in this folder from" in proc.stderr and "Traceback" not in proc.stderr
+    # the same source relabelled from another list is a takeover too; the very same row is not
+    relabel = tmp_path / "C.csv"
+    relabel.write_text(HEADER + f"same,{server.url('a.mp4')},0.5,2.5,explosion,,CC-BY-4.0,\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="already built in this folder"):
+        run_build([relabel], out, FAST)
+    (tmp_path / "copy").mkdir()
+    assert run_build([_list(tmp_path / "copy" / "D.csv", [("same", server.url("a.mp4"))])], out, FAST).processed == 0
     # the same list again is its own owner; --prune hands the id over explicitly
     assert run_build([list_a], out, FAST).processed == 0
     proc = _cli("build", str(list_b), "--out", str(out), "--workers", "1", "--allow-private-network", "--prune",

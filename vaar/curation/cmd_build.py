@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
+    if args.candidates is not None:  # previews: reviewed.csv may take these clip ids over
+        from vaar.curation.owners import mark_candidates_folder
+
+        mark_candidates_folder(args.out)
     rc = _run(args.sources, args.out, cfg)
     if args.candidates is not None:
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")

@@ -1,7 +1,8 @@
-"""Peak memory and time of refusing hostile submission files (issue 10 item 9).
+"""Peak memory and time of refusing hostile submission files (issue 10 item 9) and hostile
+build inputs (issue 19 item 6: an MP4 ``moov`` of thousands of tracks, a Parquet dictionary bomb).
 
-Writes each attacker's file to a temporary folder, runs ``vaar-bench`` on it in a fresh Python
-and prints the exit code, the wall time and the peak RSS (``VmHWM``) of that process::
+Writes each attacker's file to a temporary folder, runs ``vaar-bench`` (or the MP4 reader) on it in
+a fresh Python and prints the exit code, the wall time and the peak RSS (``VmHWM``) of that process::
 
     .venv/bin/python benchmarks/bench_refusals.py
 """
@@ -26,6 +27,42 @@ def run(*args: str) -> tuple[int, float, float, str]:
     wall = time.perf_counter() - t0
     last = p.stdout.strip().splitlines()[-1].split()
     return int(last[1]), float(last[2]), wall, p.stderr.strip()[:110]
+
+
+MP4_CODE = ("import sys\nfrom pathlib import Path\nfrom vaar.curation.mp4 import read_mp4_facts\n"
+            "rc = 0 if read_mp4_facts(Path(sys.argv[1])) is not None else 2\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+            "print('RESULT', rc, int(hwm) / 1024)")
+
+
+def run_mp4(path: Path) -> tuple[int, float, float, str]:
+    """The moov reader on ``path`` (exit 2: refused, the caller would ask ffprobe)."""
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", MP4_CODE, str(path)], capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t0
+    last = p.stdout.strip().splitlines()[-1].split()
+    return int(last[1]), float(last[2]), wall, "refused: ffprobe decides" if last[1] == "2" else "read"
+
+
+def track_bomb(d: Path, tracks: int) -> Path:
+    """An ffmpeg MP4 (moov last) whose video ``trak`` is repeated until ``moov`` holds ``tracks``."""
+    import struct
+
+    src = d / "one.mp4"
+    if not src.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=2",
+                        "-c:v", "libx264", "-preset", "veryfast", str(src)], check=True)  # fmt: skip
+    data = src.read_bytes()
+    at = data.rindex(b"moov") - 4
+    moov, pos, trak = data[at:], 8, b""
+    while pos < len(moov):
+        size, kind = struct.unpack(">I4s", moov[pos : pos + 8])
+        trak = moov[pos : pos + size] if kind == b"trak" else trak
+        pos += size
+    body = moov[8:] + trak * (tracks - 1)
+    out = d / f"tracks{tracks}.mp4"
+    out.write_bytes(data[:at] + struct.pack(">I4s", 8 + len(body), b"moov") + body)
+    return out
 
 
 def main() -> None:
@@ -70,6 +107,13 @@ def main() -> None:
             f.writelines('{"clip_id": "clip00000", "label": "abuse"}\n' for _ in range(4_000_000))
         cases[f"JSONL, 4 M rows ({jl.stat().st_size >> 20} MB)"] = ["score", str(jl), "--labels", str(labels), "--max-mb", "1000"]
 
+        bomb = d / "dict-bomb.parquet"
+        ids = [f"clip{i:05d}" for i in range(600)]
+        pq.write_table(pa.table({"clip_id": ids, "label": pa.array(["A" * (1 << 20)] * 600).dictionary_encode()}),
+                       bomb, compression="zstd")
+        cases[f"Parquet dictionary bomb ({bomb.stat().st_size} B, 600 MB as rows)"] = [
+            "score", str(bomb), "--labels", str(labels)]
+
         nested = d / "nested.jsonl"
         nested.write_text('{"clip_id": ' + "[" * 1_000_000 + "]" * 1_000_000 + "}\n")
         cases["JSONL, 1 M-deep nesting"] = ["score", str(nested), "--labels", str(labels)]
@@ -78,6 +122,10 @@ def main() -> None:
         for name, args in cases.items():
             rc, rss, wall, err = run(*args)
             print(f"{name:<40} {rc:>4} {rss:>11.0f} {wall:>7.1f}  {err}")
+        for n in (1, 2, 16, 4096):
+            path = track_bomb(d, n)
+            rc, rss, wall, err = run_mp4(path)
+            print(f"{f'MP4, {n} tracks ({path.stat().st_size // 1024} KB)':<40} {rc:>4} {rss:>11.0f} {wall:>7.1f}  {err}")
 
 
 if __name__ == "__main__":

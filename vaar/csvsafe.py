@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
+
+from vaar._util.textsafe import strip_controls
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -26,8 +28,10 @@ def starts_formula(text: str) -> bool:
 
 def safe_cell(value: Any) -> Any:
     """``value`` with a leading ``'`` when it is text a spreadsheet would read as a formula."""
-    if isinstance(value, str) and starts_formula(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = strip_controls(value)  # no terminal escapes in a file a curator may `cat`
+        if starts_formula(value):
+            return "'" + value
     return value
 
 
@@ -48,3 +52,34 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> bytes:
     buf = io.StringIO()
     write_rows(buf, header, rows)
     return buf.getvalue().encode("utf-8")
+
+
+def read_problem(exc: csv.Error) -> str:
+    """A ``csv.Error`` from reading an untrusted file as a short phrase (for a one-line error)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {csv.field_size_limit() // 1024} KB (a missing closing quote?)"
+    return f"not valid CSV ({text[:120]})"
+
+
+def checked(reader: Iterable[Any], where: str, error: type[Exception]) -> Iterator[Any]:
+    """The rows of ``reader``; a ``csv.Error`` (a field over the size limit, a NUL byte, a bad quote)
+    becomes ``error("<where>:<line>: <reason>")`` instead of a traceback."""
+    it = iter(reader)
+    while True:
+        try:
+            row = next(it)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = getattr(reader, "line_num", 0)
+            raise error(f"{where}:{line}: {read_problem(exc)}; fix the file and rerun") from None
+        yield row
+
+
+def header_of(reader: csv.DictReader[str], where: str, error: type[Exception]) -> list[str]:
+    """``reader.fieldnames``, with a ``csv.Error`` in the header row turned into ``error`` (one line)."""
+    try:
+        return list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise error(f"{where}:1: {read_problem(exc)}; fix the header row and rerun") from None

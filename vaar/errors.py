@@ -62,6 +62,9 @@ class StageError(VaarError):
     stage = "unknown"
 
     def __init__(self, reason: str, *, status: Literal["failed", "rejected"] = "failed") -> None:
+        from vaar._util.textsafe import strip_controls
+
+        reason = strip_controls(reason)  # a server's or a file's text: no terminal escapes in any record
         super().__init__(reason)
         self.reason = reason
         self.status = status

@@ -38,11 +38,17 @@ def fixed_report(seed: int, noise: float) -> ScoreReport:
     return get_task("vaar-cls").score(preds, truth, resamples=200, seed=0)
 
 
+MEASUREMENT = {"latency": "scored requests", "batch_size": 8, "requests": 2, "single_clip_requests": 0,
+               "sandbox": {"user": "separate user (uid 1)", "processes": "pid namespace",
+                           "memory": "cgroup v1 memory for the process tree, 8192 MB",
+                           "network": "none (network namespace)"}}
+
+
 def fixed_entries() -> list[dict[str, Any]]:
     ds = DatasetRef("vaar-v1", "test", "ab" * 32, "1.0.0")
     rows = [
-        ("AVAR-Net (reimpl.)", 0.2, Cost(342_184, 41.5, 16, "cpu", 4, True), ("audio", "video"), "https://example.org/avarnet"),
-        ("Audio only", 0.6, Cost(339_112, 12.25, 16, "cpu", 4, True), ("audio",), None),
+        ("AVAR-Net (reimpl.)", 0.2, Cost(342_184, 41.5, 16, "cpu", 4, True, MEASUREMENT), ("audio", "video"), "https://example.org/avarnet"),
+        ("Audio only", 0.6, Cost(339_112, 12.25, 16, "cpu", 4, True, MEASUREMENT), ("audio",), None),
         ("Video only <script>", 0.9, Cost(), ("video",), None),
     ]
     out = []
@@ -54,7 +60,7 @@ def fixed_entries() -> list[dict[str, Any]]:
                      {"pr_auc": [0.79, 0.83], "ap": [0.788, 0.829]}, {}, 1000, 0, {"frames": 1000})
     out.append(Entry(slug="xd-base", model=ModelMeta("XD baseline", None, ("audio", "video")), report=xd,
                      dataset=DatasetRef("annotations.txt", None, "12" * 32), predictions_sha256="34" * 32,
-                     cost=Cost(1_200_000, 3.2, 16, "cpu", 4, True), date="2025-11-25", vaar_version="0.1.0").to_dict())
+                     cost=Cost(1_200_000, 3.2, 16, "cpu", 4, True, MEASUREMENT), date="2025-11-25", vaar_version="0.1.0").to_dict())
     return out
 
 

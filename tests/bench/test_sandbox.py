@@ -7,7 +7,10 @@ attackers are what a submitter could send.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -138,10 +141,29 @@ def media_dataset(tmp_path: Path, n: int = 24, *, labelled: bool = True, encode_
 
 
 def model_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str) -> None:
-    pkg = tmp_path / "pkg"
-    pkg.mkdir(exist_ok=True)
+    """The model's code in a folder other users may read (the model runs as its own user; the
+    labels stay in ``tmp_path``, which only the scorer's user can open)."""
+    pkg = code_dir(monkeypatch)
     (pkg / f"{name}.py").write_text(textwrap.dedent(source).format(slugs=list(SLUGS)))
     monkeypatch.syspath_prepend(str(pkg))
+
+
+_CODE: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _public_code_dir() -> Iterator[None]:
+    """A world-readable folder for this test's model code (the model runs as its own user), removed after."""
+    path = Path(tempfile.mkdtemp(prefix="vaar-model-code-"))
+    path.chmod(0o755)
+    _CODE.append(path)
+    yield
+    _CODE.remove(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def code_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _CODE[-1]
 
 
 def submit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -163,7 +185,10 @@ def test_honest_model_scored_cost_measured_not_reported(capsys, tmp_path: Path, 
     assert cost["measured"] is True and cost["device"] == "cpu"
     assert cost["parameters"] is None  # its own parameters() said 1234: ignored, no torch module: not measured
     assert "not measured" in out
-    assert cost["latency_ms_per_clip"] > 0 and cost["latency_clips"] == 16
+    assert cost["latency_ms_per_clip"] > 0 and cost["latency_clips"] == 24  # every scored clip is timed
+    record = cost["measurement"]
+    assert record["single_clip_requests"] == 16 and record["batch_size"] == 4 and record["requests"] == 16 + 3  # shards of 10 and 14 clips
+    assert set(record["sandbox"]) == {"user", "processes", "memory", "network"}
     assert entry["dataset"]["split"] == "test" and entry["dataset"]["version"] == "1.0.0"
     assert (tmp_path / "toy.csv").read_text().startswith("clip_id,label,score_abuse")
     rc, _, err = submit(capsys, "--model", "toy_model:nope", "--name", "t2", "--dataset", str(root), "--leaderboard", str(board))
@@ -192,7 +217,7 @@ def test_parameters_counted_from_torch_modules(capsys, tmp_path: Path, monkeypat
                         "--leaderboard", str(board), "--latency-clips", "2")
     assert rc == 0, err
     cost = json.loads((board / "entries/vaar-cls/net.json").read_text())["cost"]
-    assert cost["parameters"] == 90 and cost["latency_clips"] == 2
+    assert cost["parameters"] == 90 and cost["latency_clips"] == 12 and cost["measurement"]["single_clip_requests"] == 2
 
 
 def test_model_that_never_returns_is_killed(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

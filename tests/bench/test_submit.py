@@ -199,7 +199,7 @@ def test_one_test_set_per_table(small, capsys, tmp_path: Path) -> None:  # type:
     assert not (board / "entries/vaar-cls/cherry.json").exists()
     # an entry added by hand (a pull request) on the other split renders in its own, labelled table
     entry = json.loads((board / "entries/vaar-cls/honest.json").read_text())
-    entry.update(slug="cherry", scores={**entry["scores"], "macro_f1": 1.0})
+    entry.update(slug="cherry", scores={**entry["scores"], "macro_f1": 1.0}, ci95={**entry["ci95"], "macro_f1": [0.9, 1.0]})
     entry["model"]["name"] = "cherry"
     entry["dataset"]["split_sha256"] = hashlib.sha256(easy_labels.read_bytes()).hexdigest()
     (board / "entries/vaar-cls/cherry.json").write_text(json.dumps(entry))
@@ -228,7 +228,8 @@ def test_rescore_flags_edited_scores(small, capsys, tmp_path: Path) -> None:  # 
     (stored / "a.csv").write_bytes(small["preds"].read_bytes())
     path = board / "entries/vaar-cls/b.json"
     entry = json.loads(path.read_text())
-    entry["scores"]["macro_f1"] = 0.99  # edited in a pull request
+    entry["scores"]["macro_f1"] = 0.99  # edited in a pull request, with an interval around it
+    entry["ci95"]["macro_f1"] = [0.97, 0.995]
     path.write_text(json.dumps(entry))
     rc = main(["leaderboard", "--leaderboard", str(board), "--rescore", str(stored), "--labels", str(small["labels"])])
     out = capsys.readouterr().out

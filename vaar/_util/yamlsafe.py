@@ -35,6 +35,8 @@ def load_yaml(text: str, *, max_bytes: int = MAX_YAML_BYTES) -> Any:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
     except RecursionError:
         raise YamlRefused("nested too deeply") from None
+    except ValueError as exc:  # int() of a number over Python's 4300-digit limit, a bad timestamp
+        raise YamlRefused(f"a value cannot be read ({str(exc).splitlines()[0][:80]})") from None
     except yaml.YAMLError as exc:
         if "aliases are not allowed" in str(exc):
             raise YamlRefused("YAML aliases (*name) are not allowed") from None

@@ -58,5 +58,5 @@ def _rescore(args: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.status:<11} {task.name}/{r.slug}: {r.detail}")
     bad = [r for r in results if r.status != "ok"]
-    print(f"{len(results)} entries: {len(results) - len(bad)} reproduced, {len(bad)} flagged")
+    print(f"{len(results)} entries: {len(results) - len(bad)} reproduced in every field, {len(bad)} flagged")
     return 1 if bad else 0

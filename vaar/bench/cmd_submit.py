@@ -30,11 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model description: url, modalities, paper, code, notes (not costs)")
     p.add_argument("--replace", action="store_true", help="overwrite an existing entry of the same name")
     p.add_argument("--batch-size", type=int, default=None, help="clips per predict() call with --model")
-    p.add_argument("--latency-clips", type=int, default=16, help="clips timed one by one with --model (default 16)")
+    p.add_argument("--latency-clips", type=int, default=16, help="the first N scored clips are requested one at a time with --model (their median is recorded; "
+                        "the latency is the per-clip time of every scored request; default 16)")
     p.add_argument("--model-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
                    help=f"wall-clock limit for the whole --model run; past it the model is killed (default {DEFAULT_TIMEOUT_S:g})")
     p.add_argument("--model-memory-mb", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
-                   help=f"address-space limit of the model's process (default {DEFAULT_MEMORY_MB})")
+                   help=f"memory limit of the model's whole process tree (a cgroup where available, else "
+                        f"per process; default {DEFAULT_MEMORY_MB})")
     p.add_argument("--lock-timeout", type=float, default=LOCK_TIMEOUT_S, metavar="S",
                    help=f"wait at most this long for another submission's lock (default {LOCK_TIMEOUT_S:g})")
     p.add_argument("--save-predictions", type=Path, metavar="FILE",
@@ -83,7 +85,8 @@ def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, An
         if started:
             bar.stop()
     return text, Cost(parameters=m.parameters, latency_ms_per_clip=m.latency_ms_per_clip,
-                      latency_clips=m.latency_clips, device="cpu", threads=m.threads, measured=True)
+                      latency_clips=m.latency_clips, device="cpu", threads=m.threads, measured=True,
+                      measurement=m.measurement)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,7 +156,12 @@ def run(args: argparse.Namespace) -> int:
     if cost.measured:
         params = "not measured (no torch modules)" if cost.parameters is None else str(cost.parameters)
         lat = "n/a" if cost.latency_ms_per_clip is None else f"{cost.latency_ms_per_clip:.1f} ms/clip"
-        print(f"  parameters {params}, CPU latency {lat} (median of {cost.latency_clips})")
+        print(f"  parameters {params} (most held during the run), CPU latency {lat} "
+              f"(every scored request, {cost.latency_clips} clips)")
+        box = (cost.measurement or {}).get("sandbox") or {}
+        if box:
+            print(f"  sandbox: {box.get('user')}; {box.get('processes')}; memory {box.get('memory')}; "
+                  f"network {box.get('network')}")
     if "robustness" in entry:
         rb = entry["robustness"]
         print(f"  robustness: mCF1 {100 * rb['mcf1']:.2f} (clean {100 * rb['clean_macro_f1']:.2f}), "

@@ -140,6 +140,7 @@ class Cost:
     device: str | None = None
     threads: int | None = None
     measured: bool = False
+    measurement: dict[str, Any] | None = None  # how the scorer measured them (required when measured)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class Entry:
             "date": self.date,
             "vaar_version": self.vaar_version,
             "model": model,
-            "cost": asdict(self.cost),
+            "cost": {k: v for k, v in asdict(self.cost).items() if k != "measurement" or v is not None},
             "dataset": asdict(self.dataset),
             "n": report["n"],
             "main_score": report["main_score"],

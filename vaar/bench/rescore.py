@@ -3,8 +3,14 @@
 Entries are JSON that arrives by pull request; their scores are claims. The host keeps the
 predictions files it scored (``--save-predictions``, or the submitted files) in a folder;
 :func:`rescore` finds each entry's file by its ``predictions_sha256``, scores it again against the
-host's labels and reports every entry whose stored point scores differ, whose split is another
-one, or whose file is missing.
+host's labels with the entry's own bootstrap settings, and compares every field it can recompute:
+``n``, each point score, each 95% interval, and the per-class scores (``DIFFERS`` names each field
+that does not match). An entry that also carries what a predictions file cannot reproduce is
+``unverified``, naming those fields: a measured ``cost`` (re-run ``vaar-bench submit --model`` to
+check it) and a ``robustness`` section (re-run the robustness track). Only ``ok`` passes; the
+command exits 1 when any entry is flagged. An entry whose interval does not contain its own point
+score, or whose cost claims ``measured`` without the scorer's record, is already invalid by the
+schema (:mod:`vaar.contracts.entry`) and is skipped with a warning before any re-scoring.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.tasks import Task
 from vaar.errors import InputError
 
-Status = Literal["ok", "DIFFERS", "missing", "other-split", "invalid"]
+Status = Literal["ok", "DIFFERS", "unverified", "missing", "other-split", "invalid"]
 SUFFIXES = {".csv", ".parquet", ".pq", ".jsonl", ".ndjson"}
 TOLERANCE = 1e-9
 
@@ -73,14 +79,64 @@ def rescore(task: Task, truth: Any, entries: Sequence[dict[str, Any]], folder: P
         except InputError as exc:
             out.append(Rescored(slug, "invalid", str(exc)))
             continue
-        report = task.score(preds, truth, resamples=0, seed=0)
-        diffs = [f"{k} stored {_pct(e['scores'].get(k))}, re-scored {_pct(report.scores.get(k))}"
-                 for k in task.score_labels if not _same(e["scores"].get(k), report.scores.get(k))]
+        boot = e.get("bootstrap") or {}
+        report = task.score(preds, truth, resamples=int(boot.get("resamples", 0) or 0), seed=int(boot.get("seed", 0) or 0))
+        diffs = _differences(task, e, report)
         if diffs:
             out.append(Rescored(slug, "DIFFERS", "; ".join(diffs)))
+            continue
+        unverified = _unverified(e)
+        if unverified:
+            out.append(Rescored(slug, "unverified", f"{path.name} reproduces every score, interval and n; "
+                                                    f"cannot check: {'; '.join(unverified)}"))
         else:
-            out.append(Rescored(slug, "ok", f"{path.name} reproduces every score"))
+            out.append(Rescored(slug, "ok", f"{path.name} reproduces every score, interval, n and per-class score"))
     return out
+
+
+def _differences(task: Task, e: dict[str, Any], report: Any) -> list[str]:
+    """Every recomputable field of the entry that the re-scored report does not match."""
+    diffs = []
+    if e.get("n") != report.n:
+        diffs.append(f"n stored {e.get('n')}, re-scored {report.n}")
+    for k in task.score_labels:
+        if not _same(e["scores"].get(k), report.scores.get(k)):
+            diffs.append(f"{k} stored {_pct(e['scores'].get(k))}, re-scored {_pct(report.scores.get(k))}")
+        stored, again = (e.get("ci95") or {}).get(k), report.ci95.get(k)
+        if not (_same_interval(stored, again)):
+            diffs.append(f"ci95.{k} stored {_iv(stored)}, re-scored {_iv(again)}")
+    stored_pc = e.get("per_class") or {}
+    if stored_pc:  # private entries publish none; public ones must match class by class
+        if set(stored_pc) != set(report.per_class):
+            diffs.append("per_class names other classes than the re-scored ones")
+        else:
+            for cls in sorted(stored_pc):
+                fields = sorted(set(stored_pc[cls]) | set(report.per_class[cls]))
+                bad = [f for f in fields if not _same(stored_pc[cls].get(f), report.per_class[cls].get(f))]
+                if bad:
+                    diffs.append(f"per_class.{cls}.{','.join(bad)} differ")
+    return diffs
+
+
+def _unverified(e: dict[str, Any]) -> list[str]:
+    """Fields a predictions file cannot reproduce."""
+    out = []
+    cost = e.get("cost") or {}
+    if cost.get("measured") or any(cost.get(k) is not None for k in ("parameters", "latency_ms_per_clip")):
+        out.append("cost (measured by the submitter's `submit --model` run; re-run it on the host)")
+    if e.get("robustness") is not None:
+        out.append("robustness (re-run `vaar-bench submit --model --robustness` on the host)")
+    return out
+
+
+def _same_interval(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return len(a) == len(b) == 2 and _same(a[0], b[0]) and _same(a[1], b[1])
+
+
+def _iv(v: Any) -> str:
+    return "n/a" if v is None else f"[{_pct(v[0])}, {_pct(v[1])}]"
 
 
 def _pct(v: Any) -> str:

@@ -16,31 +16,32 @@ track) and audio bytes, undecoded, so a model decodes them with whatever it was 
 likely; the predicted label is the row's arg-max. A torch tensor is accepted.
 
 This module is the scorer's side; :mod:`vaar.bench.sandbox_model` is what runs in the model's
-process. The sandbox (why the model cannot see the labels or report its own cost)::
+process, and :mod:`vaar.bench.contain` holds it in. The sandbox (why the model cannot see the
+labels or fake its cost)::
 
-    scorer process (has the labels)                 model process: python -I -m vaar.bench.sandbox
-    ───────────────────────────────                 ────────────────────────────────────────────
-    reads clip_id + media columns of the shards     RLIMIT_AS = --model-memory-mb, GPUs hidden,
-                                                    environment cut to ENV_KEEP (no host secrets),
+    scorer process (has the labels)                 model process (its own uid, PID and network
+    ───────────────────────────────                 namespaces, one memory cgroup: vaar.bench.contain)
+    reads clip_id + media columns of the shards     RLIMIT_AS too, GPUs hidden, environment cut to
+                                                    ENV_KEEP (no host secrets), HOME/TMPDIR its own,
     writes each batch's media to temp files  ──►    stdout moved to stderr; imports the model,
-      JSON line: clip ids + file paths              counts torch.nn.Module parameters itself,
-                                             ◄──    JSON line: scores (validated by the scorer)
-    times single-clip requests itself (latency);
-    kills the process group past --model-timeout
+      JSON line: clip ids + file paths         ◄──  JSON line: scores (validated by the scorer),
+    times that request (the latency)           ◄──  then a line: tensor elements it now holds
+    kills the tree past --model-timeout and at the end (namespace init, cgroup, uid)
 
 The model's process never receives a label, a labels path or a label column (the shards'
-``label`` column is not read), so walking ``sys._getframe`` or ``gc`` finds nothing. The parameter
-count is the sum of ``numel`` over the parameters of every ``torch.nn.Module`` alive in the
-model's process after ``factory()`` (found by the garbage collector, walking ``_parameters``
-directly, so an overridden ``parameters()`` is never called); a model without torch modules is
-"not measured". Latency is the median wall-clock time of one single-clip request seen from the
-scorer's side (after one warm-up request), including reading the clip's temporary files.
+``label`` column is not read), so walking ``sys._getframe`` or ``gc`` finds nothing, and as its own
+user it cannot read a 0600 labels file, the scorer's ``/proc/<pid>/environ`` or, in its own PID
+namespace, see the scorer at all. Latency is the wall-clock time of every scored request seen from
+the scorer's side divided by the clips scored (the first ``latency_clips`` clips are sent one at a
+time and their median is recorded too); the parameter count is the maximum, over the run, of the
+elements of every torch tensor and numpy array the model's process holds after ``factory()`` and
+after each ``predict()`` (:func:`vaar.bench.sandbox_model.count_parameters`). The entry records both
+definitions and the containment the machine allowed (:class:`vaar.bench.contain.Containment`).
 
-Limits, stated plainly: the model runs as the same OS user, so it can read any file that user
-can read (including the scorer's command line in ``/proc``, which names ``--labels``); keep
-private labels where that user cannot (or run ``submit`` in a container). Code
-running in the model's process could rewrite the counting code there; the host reviews the
-model code it runs.
+Limits, stated plainly: code running in the model's process could rewrite the counting code there
+(the cgroup's peak memory is recorded as an outside check, and the host reviews the model code it
+runs); where the machine is not root or forbids namespaces, the record says which mechanism fell
+back (docs/threat-model.md).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vaar.bench.contain import Containment, Jail
 from vaar.errors import ConfigError, ManifestError
 
 DEFAULT_BATCH_SIZE = 8
@@ -104,6 +106,7 @@ class Measured:
     latency_ms_per_clip: float | None
     latency_clips: int
     threads: int | None
+    measurement: dict[str, Any] | None = None  # how both were measured, and the sandbox (the entry's record)
 
 
 class ModelProcess:
@@ -115,14 +118,52 @@ class ModelProcess:
         self.deadline = time.monotonic() + limits.wall_s
         self.stderr_path = workdir / "model.stderr"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 (closed in close())
+        os.chmod(workdir, 0o711)  # the model's user reaches its media files by name, lists nothing
+        home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))  # 0700, the model user's own
+        (home / "tmp").mkdir(mode=0o700)
+        self.jail = Jail(limits.memory_mb, home)
+        with contextlib.suppress(OSError):
+            if self.jail.uid is not None:
+                os.chown(home / "tmp", self.jail.uid, self.jail.uid)
         env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
-        env.update(CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "vaar.bench.sandbox_model", str(limits.memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            start_new_session=True, env=env,
-        )
+        env.update(CUDA_VISIBLE_DEVICES="", PYTHONDONTWRITEBYTECODE="1", HOME=str(home), TMPDIR=str(home / "tmp"))
+        key, _, value = self.jail.mark.partition("=")
+        env[key] = value  # what the model starts inherits it: found and killed where no namespace holds it
+        import vaar
+
+        here = str(Path(vaar.__file__).resolve().parent.parent)  # the scorer's vaar, not another install
+        boot = (f"import sys; sys.path.insert(0, {here!r}); from vaar.bench.sandbox_model import main; "
+                "sys.exit(main(sys.argv[1:]))")
+        self.max_parameters: int | None = None
+        self.peak_memory_mb: float | None = None
+        try:
+            self.proc = subprocess.Popen(
+                self.jail.command([sys.executable, "-I", "-c", boot, str(limits.memory_mb)]),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                start_new_session=True, env=env, cwd=str(home),
+            )
+        except BaseException:
+            self.jail.close()
+            self._stderr.close()
+            raise
         self._buf = b""
+
+    @property
+    def containment(self) -> Containment:
+        return self.jail.containment
+
+    def predict(self, files: list[dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        """One scored request: (the scores reply, its wall-clock seconds seen from here). The model's
+        parameter count follows on its own line, read after the clock stops; the maximum is kept."""
+        t0 = time.perf_counter()
+        reply = self.request({"clips": files})
+        seconds = time.perf_counter() - t0
+        self.note_parameters(self._read_line().get("parameters"))
+        return reply, seconds
+
+    def note_parameters(self, count: Any) -> None:
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            self.max_parameters = max(self.max_parameters or 0, count) or None
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -178,8 +219,7 @@ class ModelProcess:
         return ConfigError(f"--model {self.spec}: the model's process {why}{hint}" + (f": {last}" if last else ""))
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: also what the model started
+        self.jail.kill_all(self.proc.pid)  # the group, the cgroup, the model's uid: all it started
         self.proc.wait()
 
     def close(self) -> None:
@@ -190,6 +230,8 @@ class ModelProcess:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+        self.peak_memory_mb = self.jail.peak_memory_mb()
+        self.jail.close()
         self._stderr.close()
 
 
@@ -292,15 +334,19 @@ class SandboxedPredict:
         self.work = Path(self._tmp.name)
         self.proc = ModelProcess(spec, limits, self.work)
         search = [os.getcwd() if p == "" else p for p in sys.path]
+        t0 = time.perf_counter()
         try:
             self.ready = self.proc.request({"spec": spec, "sys_path": search, "n_classes": self.n_classes})
         except BaseException:
             self.close()
             raise
+        self.setup_s = time.perf_counter() - t0
+        self.proc.note_parameters(self.ready.get("parameters"))
 
     def __call__(self, clips: Sequence[Clip]) -> list[list[float]]:
         batch = list(clips)
-        return _scores(self.proc.request({"clips": _to_files(batch, self.work)}), len(batch), self.n_classes, self.spec)
+        reply, _ = self.proc.predict(_to_files(batch, self.work))
+        return _scores(reply, len(batch), self.n_classes, self.spec)
 
     def close(self) -> None:
         self.proc.close()
@@ -311,6 +357,14 @@ class SandboxedPredict:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _groups(batch: list[Clip], singles: int) -> Iterator[tuple[list[Clip], bool]]:
+    """The requests for one batch: its first ``singles`` clips one at a time (flagged), then the rest."""
+    for clip in batch[:singles]:
+        yield [clip], True
+    if batch[singles:]:
+        yield batch[singles:], False
 
 
 def run_model(
@@ -331,40 +385,45 @@ def run_model(
     slugs = _slugs()
     wanted = set(clip_ids)
     rows: dict[str, list[float]] = {}
-    timings: list[float] = []
+    single: list[float] = []  # seconds of the scored single-clip requests
+    total_s, total_clips, requests = 0.0, 0, 0
     with SandboxedPredict(spec, limits) as model:
         proc, work, ready = model.proc, model.work, model.ready
         model_bs = ready.get("batch_size")
         bs = int(batch_size or (model_bs if isinstance(model_bs, int) else 0) or DEFAULT_BATCH_SIZE)
         bs = max(1, min(bs, MAX_BATCH_SIZE))
-        warmed = False
         for batch in iter_media(root, split, bs):
             batch = [c for c in batch if c.clip_id in wanted]
-            if not batch:
-                continue
-            for clip in batch:  # latency: one clip at a time, timed here, after a warm-up
-                if len(timings) >= latency_clips:
-                    break
-                msg = {"clips": _to_files([clip], work)}
-                if not warmed:
-                    _scores(proc.request(msg), 1, len(slugs), spec)
-                    warmed = True
-                t0 = time.perf_counter()
-                reply = proc.request(msg)
-                timings.append((time.perf_counter() - t0) * 1000.0)
-                _scores(reply, 1, len(slugs), spec)
-            scores = _scores(proc.request({"clips": _to_files(batch, work)}), len(batch), len(slugs), spec)
-            for clip, row in zip(batch, scores, strict=True):
-                rows[clip.clip_id] = row
-            if progress:
+            for group, alone in _groups(batch, max(0, latency_clips - len(single))):
+                reply, seconds = proc.predict(_to_files(group, work))  # the scored request is the timed one
+                scores = _scores(reply, len(group), len(slugs), spec)
+                if alone:
+                    single.append(seconds)
+                total_s, total_clips, requests = total_s + seconds, total_clips + len(group), requests + 1
+                for clip, row in zip(group, scores, strict=True):
+                    rows[clip.clip_id] = row
+            if progress and batch:
                 progress(len(rows), len(wanted))
-    params = ready.get("parameters")
     threads = ready.get("threads")
+    measurement = {
+        "latency": "scored requests: wall-clock time of every request whose scores were scored, seen by the "
+                   "scorer (decoding included, the first request too), divided by the clips scored",
+        "batch_size": bs,
+        "requests": requests,
+        "single_clip_requests": len(single),
+        "single_clip_ms_median": round(statistics.median(single) * 1000.0, 3) if single else None,
+        "setup_s": round(model.setup_s, 3),
+        "parameters": "maximum over the run of the elements of every torch tensor and numpy array held by the "
+                      "model's process, counted after factory() and after every predict()",
+        "peak_memory_mb": round(proc.peak_memory_mb, 1) if proc.peak_memory_mb is not None else None,
+        "sandbox": proc.containment.as_dict(),
+    }
     cost = Measured(
-        parameters=params if isinstance(params, int) and not isinstance(params, bool) and params >= 0 else None,
-        latency_ms_per_clip=statistics.median(timings) if timings else None,
-        latency_clips=len(timings),
+        parameters=proc.max_parameters,
+        latency_ms_per_clip=total_s * 1000.0 / total_clips if total_clips else None,
+        latency_clips=total_clips,
         threads=threads if isinstance(threads, int) and not isinstance(threads, bool) and 0 < threads < 4096 else None,
+        measurement=measurement,
     )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -1,9 +1,11 @@
 """The model's side of the ``--model`` sandbox: what runs in ``python -I -m vaar.bench.sandbox_model``.
 
 It sets the memory limit, moves the model's prints to stderr, imports the submitted factory,
-counts its ``torch.nn.Module`` parameters itself, then answers one JSON line of scores per JSON
-line of clips (file paths, never labels). The scorer's side, and the protocol a model
-implements, are in :mod:`vaar.bench.sandbox`.
+then answers one JSON line of scores per JSON line of clips (file paths, never labels), and after
+each reply (so outside the timed request) one line with the parameter count: the elements of every
+torch tensor and numpy array the process holds at that moment (:func:`count_parameters`). The
+scorer keeps the maximum over the run, so a network built inside ``predict()`` is counted. The
+scorer's side, and the protocol a model implements, are in :mod:`vaar.bench.sandbox`.
 """
 
 from __future__ import annotations
@@ -18,24 +20,48 @@ from typing import IO, Any
 from vaar.bench.sandbox import Clip
 
 
-def count_parameters() -> int | None:
-    """Parameters of every torch.nn.Module alive in this process (None without torch modules)."""
-    if "torch" not in sys.modules:
-        return None
-    import gc
-
+def _tensor_elements(t: Any, seen: dict[tuple[str, int], int]) -> None:
     import torch
 
-    seen: dict[int, int] = {}
-    found = False
+    try:
+        storage = torch.Tensor.untyped_storage(t)
+        size = int(torch.Tensor.element_size(t)) or 1
+        seen[("torch", int(storage.data_ptr()) or id(storage))] = int(storage.nbytes()) // size
+    except (RuntimeError, NotImplementedError, TypeError, AttributeError):  # sparse, meta, nested
+        seen[("torch", id(t))] = int(torch.Tensor.numel(t))
+
+
+def _array_elements(a: Any, seen: dict[tuple[str, int], int]) -> None:
+    import numpy as np
+
+    base = a
+    while isinstance(getattr(base, "base", None), np.ndarray):
+        base = base.base
+    seen[("numpy", id(base))] = int(base.size)
+
+
+def count_parameters() -> int | None:
+    """Elements of every torch tensor and numpy array alive in this process, each storage counted
+    once (a view adds nothing); ``None`` when it holds none. Not only ``nn.Module`` parameters:
+    weights kept in a plain dict or built inside ``predict()`` count too. Types are checked with
+    ``type()``/``isinstance`` on the objects the garbage collector tracks and their referents, and
+    sizes read through the base classes' methods, so a subclass overriding ``numel`` is not asked."""
+    import gc
+
+    torch = sys.modules.get("torch")
+    np = sys.modules.get("numpy")
+    seen: dict[tuple[str, int], int] = {}
+    tensor = getattr(torch, "Tensor", None) if torch is not None else None
+    ndarray = getattr(np, "ndarray", None) if np is not None else None
     for obj in gc.get_objects():
-        if isinstance(obj, torch.nn.Module):
-            found = True
-            params = object.__getattribute__(obj, "__dict__").get("_parameters") or {}
-            for p in dict.values(params) if isinstance(params, dict) else ():
-                if isinstance(p, torch.Tensor):
-                    seen[id(p)] = int(torch.Tensor.numel(p))
-    return sum(seen.values()) if found else None
+        if tensor is not None and isinstance(obj, tensor):
+            _tensor_elements(obj, seen)
+        if ndarray is not None:
+            for ref in gc.get_referents(obj):
+                if isinstance(ref, ndarray):
+                    _array_elements(ref, seen)
+    total = sum(seen.values())
+    return total if total else None
 
 
 def as_rows(out: Any, n: int, n_classes: int) -> list[list[float]]:
@@ -73,7 +99,11 @@ def _serve(reply: IO[str]) -> None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        _send(reply, {"error": f"cannot import {module_name} ({exc})"})
+        closed = [p for p in hello["sys_path"] if p and os.path.exists(os.path.dirname(p) or "/")
+                  and not os.access(p, os.R_OK | os.X_OK)]
+        hint = (f"; the model runs as its own user (uid {os.getuid()}), who cannot read {closed[0]}: keep the "
+                "model's code in a folder other users may read (chmod o+rX)") if closed and os.getuid() else ""
+        _send(reply, {"error": f"cannot import {module_name} ({exc}){hint}"})
         return
     factory = getattr(module, attr, None)
     if not callable(factory):
@@ -91,6 +121,7 @@ def _serve(reply: IO[str]) -> None:
     bs = getattr(model, "batch_size", None)
     _send(reply, {"ready": True, "parameters": count_parameters(), "threads": threads,
           "batch_size": bs if isinstance(bs, int) else None})
+    del module, factory
     n_classes = int(hello["n_classes"])
     no_grad: Callable[[], Any] = contextlib.nullcontext
     if "torch" in sys.modules:
@@ -102,7 +133,10 @@ def _serve(reply: IO[str]) -> None:
                       c["audio_path"]) for c in json.loads(line)["clips"]]
         with no_grad():
             rows = as_rows(model.predict(clips), len(clips), n_classes)
-        _send(reply, {"scores": rows})
+        del clips
+        _send(reply, {"scores": rows})  # the scorer's clock stops here
+        del rows
+        _send(reply, {"parameters": count_parameters()})  # what the model holds after this predict()
 
 
 def main(argv: Sequence[str]) -> int:

@@ -132,6 +132,10 @@ def finish(
         if point.get(name) is not None and blocks:
             values = np.concatenate(blocks)
             interval = percentile_interval(values)
+            p = point[name]
+            if interval and p is not None:  # a percentile interval of e.g. mean AP (resamples that miss a
+                # class) can lie wholly on one side of the point: widened to contain it, as entries must
+                interval = (min(interval[0], p), max(interval[1], p))
             if (nan := int(np.count_nonzero(~np.isfinite(values)))):
                 dropped[name] = nan
         ci95[name] = list(interval) if interval else None

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from vaar.csvsafe import checked, header_of
 from vaar.errors import ConfigError, ManifestError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -156,7 +157,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
     raw, text = _read_labels_text(path)
     digest = hashlib.sha256(raw).hexdigest()
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [f.strip() for f in reader.fieldnames or []]
+    fields = [f.strip() for f in header_of(reader, str(path), ManifestError)]
     if "clip_id" not in fields or "label" not in fields:
         raise ManifestError(f"{path}: labels need columns clip_id,label (found {','.join(fields) or 'none'})")
     ids: list[str] = []
@@ -164,7 +165,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
     bad: list[str] = []
     unlabelled = 0
     index = {s: i for i, s in enumerate(tax.slugs)}
-    for row in reader:
+    for row in checked(reader, str(path), ManifestError):
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         cid, lab = row.get("clip_id", ""), row.get("label", "")
         if not cid:
@@ -366,12 +367,13 @@ def _read_frames_csv(path: Path) -> tuple[dict[str, int], bytes]:
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not UTF-8 text; re-save as UTF-8") from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    rows = checked(reader, str(path), ManifestError)
+    header = [h.strip() for h in next(rows, [])]
     if header != ["video", "frames"]:
         raise ManifestError(f"{path}: header must be `video,frames` (found {','.join(header) or 'nothing'})")
     out: dict[str, int] = {}
     bad: list[str] = []
-    for row in reader:
+    for row in rows:
         if not row or not "".join(row).strip():
             continue
         line = reader.line_num

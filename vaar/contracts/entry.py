@@ -142,6 +142,20 @@ def entry_schema() -> dict[str, Any]:
                 "device": {"type": ["string", "null"], "enum": ["cpu", None]},
                 "threads": {"type": ["integer", "null"], "minimum": 0, "maximum": 4096},
                 "measured": {"type": "boolean"},
+                "measurement": {"$ref": "#/$defs/measurement"},
+            }},
+            "measurement": {"type": "object", "additionalProperties": False, "required": ["latency", "sandbox"],
+                            "properties": {
+                "latency": _text(300), "parameters": _text(300),
+                "batch_size": {"type": "integer", "minimum": 1, "maximum": 4096},
+                "requests": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+                "single_clip_requests": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+                "single_clip_ms_median": {"type": ["number", "null"], "minimum": 0, "maximum": 10**8},
+                "setup_s": {"type": ["number", "null"], "minimum": 0, "maximum": 10**8},
+                "peak_memory_mb": {"type": ["number", "null"], "minimum": 0, "maximum": 10**8},
+                "sandbox": {"type": "object", "additionalProperties": False,
+                            "required": ["user", "processes", "memory", "network"],
+                            "properties": {k: _text(120) for k in ("user", "processes", "memory", "network")}},
             }},
             "dataset": {"type": "object", "additionalProperties": False, "required": ["split_sha256"], "properties": {
                 "source": _text(200),
@@ -165,6 +179,29 @@ class EntryError(ValueError):
     """An entry that breaks the contract; ``str(exc)`` is one line (without the file name)."""
 
 
+def _coherence(data: dict[str, Any]) -> list[str]:
+    """What a field-by-field schema cannot say: an interval holds its point score, and a cost that
+    claims to be measured carries the scorer's record of how."""
+    problems = []
+    scores, ci = data.get("scores") or {}, data.get("ci95") or {}
+    for key, iv in sorted(ci.items()):
+        point = scores.get(key)
+        if iv is None or point is None:
+            continue
+        lo, hi = iv
+        if not lo <= hi:
+            problems.append(f"ci95.{key} [{lo}, {hi}] is not an interval (low above high)")
+        elif not lo - 1e-6 <= point <= hi + 1e-6:  # float noise of the bootstrap only
+            problems.append(f"ci95.{key} [{lo}, {hi}] does not contain its score {point}")
+    cost = data.get("cost") or {}
+    if cost.get("measured") is True and not isinstance(cost.get("measurement"), dict):
+        problems.append("cost.measured is true without cost.measurement (the scorer's record of how it was "
+                        "measured); costs come from `vaar-bench submit --model`")
+    if cost.get("measured") is not True and cost.get("measurement") is not None:
+        problems.append("cost.measurement is set but cost.measured is not true")
+    return problems
+
+
 def validate_entry(data: Any) -> dict[str, Any]:
     """Return ``data`` if it satisfies :func:`entry_schema`, else raise :class:`EntryError`."""
     if isinstance(data, dict) and isinstance(data.get("schema_version"), int) \
@@ -172,6 +209,8 @@ def validate_entry(data: Any) -> dict[str, Any]:
         raise EntryError(f"schema_version {data['schema_version']} is newer than this vaar-bench "
                          f"({SCHEMA_VERSION}); upgrade vaar")
     problems = jsonschema_lite.errors(data, entry_schema())
+    if not problems:
+        problems = _coherence(data)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise EntryError("; ".join(problems[:3]) + more)

@@ -43,6 +43,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_COLUMNS = 64
 MAX_FOOTER_BYTES = 4 * 1024 * 1024
 MAX_SHOWN = 5
+PY_VALUE_BYTES = 32  # a Python float in a list: the object and its pointer
 CLIP_ID = "clip_id"
 LABEL = "label"
 SCORE_PREFIX = "score_"
@@ -168,7 +169,7 @@ def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows
         if fmt == "parquet":
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
-            columns, data, where = _read_parquet(p, max_rows)
+            columns, data, where = _read_parquet(p, max_rows, max_bytes)
         else:
             lines = _lines(p, f, digest)
             columns, data, where = _read_csv(p, lines, max_rows) if fmt == "csv" else _read_jsonl(p, lines, max_rows)
@@ -303,7 +304,66 @@ def _add_record(p: Path, line: str, cols: dict[str, list[Any]], max_rows: int, n
     return None
 
 
-def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any]], list[str]]:
+def _flat(t: Any) -> bool:
+    """A column type a predictions table may have: text, a number, a boolean or null, or a list of numbers
+    (XD-Violence's per-snippet ``scores``); no structs, maps, nested lists or lists of text."""
+    import pyarrow as pa
+
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        v = t.value_type
+        return bool(pa.types.is_integer(v) or pa.types.is_floating(v) or pa.types.is_boolean(v))
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return bool(_is_text(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+                or pa.types.is_boolean(t) or pa.types.is_null(t))
+
+
+def _check_list_values(p: Path, meta: Any, max_bytes: int) -> None:
+    """List columns hold as many values as their chunks declare (a dictionary page can make a few bytes
+    declare millions): refused from the footer when their Python copies would pass ``max_bytes``."""
+    repeated = [j for j in range(meta.num_columns) if meta.schema.column(j).max_repetition_level > 0]
+    values = sum(meta.row_group(i).column(j).num_values for i in range(meta.num_row_groups) for j in repeated)
+    if values * PY_VALUE_BYTES > max_bytes:
+        raise fail(p, f"declares {values:,} values in list columns, over {max_bytes >> 20} MB once read",
+                   "write fewer values per row (or the long format, one row per value)")
+
+
+def _is_text(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
+                or pa.types.is_large_binary(t))
+
+
+def _check_flat(p: Path, schema: Any) -> None:
+    nested = [f"{f.name} ({f.type})" for f in schema if not _flat(f.type)]
+    if nested:
+        raise fail(p, "has columns that are not plain text or numbers", "write one value per cell", nested)
+
+
+def _expanded_bytes(col: Any) -> int:
+    """Bytes of text ``col`` holds once every row is materialised (a dictionary's value counted once
+    per row that points at it, not once as the file stores it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(col.type):
+        values = col.dictionary
+        if not _is_text(values.type):
+            return 0
+        lengths = pc.binary_length(values).cast(pa.int64()).fill_null(0)
+        total = pc.sum(pc.take(lengths, col.indices))
+        return int(total.as_py() or 0)
+    if _is_text(col.type):
+        return int(pc.sum(pc.binary_length(col).cast(pa.int64())).as_py() or 0)
+    return 0
+
+
+def _read_parquet(p: Path, max_rows: int, max_bytes: int = DEFAULT_MAX_BYTES,
+                  ) -> tuple[list[str], dict[str, list[Any]], list[str]]:
+    """Read a Parquet predictions file in bounded memory: footer, declared and row counts first; text
+    columns are read as dictionaries and their expanded size (each row's value counted, as ``to_pylist``
+    would copy it) is checked against ``max_bytes`` before any row becomes a Python object."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -319,6 +379,8 @@ def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any
                    "write a plain table of clip_id, label and the score columns")
     try:
         pf = pq.ParquetFile(p)
+        text_cols = [f.name for f in pf.schema_arrow if _is_text(f.type) or pa.types.is_dictionary(f.type)]
+        pf = pq.ParquetFile(p, read_dictionary=text_cols)  # a dictionary page stays one copy in memory
         meta = pf.metadata
         n_rows = meta.num_rows
         declared = sum(meta.row_group(i).column(j).total_uncompressed_size
@@ -335,13 +397,20 @@ def _read_parquet(p: Path, max_rows: int) -> tuple[list[str], dict[str, list[Any
     if len(columns) > MAX_COLUMNS:
         raise fail(p, f"has {len(columns)} columns (at most {MAX_COLUMNS})", "write only the predictions columns")
     _check_header(p, columns)
+    _check_flat(p, pf.schema_arrow)
+    _check_list_values(p, meta, max_bytes)
     data: dict[str, list[Any]] = {c: [] for c in columns}
     seen = 0
+    expanded = 0
     try:
-        for batch in pf.iter_batches(batch_size=65_536):
+        for batch in pf.iter_batches(batch_size=8_192):
             seen += batch.num_rows
             if seen > max_rows:  # a footer that lied
                 raise _too_many(p, max_rows)
+            expanded += sum(_expanded_bytes(batch.column(c)) for c in columns)
+            if expanded > max_bytes:  # before the rows become Python objects
+                raise fail(p, f"expands to more than {max_bytes >> 20} MB of text (a dictionary page repeated "
+                              "in every row)", "write plain clip ids, labels and scores")
             for c in columns:
                 data[c].extend(batch.column(c).to_pylist())
     except (pa.ArrowException, OSError, ValueError) as exc:

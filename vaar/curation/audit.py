@@ -43,6 +43,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from vaar._util.atomic import atomic_write_text
+from vaar._util.textsafe import one_line, strip_controls
 from vaar.csvsafe import write_rows
 from vaar.curation.licences import clean_licence, licence_family
 from vaar.curation.netguard import NetworkPolicy
@@ -125,8 +126,8 @@ class _Quiet:
 
 
 def _clean(msg: str) -> str:
-    msg = re.sub(r"\x1b\[[0-9;]*m", "", msg).replace("ERROR: ", "").strip()
-    return msg.splitlines()[0][:300] if msg else "unknown error"
+    msg = strip_controls(msg).replace("ERROR: ", "").strip()  # a server's text: no escapes reach a terminal
+    return one_line(msg.splitlines()[0]) if msg else "unknown error"
 
 
 class _Prober:
@@ -177,7 +178,7 @@ class _Prober:
             return "error", _clean(f"{type(exc).__name__}: {exc}"), None
         if not isinstance(info, dict):
             return "error", "yt-dlp returned no metadata", None
-        title = " ".join(str(info.get("title") or "").split())[:80]
+        title = one_line(str(info.get("title") or ""), 80)
         return "available", title, info
 
 

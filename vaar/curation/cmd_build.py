@@ -59,6 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private-test-labels", type=Path,
                    help="publish the test split without labels, with opaque ids, and write "
                         "opaque id,label to this CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--test-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="host-only lists whose clips are the test split (the two-list workflow; the other "
+                        "clips are split into train and validation)")
+    p.add_argument("--public-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="lists anyone can read (besides those under curation/sources/): with "
+                        "--private-test-labels no test clip may come from them")
     p.add_argument("--host-secret-file", type=Path,
                    help="host secret keying the private test ids and split identity "
                         "(default: $VAAR_HOST_SECRET)")  # fmt: skip
@@ -94,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
+    if args.candidates is not None:  # previews: reviewed.csv may take these clip ids over
+        from vaar.curation.owners import mark_candidates_folder
+
+        mark_candidates_folder(args.out)
     rc = _run(args.sources, args.out, cfg)
     if args.candidates is not None:
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
@@ -145,7 +155,8 @@ def _config(args: argparse.Namespace) -> Any:
                                 allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
-                              host_secret_file=args.host_secret_file, **release_options(args),
+                              host_secret_file=args.host_secret_file, public_sources=tuple(args.public_sources),
+                              test_sources=tuple(args.test_sources), **release_options(args),
                               croissant_validated=args.out / "cache" / "croissant-validated.txt"),
         do_publish=args.publish,
         splits_dir=args.splits,

@@ -35,6 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private-test-labels", type=Path, metavar="CSV",
                    help="publish the test split without labels, with opaque ids, and write "
                         "opaque id,label to CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--test-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="host-only lists whose clips are the test split (the two-list workflow; the other "
+                        "clips are split into train and validation)")
+    p.add_argument("--public-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="source lists anyone can read; with --private-test-labels no test clip may come from "
+                        "them (lists under curation/sources/ always count as public)")
     p.add_argument("--host-secret-file", type=Path, metavar="FILE",
                    help="host secret for --private-test-labels (default: $VAAR_HOST_SECRET)")
     p.add_argument("--taxonomy", metavar="YAML", help="taxonomy file (default: the packaged one)")
@@ -57,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.shard_mb < 1:
         raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")
     cfg = PublishConfig(ratios=parse_ratios(args.ratios), seed=args.seed, shard_bytes=args.shard_mb << 20,
-                        private_test_labels=args.private_test_labels,
+                        private_test_labels=args.private_test_labels, public_sources=tuple(args.public_sources),
+                        test_sources=tuple(args.test_sources),
                         host_secret_file=args.host_secret_file, **release_options(args),
                         licenses=parse_families(args.licenses) if args.licenses is not None else None)  # fmt: skip
     res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))

@@ -44,6 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
+from vaar._util.textsafe import one_line, strip_controls
 from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
 from vaar.curation.mp4 import read_mp4_facts
@@ -436,8 +437,8 @@ def _check_file(path: Path) -> dict[str, Any]:
 
 
 def _clean(msg: str) -> str:
-    msg = re.sub(r"\x1b\[[0-9;]*m", "", msg).replace("ERROR: ", "").strip()
-    return msg.splitlines()[0][:300] if msg else "download failed"
+    msg = strip_controls(msg).replace("ERROR: ", "").strip()  # a server's text: no escapes reach a terminal
+    return one_line(msg.splitlines()[0]) if msg else "download failed"
 
 
 def _write_done(path: Path, media: SourceMedia) -> None:

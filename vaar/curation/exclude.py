@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vaar._util.atomic import atomic_write_bytes
 from vaar._util.hashing import sha256_file
+from vaar.csvsafe import checked, header_of
 from vaar.curation.sources import InvalidRow, SourceRow
 from vaar.errors import ConfigError
 
@@ -53,11 +54,11 @@ def read_exclusions(path: str | Path) -> Exclusions:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
+    header = [h.strip() for h in header_of(reader, str(p), ConfigError)]
     if not any(k in header for k in KEYS):
         raise ConfigError(f"{p}: the header must name clip_id, url or source_id (got {','.join(header) or 'nothing'})")
     values: dict[str, set[str]] = {k: set() for k in KEYS}
-    for raw in reader:
+    for raw in checked(reader, str(p), ConfigError):
         for k, v in raw.items():
             key = (k or "").strip()
             if key in values and isinstance(v, str) and v.strip():

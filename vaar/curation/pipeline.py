@@ -39,6 +39,7 @@ from typing import Any
 from vaar import __version__
 from vaar._util.cpus import usable_cpus
 from vaar._util.hashing import sha256_file
+from vaar._util.textsafe import strip_controls
 from vaar.curation.backends import Backend, make_executor
 from vaar.curation.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.exclude import (
@@ -52,6 +53,7 @@ from vaar.curation.ledger import Ledger
 from vaar.curation.licences import refresh_provenance, video_license
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import MediaConfig, ffmpeg_version
+from vaar.curation.owners import check_owners
 from vaar.curation.publish import PublishConfig, PublishResult, publish
 from vaar.curation.quality import QCConfig
 from vaar.curation.reasons import reason_code
@@ -150,6 +152,8 @@ def run_build(
         # the manifest, dataset and report cover these lists; other rows stay unless --prune
         current = {r.clip_id for r in valid} | {r.clip_id for r in invalid}
         pruned = len(_prune(ledger, current, out)) if cfg.prune else 0
+        if not cfg.prune:  # one owner per clip id: never replace another list's clip silently
+            check_owners(valid, ledger)
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
         todo = _todo(valid, ledger, out, cfg.retry_failed)
@@ -418,12 +422,17 @@ def _base_row(r: SourceRow, versions: dict[str, str]) -> dict[str, Any]:
     return row
 
 
+def _text(value: Any) -> str | None:
+    """A server's text for the manifest: no escape sequences or control characters."""
+    return strip_controls(str(value)) if value is not None else None
+
+
 def _provenance(info: dict[str, Any], r: SourceRow) -> dict[str, Any]:
     return {
         "extractor": info.get("extractor_key"),
         "video_id": info.get("id"),
-        "title": info.get("title"),
-        "uploader": info.get("uploader"),
+        "title": _text(info.get("title")),
+        "uploader": _text(info.get("uploader")),
         "upload_date": info.get("upload_date"),
         "webpage_url": info.get("webpage_url"),
         # the video's licence: a reviewer's (checked on the page) wins, else what the page states;

@@ -53,6 +53,7 @@ from vaar.curation.croissant import write_croissant
 from vaar.curation.datasheet import write_datasheet
 from vaar.curation.licences import describe, licence_facts, licence_family
 from vaar.curation.manifest import read_manifest
+from vaar.curation.private_sources import assign_with_test, check_test_sources, test_clips
 from vaar.curation.publish_card import CardFacts, render_card
 from vaar.curation.release import ReleaseInfo, resolve_version
 from vaar.curation.split import (
@@ -78,8 +79,12 @@ MEDIA_COLUMNS: tuple[str, ...] = (
     "clip_id", "label", "status", "duration", "video_path", "video_sha256", "video_bytes",
     "audio_path", "audio_sha256", "audio_bytes",
 )  # fmt: skip
-HIDDEN_ON_PRIVATE_TEST: tuple[str, ...] = ("url", "start", "end")
-"""Published facts blanked for private test clips (they lead back to the source)."""
+HIDDEN_ON_PRIVATE_TEST: tuple[str, ...] = ("url", "start", "end", "video_sha256", "av_offset_ms")
+"""Published facts blanked for private test clips: they lead back to the source (url, span), or let
+an attacker who rebuilds a candidate row match it to an opaque id (the clip's hash, its measured
+offset). ``duration`` is rounded to whole seconds (:data:`PRIVATE_DURATION_STEP`); source ids and
+duplicate groups become opaque; title, uploader, sizes and the audio hash are never published."""
+PRIVATE_DURATION_STEP = 1.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class PublishConfig:
     shard_bytes: int = 500 << 20
     private_test_labels: Path | None = None  # publish test without labels, write them here
     host_secret_file: Path | None = None  # else $VAAR_HOST_SECRET; needed with private labels
+    public_sources: tuple[Path, ...] = ()  # lists anyone can read: no private test clip may come from them
+    test_sources: tuple[Path, ...] = ()  # the two-list workflow: test = the clips of these (host-only) lists
     name: str = "VAAR"
     license: str = "other"
     citation: str | None = None  # BibTeX for the card, croissant.json and DATASHEET.md
@@ -186,7 +193,11 @@ def _publish(
     if not items:
         raise ManifestError(f"{manifest}: no clip has status ok, nothing to publish; see the "
                             "manifest's error column (or the build summary) for why")
-    assignment, not_ok, not_in_splits, fallback = _split(items, splits_dir, cfg)
+    if cfg.test_sources and splits_dir is not None:
+        raise ConfigError("--test-sources and --splits both choose the test split; pass one of them")
+    fixed = test_clips(manifest, cfg.test_sources) if cfg.test_sources else None
+    assignment, not_ok, not_in_splits, fallback = (_split(items, splits_dir, cfg) if fixed is None
+                                                   else (assign_with_test(items, fixed, cfg.ratios, cfg.seed), [], [], None))
     if cfg.licenses is not None:  # after the split: a clip keeps its split in the filtered release
         assignment = _only_licences(manifest, assignment, cfg.licenses)
     items = [it for it in items if it.clip_id in assignment]
@@ -196,6 +207,10 @@ def _publish(
     (tmp / "data").mkdir(parents=True)
     try:
         private_test = cfg.private_test_labels is not None and secret is not None
+        if private_test:  # the two-list workflow: a hidden test set's sources are in no public list
+            test_ids = {c for c, s in assignment.items() if s == "test"}
+            check_test_sources([r for r in read_manifest(manifest, ["clip_id", "source_file", "url", "start", "end"])
+                                .to_pylist() if r["clip_id"] in test_ids], cfg.public_sources)
         pub_id = _public_ids(items, assignment, secret if private_test else None)
         sums = _write_splits(items, assignment, pub_id, tmp / "splits", cfg, fallback, secret)
         release = ReleaseInfo(cfg.license, cfg.citation, cfg.version, cfg.homepage)
@@ -432,6 +447,8 @@ def _row(r: dict[str, Any], pub: str, manifest: Path, tax: Taxonomy, secret: byt
     if secret is not None:  # a private test clip: nothing that leads back to its source
         for name in HIDDEN_ON_PRIVATE_TEST:
             row[name] = None
+        if isinstance(row.get("duration"), (int, float)):
+            row["duration"] = float(round(row["duration"] / PRIVATE_DURATION_STEP) * PRIVATE_DURATION_STEP)
         row["source_id"] = private.opaque_group(secret, r.get("source_id"))
         row["dup_group"] = private.opaque_group(secret, r.get("dup_group"))
     return row

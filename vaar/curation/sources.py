@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from vaar.csvsafe import checked, header_of
 from vaar.errors import SourceListError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
@@ -185,7 +186,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
             f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8 and rerun"
         ) from None
     reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in header_of(reader, str(path), SourceListError)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise SourceListError(
@@ -193,7 +194,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
             f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)})"
         )
     rows = []
-    for i, raw in enumerate(reader):
+    for i, raw in enumerate(checked(reader, str(path), SourceListError)):
         clean = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
         rows.append((reader.line_num if reader.line_num else i + 2, clean))
     return rows
@@ -206,7 +207,7 @@ def _number(raw: dict[str, str], key: str) -> float | str:
     except ValueError:
         return f"malformed number in {key}: {value!r}; write seconds such as 12.5"
     if not math.isfinite(x) or x < 0:
-        return f"{key} must be a finite number of seconds >= 0, got {value!r}"
+        return f"{key} must be a finite number of seconds >= 0, got {_short(value)}"
     return x
 
 
@@ -272,3 +273,9 @@ def _validate(
         ),
         None,
     )
+
+
+def _short(value: str, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error line stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

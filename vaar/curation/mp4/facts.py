@@ -38,6 +38,12 @@ from vaar.curation.mp4.entry import aac_entry, sample_entry, video_entry
 from vaar.curation.mp4.table import SampleTable
 
 INT_MAX = (1 << 31) - 1
+MAX_TRACKS = 2
+"""Tracks a file may have (one video, one audio: what vaar publishes); counted before any is read,
+so a ``moov`` of thousands of tracks costs one pass over its box headers, not one table walk each."""
+MAX_FILE_SAMPLES = 1 << 18
+"""Samples all tracks of a file may have together (over an hour of 60 fps video with 48 kHz audio;
+a published clip is at most two minutes): the Python table walk stays under a second of CPU."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,18 @@ def _facts(moov: bytes, file_size: int) -> Mp4Facts:
     if optional_child(moov, top, b"mvex") is not None:
         raise BoxError("fragmented MP4 (mvex)")
     movie_ts, movie_dur = _mvhd(moov, child(moov, top, b"mvhd"))
-    traks = [b for b in children(moov, 0, len(moov)) if b.type == b"trak"]
-    tracks = tuple(_track(moov, t, movie_ts, file_size) for t in traks)
+    traks: list[Box] = []
+    for b in children(moov, 0, len(moov)):
+        if b.type == b"trak":
+            traks.append(b)
+            if len(traks) > MAX_TRACKS:  # before any track's tables are read
+                raise BoxError(f"more than {MAX_TRACKS} tracks")
+    budget = MAX_FILE_SAMPLES
+    tracks_: list[TrackFacts] = []
+    for t in traks:
+        tracks_.append(_track(moov, t, movie_ts, file_size, budget))
+        budget -= tracks_[-1].num_samples
+    tracks = tuple(tracks_)
     for kind in ("video", "audio"):
         if sum(t.kind == kind for t in tracks) > 1:
             raise BoxError(f"more than one {kind} track")
@@ -129,7 +145,7 @@ def _mdhd_timescale(buf: bytes, box: Box) -> int:
     return int(ts)
 
 
-def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int) -> TrackFacts:
+def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int, max_samples: int) -> TrackFacts:
     mdia = child(buf, trak, b"mdia")
     _, p = _full(buf, child(buf, mdia, b"hdlr"), 8)
     handler = buf[p + 4 : p + 8]
@@ -139,7 +155,7 @@ def _track(buf: bytes, trak: Box, movie_ts: int, file_size: int) -> TrackFacts:
     minf = child(buf, mdia, b"minf")
     _self_contained(buf, child(buf, minf, b"dinf"))
     stbl = child(buf, minf, b"stbl")
-    table = SampleTable.read(buf, stbl, file_size)
+    table = SampleTable.read(buf, stbl, file_size, max_samples)
     edits = _edits(buf, trak)
     entry = sample_entry(buf, child(buf, stbl, b"stsd"))
     if handler == b"vide":

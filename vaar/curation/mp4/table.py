@@ -59,7 +59,7 @@ class SampleTable:
     first_is_sync: bool  # the first sample is a sync sample (a keyframe)
 
     @classmethod
-    def read(cls, buf: bytes, stbl: Box, file_size: int) -> SampleTable:
+    def read(cls, buf: bytes, stbl: Box, file_size: int, max_samples: int = MAX_SAMPLES) -> SampleTable:
         n, p = _table(buf, child(buf, stbl, b"stts"), 4, 8)
         count = duration = 0
         first_delta = None
@@ -67,7 +67,7 @@ class SampleTable:
             count, duration = count + c, duration + c * delta
             if first_delta is None and c:
                 first_delta = delta
-            if count > MAX_SAMPLES:
+            if count > min(max_samples, MAX_SAMPLES):  # before the per-sample walks below
                 raise BoxError("too many samples")
         if not count or not duration or not first_delta:
             raise BoxError("a track without samples or without a duration")

@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaar.csvsafe import checked, header_of
 from vaar.curation.review.decisions import review_paths
 from vaar.errors import ConfigError
 
@@ -103,9 +104,11 @@ def _csv_rows(path: Path) -> dict[str, dict[str, str]]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8; save it as UTF-8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if "clip_id" not in (reader.fieldnames or []) or "label" not in (reader.fieldnames or []):
+    fields = header_of(reader, str(path), ConfigError)
+    if "clip_id" not in fields or "label" not in fields:
         raise ConfigError(f"{path}: needs columns clip_id and label (a reviewed.csv from `vaar review`)")
-    return {(r.get("clip_id") or "").strip(): {k: (v or "").strip() for k, v in r.items() if k} for r in reader}
+    return {(r.get("clip_id") or "").strip(): {k: (v or "").strip() for k, v in r.items() if k}
+            for r in checked(reader, str(path), ConfigError)}
 
 
 def agreement(a: dict[str, Call], b: dict[str, Call], classes: tuple[str, ...]) -> Agreement:

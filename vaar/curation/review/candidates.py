@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaar.csvsafe import checked, header_of
 from vaar.curation.sources import CLIP_ID_RE, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from vaar.errors import SourceListError
 
@@ -58,7 +59,7 @@ def read_candidates(path: Path) -> tuple[list[Candidate], list[str]]:
     except UnicodeDecodeError as exc:
         raise SourceListError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip() for h in reader.fieldnames or []]
+    header = [(h or "").strip() for h in header_of(reader, str(path), SourceListError)]
     missing = [c for c in ("clip_id", "url", "label") if c not in header]
     if missing:
         raise SourceListError(f"{path}: header lacks column(s) {', '.join(missing)}; "
@@ -66,7 +67,7 @@ def read_candidates(path: Path) -> tuple[list[Candidate], list[str]]:
     columns = list(SOURCE_COLUMNS) + [h for h in header if h and h not in SOURCE_COLUMNS]
     rows: list[Candidate] = []
     seen: dict[str, int] = {}
-    for raw in reader:
+    for raw in checked(reader, str(path), SourceListError):
         line = reader.line_num
         fields = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
         cid = fields.get("clip_id", "")

@@ -12,7 +12,6 @@ after every decision, so closing the browser (or killing the server) loses nothi
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
-from vaar.csvsafe import safe_cell
+from vaar.csvsafe import write_rows
 from vaar.curation.review.candidates import Candidate
 from vaar.curation.sources import SourceLimits
 from vaar.errors import ConfigError, InputError
@@ -174,8 +173,6 @@ def _num(value: Any) -> float | None:
 
 
 def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    w.writeheader()
-    w.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)  # vaar.csvsafe: no formula cells
+    buf = io.StringIO()  # vaar.csvsafe, header included: a candidate list's column name is untrusted text
+    write_rows(buf, columns, ([r.get(c, "") for c in columns] for r in rows))
     return buf.getvalue()

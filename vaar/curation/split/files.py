@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from vaar._util.atomic import atomic_write_bytes
 from vaar._util.hashing import sha256_bytes
 from vaar.contracts import sums
-from vaar.csvsafe import csv_bytes
+from vaar.csvsafe import csv_bytes, read_problem
 from vaar.curation.split.params import (
     FOLD_COLUMNS,
     FOLDS_FILE,
@@ -171,7 +171,11 @@ def _parse_csv(path: Path, data: bytes, header: Sequence[str], problems: list[Vi
     except UnicodeDecodeError:
         problems.append(Violation("format", f"{path}: not UTF-8", (path.name,)))
         return []
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        problems.append(Violation("format", f"{path}: {read_problem(exc)}", (path.name,)))
+        return []
     if not rows or tuple(rows[0]) != tuple(header):
         got = ",".join(rows[0]) if rows else "nothing"
         problems.append(Violation("format", f"{path}: header is {got!r}, expected {','.join(header)!r}",

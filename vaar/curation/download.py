@@ -44,6 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
+from vaar.curation.fragments import FetchStats, NoIndex, fetch_indexed
 from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
 from vaar.curation.mp4 import read_mp4_facts
@@ -75,6 +76,7 @@ class DownloadConfig:
     pad_s: float = 0.0
     allow_private_network: bool = False  # --allow-private-network (the sample, the tests)
     exempt_networks: tuple[str, ...] = ()  # CIDRs allowed although not public
+    index_fetch: bool = True  # section mode: fetch the fragments an index names (vaar.curation.fragments)
 
     @property
     def network(self) -> NetworkPolicy:
@@ -101,6 +103,7 @@ class SourceMedia:
     sections: tuple[Section, ...]
     info: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
+    fetch: dict[str, Any] = field(default_factory=dict)  # method (index/section/full/cached), why, bytes, requests
 
     def section_for(self, start: float, end: float) -> Section:
         for s in self.sections:
@@ -211,7 +214,7 @@ def fetch_source(
     for attempt in range(1, cfg.retries + 2):
         try:
             media = _fetch_once(url, spans, cache_dir, cfg)
-            return SourceMedia(media.url, media.sections, media.info, attempt)
+            return SourceMedia(media.url, media.sections, media.info, attempt, media.fetch)
         except DownloadError as exc:
             last = exc
             if getattr(exc, "permanent", False) or attempt > cfg.retries:
@@ -231,7 +234,6 @@ def _fetch_once(
     url: str, spans: Sequence[tuple[float, float]], cache_dir: Path, cfg: DownloadConfig
 ) -> SourceMedia:
     import yt_dlp
-    from yt_dlp.utils import download_range_func
 
     key = source_key(url)
     folder = cache_dir / key
@@ -255,26 +257,63 @@ def _fetch_once(
         if mode == "auto":
             mode = "full" if _is_direct(info) else "section"
         sections: list[Section] = []
+        stats = FetchStats(method=mode)
         if mode == "full":
             path = _download(ydl, info, folder / "full.%(ext)s", None)
             facts = _check_file(path)
             dur = float(facts.get("duration") or info.get("duration") or 0.0)
             sections.append(Section(path, 0.0, 0.0, dur if dur > 0 else float("inf"), facts["has_audio"]))
         else:
-            for i, (s, e) in enumerate(wanted):
-                name = f"section{i}-{s:.3f}-{e:.3f}.%(ext)s"
-                path = _download(ydl, info, folder / name, download_range_func(None, [(s, e)]))
-                facts = _check_file(path)
-                got = float(facts.get("duration") or 0.0)
-                sections.append(Section(path, s, s, s + got, facts["has_audio"]))
+            sections = _fetch_sections(ydl, url, info, spans, wanted, folder, cfg, stats)
     except yt_dlp.utils.DownloadError as exc:
         msg = _clean(str(exc))
         raise _fail(msg, bool(_PERMANENT.search(msg))) from None
     except yt_dlp.utils.YoutubeDLError as exc:
         raise _fail(_clean(str(exc)), False) from None
-    media = SourceMedia(url, tuple(sections), meta)
+    fetch = {"method": stats.method, "why": stats.reason, "bytes": stats.bytes, "requests": stats.requests}
+    media = SourceMedia(url, tuple(sections), meta, fetch=fetch)
     _write_done(done_file, media)
     return media
+
+
+def _fetch_sections(ydl: Any, url: str, info: dict[str, Any], spans: Sequence[tuple[float, float]],
+                    wanted: list[tuple[float, float]], folder: Path, cfg: DownloadConfig,
+                    stats: FetchStats) -> list[Section]:
+    """The sections of ``spans``: by the formats' index when they have one (each fragment fetched
+    once), else by yt-dlp's section download of the merged spans (``stats`` says which and why).
+
+    A format URL answered 403 mid-fetch (a signed URL that expired) is re-resolved once."""
+    if not cfg.index_fetch:
+        stats.reason = "index fetching off"
+    formats = info.get("requested_formats") or [info]
+    for again in (False, True):
+        if stats.reason:
+            break
+        try:
+            padded = [(max(0.0, s - cfg.pad_s), e + cfg.pad_s) for s, e in spans]
+            fetched = fetch_indexed(ydl, formats, padded, folder, stats)
+            stats.method = "index"
+            return [Section(p, off, s, e, a) for p, off, s, e, a in fetched]
+        except NoIndex as exc:
+            stats.reason = str(exc)
+        except DownloadError as exc:
+            if again or "HTTP Error 403" not in exc.reason:
+                raise
+            info = ydl.extract_info(url, download=False)  # signed URLs expired: sign anew
+            for u in _info_urls(info):
+                _check_url(u, cfg.network)
+            formats = info.get("requested_formats") or [info]
+    from yt_dlp.utils import download_range_func
+
+    stats.method = "section"
+    sections = []
+    for i, (s, e) in enumerate(wanted):
+        name = f"section{i}-{s:.3f}-{e:.3f}.%(ext)s"
+        path = _download(ydl, info, folder / name, download_range_func(None, [(s, e)]))
+        facts = _check_file(path)
+        got = float(facts.get("duration") or 0.0)
+        sections.append(Section(path, s, s, s + got, facts["has_audio"]))
+    return sections
 
 
 def _check_url(url: str, policy: NetworkPolicy) -> None:
@@ -444,6 +483,7 @@ def _write_done(path: Path, media: SourceMedia) -> None:
     data = {
         "url": media.url,
         "info": media.info,
+        "fetch": media.fetch,
         "sections": [
             {"file": s.path.name, "offset": s.offset, "start": s.start,
              "end": s.end if s.end != float("inf") else None, "has_audio": s.has_audio}
@@ -467,4 +507,5 @@ def _load_done(path: Path, url: str) -> SourceMedia | None:
             return None
         end = s["end"] if s["end"] is not None else float("inf")
         sections.append(Section(p, s["offset"], s["start"], end, bool(s.get("has_audio", True))))
-    return SourceMedia(url, tuple(sections), data.get("info") or {})
+    fetch = {**(data.get("fetch") or {}), "method": "cached", "bytes": 0, "requests": 0}
+    return SourceMedia(url, tuple(sections), data.get("info") or {}, fetch=fetch)

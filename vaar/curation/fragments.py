@@ -1,0 +1,225 @@
+"""Index-driven fetching: only the fragments a clip needs, as a DASH player reads them.
+
+A YouTube-style adaptive format is one fragmented file per stream (video-only, audio-only). A
+player never reads such a file from its start to play minute 50: it reads the init segment
+(``ftyp`` + ``moov``) and the index (``sidx``, :mod:`vaar.curation.mp4.sidx`) from the head of
+the file, then asks for the byte ranges of the fragments that cover the span. This module does
+the same for every requested format of a source::
+
+    head (64 KiB Range) ─► init segment + sidx ─► fragments covering each span (padded)
+        ─► one Range request per run of adjacent fragments, each fragment fetched once
+        ─► init + fragments per stream ─► ffmpeg -c copy -copyts ─► one Matroska file per section
+
+The section file keeps the source's timestamps (the fragments' ``tfdt``), so the trim seeks to
+the exact start and both streams stay aligned as they were served. A format without a usable
+index (WebM, a progressive MP4, a hierarchical or hostile index) raises :class:`NoIndex` and the
+caller falls back to yt-dlp's section download, recording why.
+
+Every request goes through the guarded ``YoutubeDL`` (:func:`vaar.curation.download.guarded_youtubedl`),
+so the network policy holds for each range; ffmpeg only ever reads local files here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaar.curation.inputguard import input_args
+from vaar.curation.media import probe, run_tool
+from vaar.curation.mp4.box import BoxError
+from vaar.curation.mp4.sidx import HEAD_BYTES, SegmentIndex, locate_index, parse_sidx
+from vaar.errors import DownloadError, VerifyError
+
+MARGIN_S = 0.05
+"""Fetched around each span, so a cut on a fragment boundary has its keyframe and last sample."""
+MAX_RANGE_BYTES = 1 << 30
+"""Largest single range asked for (a hostile index cannot make the build read more at once)."""
+
+
+class NoIndex(Exception):
+    """The format cannot be fetched by its index; the reason goes into the ledger."""
+
+
+@dataclass
+class FetchStats:
+    """What one source's fetch cost: requests made and body bytes received."""
+
+    method: str = "index"
+    reason: str | None = None
+    requests: int = 0
+    bytes: int = 0
+    stream_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def download_error(msg: str, permanent: bool, retry_after: float | None = None) -> DownloadError:
+    err = DownloadError(msg)
+    err.permanent = permanent  # type: ignore[attr-defined]
+    err.retry_after = retry_after  # type: ignore[attr-defined]
+    return err
+
+
+@dataclass(frozen=True)
+class _Stream:
+    fmt: dict[str, Any]
+    size: int
+    head: bytes
+    index: SegmentIndex
+
+    @property
+    def is_audio(self) -> bool:
+        return str(self.fmt.get("vcodec") or "") == "none"
+
+
+def indexable(fmt: dict[str, Any]) -> str | None:
+    """Why ``fmt`` cannot be fetched by index (None: it may be; the head decides)."""
+    if str(fmt.get("protocol") or "") not in ("http", "https"):
+        return f"protocol {fmt.get('protocol')!r} is not a plain HTTP file"
+    if str(fmt.get("ext") or "") not in ("mp4", "m4a", "m4v"):
+        return f"{fmt.get('ext')} format: only fragmented MP4 indexes (sidx) are read"
+    return None
+
+
+def _get(ydl: Any, fmt: dict[str, Any], start: int, end: int, stats: FetchStats) -> tuple[bytes, int]:
+    """Bytes ``[start, end]`` of the format's URL and the file's total size."""
+    from yt_dlp.networking import Request
+    from yt_dlp.networking.exceptions import HTTPError, RequestError
+
+    headers = {**(fmt.get("http_headers") or {}), "Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
+    stats.requests += 1
+    try:
+        resp = ydl.urlopen(Request(fmt["url"], headers=headers))
+    except HTTPError as exc:
+        retry = exc.response.headers.get("Retry-After")
+        try:
+            wait = float(retry) if retry else None
+        except ValueError:
+            wait = None
+        exc.response.close()
+        raise download_error(f"HTTP Error {exc.status}: {exc.reason}", exc.status in (400, 401, 404, 410, 451),
+                             wait) from None
+    except RequestError as exc:
+        raise download_error(str(exc.msg or exc), False) from None
+    with resp:
+        want = end - start + 1
+        body = resp.read(want + 1)
+        total = _total(resp.headers.get("Content-Range"))
+    stats.bytes += len(body)
+    key = str(fmt.get("format_id"))
+    stats.stream_bytes[key] = stats.stream_bytes.get(key, 0) + len(body)
+    if resp.status != 206 or total is None:
+        raise NoIndex("the server does not answer Range requests")
+    if len(body) != min(want, total - start):
+        raise download_error(f"range {start}-{end}: got {len(body)} of {want} bytes", False)
+    return body, total
+
+
+def _total(content_range: str | None) -> int | None:
+    if not content_range or "/" not in content_range:
+        return None
+    tail = content_range.rsplit("/", 1)[1].strip()
+    return int(tail) if tail.isdigit() else None
+
+
+def _open(ydl: Any, fmt: dict[str, Any], stats: FetchStats) -> _Stream:
+    head, size = _get(ydl, fmt, 0, HEAD_BYTES - 1, stats)
+    try:
+        init_size, sidx_at, sidx_size = locate_index(head, size)
+        box = head[sidx_at : sidx_at + sidx_size]
+        if len(box) < sidx_size:
+            if sidx_size > MAX_RANGE_BYTES:
+                raise BoxError("sidx larger than the cap")
+            more, _ = _get(ydl, fmt, sidx_at + len(box), sidx_at + sidx_size - 1, stats)
+            box += more
+        index = parse_sidx(box, sidx_at, size, init_size)
+    except BoxError as exc:
+        raise NoIndex(f"format {fmt.get('format_id')}: {exc}") from None
+    return _Stream(fmt, size, head[:init_size], index)
+
+
+def _sections(streams: list[_Stream], spans: Sequence[tuple[float, float]]) -> list[list[set[int]]]:
+    """Per section, per stream, the fragments it needs; spans sharing a fragment share a section."""
+    out: list[list[set[int]]] = []
+    for s, e in sorted(spans):
+        need = [set(st.index.covering(s - MARGIN_S, e + MARGIN_S)) for st in streams]
+        if any(not n for n in need):
+            raise download_error(f"short clip: the span {s:g}-{e:g} s runs past the source's end", True)
+        if out and any(n & (prev | {max(prev) + 1}) for n, prev in zip(need, out[-1], strict=True)):
+            for n, prev in zip(need, out[-1], strict=True):
+                prev |= n
+        else:
+            out.append(need)
+    return out
+
+
+def _runs(indices: set[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive fragment indices, as (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def fetch_indexed(
+    ydl: Any, formats: Sequence[dict[str, Any]], spans: Sequence[tuple[float, float]], folder: Path,
+    stats: FetchStats,
+) -> list[tuple[Path, float, float, float, bool]]:
+    """Fetch the fragments of ``spans`` of every format; (file, offset, start, end, has_audio) per
+    section. Raises :class:`NoIndex` (fall back) or :class:`DownloadError`."""
+    for fmt in formats:
+        why = indexable(fmt)
+        if why:
+            raise NoIndex(why)
+    streams = [_open(ydl, fmt, stats) for fmt in formats]
+    out = []
+    for k, need in enumerate(_sections(streams, spans)):
+        parts: list[Path] = []
+        for st, idx in zip(streams, need, strict=True):
+            part = folder / f"part{k}-{st.fmt.get('format_id')}.{'m4a' if st.is_audio else 'mp4'}"
+            with part.open("wb") as fh:
+                fh.write(st.head)
+                for a, b in _runs(idx):
+                    first, last = st.index.fragments[a], st.index.fragments[b]
+                    stop = last.offset + last.size - 1
+                    if stop - first.offset >= MAX_RANGE_BYTES:
+                        raise download_error("a span's fragments exceed the size cap", True)
+                    body, _ = _get(ydl, st.fmt, first.offset, stop, stats)
+                    fh.write(body)
+            parts.append(part)
+        start = max(st.index.fragments[min(n)].start for st, n in zip(streams, need, strict=True))
+        end = min(st.index.fragments[max(n)].end for st, n in zip(streams, need, strict=True))
+        path = _merge(parts, folder / f"section{k}-{start:.3f}-{end:.3f}.mkv")
+        offset = _start_time(path)
+        out.append((path, offset, start, end, any(st.is_audio for st in streams)))
+    return out
+
+
+def _merge(parts: list[Path], dst: Path) -> Path:
+    """The streams of ``parts`` in one Matroska file by stream copy, timestamps kept as served."""
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    for p in parts:
+        cmd += [*input_args(), "-i", str(p)]
+    for i in range(len(parts)):
+        cmd += ["-map", f"{i}:0"]
+    tmp = dst.with_name(dst.name + ".tmp")
+    cmd += ["-c", "copy", "-copyts", "-map_metadata", "-1", "-f", "matroska", str(tmp)]
+    proc = run_tool(cmd)
+    if proc.returncode != 0:
+        msg = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise download_error(f"ffmpeg could not merge the fetched fragments: {msg[-1] if msg else ''}", False)
+    tmp.replace(dst)
+    for p in parts:
+        p.unlink(missing_ok=True)
+    return dst
+
+
+def _start_time(path: Path) -> float:
+    try:
+        facts = probe(path, untrusted=True)
+    except VerifyError as exc:
+        raise download_error(f"fetched fragments are unreadable: {exc.reason}", False) from None
+    return float(facts.get("format", {}).get("start_time") or 0.0)

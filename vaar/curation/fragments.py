@@ -21,7 +21,8 @@ so the network policy holds for each range; ffmpeg only ever reads local files h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,13 @@ from vaar.curation.inputguard import input_args
 from vaar.curation.media import probe, run_tool
 from vaar.curation.mp4.box import BoxError
 from vaar.curation.mp4.sidx import HEAD_BYTES, SegmentIndex, locate_index, parse_sidx
+from vaar.curation.polite import GATE
 from vaar.errors import DownloadError, VerifyError
 
 MARGIN_S = 0.05
 """Fetched around each span, so a cut on a fragment boundary has its keyframe and last sample."""
+THROTTLE_RETRIES = 4
+"""Times one range is asked again after a 429 (each after the whole process paused)."""
 MAX_RANGE_BYTES = 1 << 30
 """Largest single range asked for (a hostile index cannot make the build read more at once)."""
 
@@ -51,6 +55,7 @@ class FetchStats:
     requests: int = 0
     bytes: int = 0
     stream_bytes: dict[str, int] = field(default_factory=dict)
+    resolved_again: int = 0  # format URLs that expired mid-fetch and were extracted anew
 
 
 def download_error(msg: str, permanent: bool, retry_after: float | None = None) -> DownloadError:
@@ -87,20 +92,25 @@ def _get(ydl: Any, fmt: dict[str, Any], start: int, end: int, stats: FetchStats)
     from yt_dlp.networking.exceptions import HTTPError, RequestError
 
     headers = {**(fmt.get("http_headers") or {}), "Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
-    stats.requests += 1
-    try:
-        resp = ydl.urlopen(Request(fmt["url"], headers=headers))
-    except HTTPError as exc:
-        retry = exc.response.headers.get("Retry-After")
+    sleep = float(ydl.params.get("sleep_interval_requests") or 0)
+    for attempt in range(THROTTLE_RETRIES + 1):
+        if sleep:
+            time.sleep(sleep)
+        stats.requests += 1
         try:
-            wait = float(retry) if retry else None
-        except ValueError:
-            wait = None
-        exc.response.close()
-        raise download_error(f"HTTP Error {exc.status}: {exc.reason}", exc.status in (400, 401, 404, 410, 451),
-                             wait) from None
-    except RequestError as exc:
-        raise download_error(str(exc.msg or exc), False) from None
+            resp = ydl.urlopen(Request(fmt["url"], headers=headers))
+            break
+        except HTTPError as exc:
+            wait = _retry_after(exc.response.headers.get("Retry-After"))
+            exc.response.close()
+            if exc.status == 429 and attempt < THROTTLE_RETRIES:
+                GATE.pause(wait or 2.0**attempt)  # every download thread waits, then this range is asked again
+                GATE.wait()
+                continue
+            raise download_error(f"HTTP Error {exc.status}: {exc.reason}", exc.status in (400, 401, 404, 410, 451),
+                                 wait) from None
+        except RequestError as exc:
+            raise download_error(str(exc.msg or exc), False) from None
     with resp:
         want = end - start + 1
         body = resp.read(want + 1)
@@ -113,6 +123,14 @@ def _get(ydl: Any, fmt: dict[str, Any], start: int, end: int, stats: FetchStats)
     if len(body) != min(want, total - start):
         raise download_error(f"range {start}-{end}: got {len(body)} of {want} bytes", False)
     return body, total
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a ``Retry-After`` header (delta-seconds only), capped at ten minutes."""
+    try:
+        return min(600.0, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None
 
 
 def _total(content_range: str | None) -> int | None:
@@ -162,6 +180,29 @@ def _runs(indices: set[int]) -> list[tuple[int, int]]:
         else:
             runs.append((i, i))
     return runs
+
+
+def fetch_by_index(
+    ydl: Any, formats: list[dict[str, Any]], spans: Sequence[tuple[float, float]], folder: Path,
+    stats: FetchStats, resolve: Callable[[], list[dict[str, Any]]],
+) -> list[tuple[Path, float, float, float, bool]] | None:
+    """:func:`fetch_indexed`, or None when a format has no usable index (``stats.reason`` says
+    why). A format URL answered 403 mid-fetch (a signed URL that expired) is re-resolved once
+    with ``resolve`` (the formats extracted anew)."""
+    for again in (False, True):
+        try:
+            got = fetch_indexed(ydl, formats, spans, folder, stats)
+            stats.method, stats.reason = "index", None
+            return got
+        except NoIndex as exc:
+            stats.reason = str(exc)
+            return None
+        except DownloadError as exc:
+            if again or "HTTP Error 403" not in exc.reason:
+                raise
+            stats.resolved_again += 1
+            formats = resolve()
+    return None
 
 
 def fetch_indexed(

@@ -1,0 +1,217 @@
+"""`vaar build` against a YouTube-shaped site on loopback (tests/fixtures/ytsite): separate
+adaptive video and audio formats, hour-scale sources, index-driven fetching and the site's faults.
+Real yt-dlp (with a plugin extractor), ffmpeg and SQLite throughout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.fixtures.procs import kill_after_ok_clips
+from tests.fixtures.sources import FAST, sources_csv
+from tests.fixtures.ytsite import PLUGIN_DIR, YouTubeSite, enable_plugin
+from vaar.curation.mp4.sidx import HEAD_BYTES
+from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.reasons import reason_code
+
+LONG_S = 1800.0  # a 30 min source: clips at its start, middle and end
+CFG = replace(FAST, do_publish=False)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[YouTubeSite]:
+    enable_plugin()
+    with YouTubeSite(tmp_path_factory.mktemp("yt")) as s:
+        s.add("long", LONG_S)
+        yield s
+
+
+@pytest.fixture
+def yt(site: YouTubeSite) -> YouTubeSite:
+    """The module's site with its counters and faults reset for one test."""
+    from tests.fixtures.ytsite import Faults
+
+    site.faults = Faults()
+    for counter in (site.requests, site.bytes_sent, site.sig_uses):
+        counter.clear()
+    site.request_times.clear()
+    site.throttle_times.clear()
+    site.request_count = site.throttled = site.expired = site.signatures = 0
+    return site
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    return {r["clip_id"]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+
+
+def ledger_sources(out: Path) -> dict[str, dict]:
+    with sqlite3.connect(out / "ledger.sqlite") as con:
+        rows = con.execute("SELECT url, method, why, fetch FROM sources").fetchall()
+    return {u: {**json.loads(f), "method": m, "why": w} for u, m, w, f in rows}
+
+
+def share(yt: YouTubeSite, vid: str, itag: int, seconds: float) -> float:
+    """The bytes of ``seconds`` of format ``itag``: its size times the fraction of the duration."""
+    video = yt.videos[vid]
+    fmt = next(f for f in video.formats if f.itag == itag)
+    return fmt.path.stat().st_size * seconds / video.duration
+
+
+def test_clips_at_start_middle_end_are_frame_exact_in_sync_and_fetch_only_their_fragments(
+    tmp_path: Path, yt: YouTubeSite
+) -> None:
+    spans = {"yt-start": (1.0, 11.0), "yt-mid": (900.0, 910.0), "yt-end": (1785.0, 1795.0)}
+    csv = sources_csv(tmp_path / "s.csv", [(c, yt.url("long"), s, e, "crash") for c, (s, e) in spans.items()])
+    out = tmp_path / "b"
+    report = run_build([csv], out, CFG)
+    m = manifest(out)
+    assert report.counts["ok"] == 3, {c: r["error"] for c, r in m.items()}
+    for r in m.values():
+        # 10 s at 25 fps is exactly 250 frames; 144p chosen (the best under the 720 cap), merged with the audio
+        assert r["num_frames"] == 250 and abs(r["duration"] - 10.0) < 1e-6
+        assert (r["width"], r["height"]) == (256, 144) and r["audio_codec"] == "aac"
+        # a flash and a click every second, served as separate streams: still together in the clip
+        assert r["sync_verdict"] == "in_sync" and abs(r["av_offset_ms"]) <= 40, r
+        assert r["extractor"] == "VaarTube"
+    # the bytes the server wrote: within 2x the clips' share of each stream, plus init + index
+    for itag in (161, 140):
+        got = yt.bytes_sent[f"long/{itag}"]
+        assert got <= 2 * share(yt, "long", itag, 30.0) + HEAD_BYTES, (itag, got)
+        assert yt.requests[f"long/{itag}"] == 1 + 3  # the head (init + sidx), one range per clip
+    assert "long/160" not in yt.bytes_sent  # the 72p format is never read
+    src = ledger_sources(out)[yt.url("long")]
+    assert src["method"] == "index" and src["why"] is None and src["bytes"] == yt.total_bytes("long")
+    assert report.run.fetch["index"] == 1 and report.run.stages.wall["download"] > 0
+    assert set(report.run.stages.as_dict()) == {"resolve", "download", "trim+checks", "verify", "ledger", "publish"}
+
+
+def test_clips_sharing_fragments_fetch_each_fragment_once(tmp_path: Path, yt: YouTubeSite) -> None:
+    rows = [("ov-a", yt.url("long"), 600.0, 603.0, "crash"), ("ov-b", yt.url("long"), 602.5, 605.0, "crash"),
+            ("ov-c", yt.url("long"), 605.1, 607.0, "crash")]
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    assert report.counts["ok"] == 3
+    # one range per stream covers all three (adjacent fragments are one request)
+    assert yt.requests["long/161"] == 2 and yt.requests["long/140"] == 2
+    assert yt.bytes_sent["long/161"] <= 2 * share(yt, "long", 161, 7.0) + HEAD_BYTES
+
+
+@pytest.mark.slow
+def test_vp9_opus_webm_falls_back_to_the_section_download_and_says_so(tmp_path: Path, yt: YouTubeSite) -> None:
+    if "webm" not in yt.videos:
+        yt.add("webm", 300.0, webm=True)
+    rows = [("w-mid", yt.url("webm"), 150.0, 154.0, "crash")]
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    r = manifest(tmp_path / "b")["w-mid"]
+    assert report.counts["ok"] == 1, r["error"]
+    assert r["num_frames"] == 100 and r["sync_verdict"] == "in_sync"
+    src = ledger_sources(tmp_path / "b")[yt.url("webm")]
+    assert src["method"] == "section" and "webm" in src["why"]
+    assert report.run.fallbacks[src["why"]] == 1
+
+
+def test_site_faults_map_to_distinct_statuses_without_retries(tmp_path: Path, yt: YouTubeSite) -> None:
+    faults = ("age", "private", "removed", "geo")
+    for f in faults:
+        yt.alias(f"f-{f}", "long")
+        yt.faults.playability[f"f-{f}"] = f
+    rows = [(f"c-{f}", yt.url(f"f-{f}"), 1.0, 3.0, "crash") for f in faults]
+    rows.append(("c-refused", "http://127.0.0.1:9/watch?v=x", 1.0, 3.0, "crash"))  # nothing listens on port 9
+    rows.append(("c-dns", "http://vaar-test.invalid/v.mp4", 1.0, 3.0, "crash"))
+    rows.append(("c-guard", "http://10.255.255.1/v.mp4", 1.0, 3.0, "crash"))
+    cfg = replace(CFG, download=replace(CFG.download, allow_private_network=False, exempt_networks=("127.0.0.0/8",)))
+    run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", cfg)
+    m = manifest(tmp_path / "b")
+    codes = {c: reason_code(r["stage"], r["error"]) for c, r in m.items()}
+    assert codes == {
+        "c-age": "download.age_restricted", "c-private": "download.private", "c-removed": "download.removed",
+        "c-geo": "download.geo_blocked", "c-refused": "download.connection_refused", "c-dns": "download.dns",
+        "c-guard": "download.refused_address",
+    }, {c: m[c]["error"] for c in m}
+    assert all(r["status"] == "failed" for r in m.values())
+    # the permanent ones are not retried (the connection refusal is: a server may come back)
+    for c in ("c-age", "c-private", "c-removed", "c-geo", "c-dns", "c-guard"):
+        assert m[c]["error"].endswith("(after 1 attempt)"), m[c]["error"]
+    assert m["c-refused"]["error"].endswith("(after 2 attempts)")
+
+
+def test_throttling_pauses_every_worker_for_retry_after_and_no_clip_fails(tmp_path: Path, yt: YouTubeSite) -> None:
+    for k in range(3):
+        yt.alias(f"t{k}", "long")
+    yt.faults.throttle_scope, yt.faults.throttle_first, yt.faults.retry_after = "/videoplayback", 2, 1.0
+    rows = [(f"t{k}", yt.url(f"t{k}"), 300.0 + k, 304.0 + k, "crash") for k in range(3)]
+    cfg = replace(CFG, download_workers=3)
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", cfg)
+    assert report.counts["ok"] == 3 and yt.throttled == 2
+    # after the first 429, the server sees no request from any worker until Retry-After has passed
+    first = yt.throttle_times[0]
+    during = [t - first for t in yt.request_times if first + 0.05 < t < first + 0.95]
+    assert not during, during
+    assert report.run.throttle_pauses >= 1
+
+
+def test_bot_checks_stop_the_run_with_clips_pending_and_a_rerun_finishes_them(
+    tmp_path: Path, yt: YouTubeSite
+) -> None:
+    for k in range(4):
+        yt.alias(f"b{k}", "long")
+        yt.faults.playability[f"b{k}"] = "bot"
+    rows = [(f"b{k}", yt.url(f"b{k}"), 10.0, 12.0, "crash") for k in range(4)]
+    csv = sources_csv(tmp_path / "s.csv", rows)
+    cfg = replace(CFG, download_workers=1, download=replace(CFG.download, max_bot_checks=2))
+    report = run_build([csv], tmp_path / "b", cfg)
+    assert report.run.stopped and "--cookies" in report.run.stopped
+    assert report.run.pending == 4 and report.counts.get("failed", 0) == 0
+    assert yt.requests == {}  # no format was fetched, and the 3rd and 4th sources were never asked
+    yt.faults.playability.clear()
+    again = run_build([csv], tmp_path / "b", cfg)
+    assert again.counts["ok"] == 4 and again.run.stopped is None and again.run.pending == 0
+
+
+def test_an_expired_format_url_is_resolved_again_once(tmp_path: Path, yt: YouTubeSite) -> None:
+    yt.faults.expire_first = 1
+    rows = [("x", yt.url("long"), 500.0, 503.0, "crash")]
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    assert report.counts["ok"] == 1, manifest(tmp_path / "b")["x"]["error"]
+    assert yt.expired == 1 and yt.signatures >= 2
+
+
+def test_kill_at_half_and_resume_loses_nothing_and_fetches_no_finished_source_again(
+    tmp_path: Path, yt: YouTubeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 8
+    for k in range(n):
+        yt.alias(f"k{k}", "long")
+    rows = [(f"k{k}", yt.url(f"k{k}"), 60.0 * k + 1, 60.0 * k + 3, "crash") for k in range(n)]
+    csv = sources_csv(tmp_path / "s.csv", rows)
+    out = tmp_path / "out"
+    path = os.pathsep.join([str(Path.cwd()), str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")])
+    monkeypatch.setenv("PYTHONPATH", path)
+    cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(out), "--workers", "1",
+           "--download-workers", "1", "--allow-private-network", "--no-publish"]
+    done = kill_after_ok_clips(cmd, out / "ledger.sqlite", n // 2, timeout=120)
+    assert n // 2 <= done < n, "the build finished before it could be killed"
+    with sqlite3.connect(out / "ledger.sqlite") as con:
+        finished = {c for (c,) in con.execute("SELECT clip_id FROM clips WHERE status='ok'")}
+    yt.bytes_sent.clear()
+    report = run_build([csv], out, CFG)
+    assert report.skipped == len(finished) and report.counts["ok"] == n
+    assert all(yt.total_bytes(c) == 0 for c in finished)  # a finished clip's source is not fetched again
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_a_rerun_with_other_settings_rebuilds_the_clips_it_changes(tmp_path: Path, yt: YouTubeSite) -> None:
+    rows = [("s1", yt.url("long"), 30.0, 32.0, "crash")]
+    csv = sources_csv(tmp_path / "s.csv", rows)
+    run_build([csv], tmp_path / "b", CFG)
+    assert run_build([csv], tmp_path / "b", CFG).processed == 0
+    again = run_build([csv], tmp_path / "b", replace(CFG, media=replace(CFG.media, fps=30)))
+    assert again.processed == 1 and again.run.rebuilt == {"fps": 1}
+    assert manifest(tmp_path / "b")["s1"]["num_frames"] == 60

@@ -215,3 +215,31 @@ def test_a_rerun_with_other_settings_rebuilds_the_clips_it_changes(tmp_path: Pat
     again = run_build([csv], tmp_path / "b", replace(CFG, media=replace(CFG.media, fps=30)))
     assert again.processed == 1 and again.run.rebuilt == {"fps": 1}
     assert manifest(tmp_path / "b")["s1"]["num_frames"] == 60
+
+
+def framemd5(path: Path) -> list[str]:
+    """The md5 of every decoded video frame of ``path``."""
+    import subprocess
+
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"],
+                         capture_output=True, check=True, text=True).stdout
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def test_index_fetch_and_the_section_fallback_by_stream_copy_give_the_same_frames(
+    tmp_path: Path, yt: YouTubeSite
+) -> None:
+    rows = [("same", yt.url("long"), 901.4, 903.4, "crash")]  # not on a fragment boundary
+    csv = sources_csv(tmp_path / "s.csv", rows)
+    frames = {}
+    for name, dl in {"index": CFG.download, "copy": replace(CFG.download, index_fetch=False)}.items():
+        out = tmp_path / name
+        report = run_build([csv], out, replace(CFG, download=dl))
+        r = manifest(out)["same"]
+        assert report.counts["ok"] == 1 and r["num_frames"] == 50, r["error"]
+        assert r["sync_verdict"] == "in_sync", r
+        frames[name] = framemd5(out / r["video_path"])
+        assert ledger_sources(out)[yt.url("long")]["method"] == ("index" if name == "index" else "section")
+    # the section downloaded by stream copy (the trim is the one encode) gives the very frames the
+    # index fetch gives
+    assert frames["copy"] == frames["index"]

@@ -86,6 +86,8 @@ class DownloadConfig:
     sleep_requests: float = 0.0  # yt-dlp --sleep-requests: seconds before each request
     sleep_interval: float = 0.0  # yt-dlp --sleep-interval: seconds before each download
     max_bot_checks: int = 3  # consecutive "not a bot" answers that stop the run (clips stay pending)
+    force_keyframes: bool = True  # section fallback: re-encode so a section starts on its cut (``copy`` precision
+    # needs it; the ``accurate`` trim re-encodes anyway, so the build turns it off: one encode, not two)
     index_fetch: bool = True  # section mode: fetch the fragments an index names (vaar.curation.fragments)
 
     @property
@@ -327,7 +329,8 @@ def _fetch_sections(ydl: Any, url: str, info: dict[str, Any], spans: Sequence[tu
     stats.method, stats.reason = "section", stats.reason or "index fetching off"
     sections = []
     for i, (s, e) in enumerate(wanted):
-        path = _download(ydl, info, folder / f"section{i}-{s:.3f}-{e:.3f}.%(ext)s", download_range_func(None, [(s, e)]))
+        ranges = download_range_func(None, [(s, e)])
+        path = _download(ydl, info, folder / f"section{i}-{s:.3f}-{e:.3f}.%(ext)s", ranges, cfg.force_keyframes)
         facts = _check_file(path)
         sections.append(Section(path, s, s, s + float(facts.get("duration") or 0.0), facts["has_audio"]))
     return sections
@@ -420,11 +423,11 @@ def _ydl(cfg: DownloadConfig) -> Any:
     return cache[cfg]
 
 
-def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any) -> Path:
+def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any, force_keyframes: bool = True) -> Path:
     """Download ``info`` to ``outtmpl`` (whole, or the ``download_ranges`` given)."""
     ydl.params["outtmpl"] = {"default": str(outtmpl)}
     ydl.params["download_ranges"] = ranges
-    ydl.params["force_keyframes_at_cuts"] = ranges is not None  # a section starts on its cut
+    ydl.params["force_keyframes_at_cuts"] = ranges is not None and force_keyframes  # a section starts on its cut
     if ranges is None:
         ydl.params.pop("download_ranges")
     result = ydl.process_ie_result(dict(info), download=True)

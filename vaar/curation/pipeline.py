@@ -137,6 +137,8 @@ def run_build(
     """Build ``out`` from the source lists; resumable; returns what happened."""
     if cfg.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {cfg.workers}")
+    if cfg.media.precision == "accurate" and cfg.download.force_keyframes:  # the trim re-encodes: one encode
+        cfg = replace(cfg, download=replace(cfg.download, force_keyframes=False))
     tax = taxonomy or default_taxonomy()
     valid, invalid = read_sources(sources, taxonomy=tax)
     excluded: list[str] = []

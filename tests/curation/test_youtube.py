@@ -19,7 +19,7 @@ from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.sources import FAST, sources_csv
 from tests.fixtures.ytsite import PLUGIN_DIR, YouTubeSite, enable_plugin
 from vaar.curation.mp4.sidx import HEAD_BYTES
-from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.pipeline import run_build
 from vaar.curation.reasons import reason_code
 
 LONG_S = 1800.0  # a 30 min source: clips at its start, middle and end
@@ -243,3 +243,27 @@ def test_index_fetch_and_the_section_fallback_by_stream_copy_give_the_same_frame
     # the section downloaded by stream copy (the trim is the one encode) gives the very frames the
     # index fetch gives
     assert frames["copy"] == frames["index"]
+
+
+def test_cli_stops_on_bot_checks_with_exit_3_and_prints_the_stage_table_as_json(
+    tmp_path: Path, yt: YouTubeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    yt.alias("cb0", "long")
+    yt.alias("cb1", "long")
+    yt.faults.playability["cb1"] = "bot"
+    rows = [("cb0", yt.url("cb0"), 5.0, 7.0, "crash"), ("cb1", yt.url("cb1"), 5.0, 7.0, "crash")]
+    csv = sources_csv(tmp_path / "s.csv", rows)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(PLUGIN_DIR)])}
+    cmd = [sys.executable, "-m", "vaar.cli", "build", str(csv), "--out", str(tmp_path / "o"), "--workers", "1",
+           "--download-workers", "1", "--allow-private-network", "--no-publish", "--max-bot-checks", "1", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["counts"] == {"ok": 1} and data["pending"] == 1 and "--cookies" in data["stopped"]
+    assert set(data["stages"]) == {"resolve", "download", "trim+checks", "verify", "ledger", "publish"}
+    assert data["stages"]["trim+checks"]["cpu_s"] > 0 and data["fetch"] == {"index": 1}
+    assert proc.stderr.strip().splitlines()[-1].startswith("vaar build: stopped after 1 consecutive bot check")
+    bad = subprocess.run([*cmd[:-1], "--per-host", "nan"], capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--per-host" in bad.stderr

@@ -146,8 +146,6 @@ def _open(ydl: Any, fmt: dict[str, Any], stats: FetchStats) -> _Stream:
         init_size, sidx_at, sidx_size = locate_index(head, size)
         box = head[sidx_at : sidx_at + sidx_size]
         if len(box) < sidx_size:
-            if sidx_size > MAX_RANGE_BYTES:
-                raise BoxError("sidx larger than the cap")
             more, _ = _get(ydl, fmt, sidx_at + len(box), sidx_at + sidx_size - 1, stats)
             box += more
         index = parse_sidx(box, sidx_at, size, init_size)

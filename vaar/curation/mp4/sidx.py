@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from vaar.curation.mp4.box import MAX_TOP_LEVEL, BoxError, _header
 
-MAX_REFERENCES = 200_000
-"""Most fragments an index may list (an hour at 1 s fragments is 3,600)."""
+MAX_SIDX_BYTES = 1 << 20
+"""Largest index read: its reference count is 16-bit, so a real one is at most 786 KB."""
 HEAD_BYTES = 64 << 10
 """Bytes fetched first: init segment and index of a YouTube format fit (a 60 min index is ~22 KB)."""
 
@@ -60,6 +60,8 @@ def locate_index(head: bytes, file_size: int) -> tuple[int, int, int]:
         elif kind == b"sidx":
             if not init_size:
                 raise BoxError("sidx before moov")
+            if size > MAX_SIDX_BYTES:
+                raise BoxError(f"sidx of {size} bytes is larger than the cap")
             return init_size, pos, size
         elif kind in (b"moof", b"mdat", b"mfra"):
             raise BoxError("no sidx before the first fragment")
@@ -85,7 +87,7 @@ def parse_sidx(box: bytes, sidx_offset: int, file_size: int, init_size: int) -> 
         pos += 16
     (count,) = struct.unpack(">H", box[pos + 2 : pos + 4])
     pos += 4
-    if count > MAX_REFERENCES or pos + 12 * count > len(box):
+    if pos + 12 * count > len(box):
         raise BoxError(f"sidx lists {count} references that do not fit the box")
     offset = sidx_offset + len(box) + first
     t = earliest

@@ -51,6 +51,7 @@ from vaar.curation.media import probe
 from vaar.curation.mp4 import read_mp4_facts
 from vaar.curation.netguard import NetworkPolicy
 from vaar.curation.polite import GATE, host_slot
+from vaar.curation.runstats import thread_clock
 from vaar.errors import DownloadError, VerifyError
 
 DownloadMode = Literal["auto", "full", "section"]
@@ -275,9 +276,9 @@ def _fetch_once(
     ydl = _ydl(cfg)
     try:
         _check_url(url, cfg.network)
-        clock = time.monotonic(), time.thread_time()
+        clock = thread_clock()
         info = _direct_info(ydl, url) or ydl.extract_info(url, download=False)
-        resolved = time.monotonic(), time.thread_time()
+        resolved = thread_clock()
         if info is None:
             raise _fail("yt-dlp returned no information for this URL", True)
         for u in _info_urls(info):
@@ -300,7 +301,7 @@ def _fetch_once(
         raise _fail(msg, bool(_PERMANENT.search(msg))) from None
     except yt_dlp.utils.YoutubeDLError as exc:
         raise _fail(_clean(str(exc)), False) from None
-    done = time.monotonic(), time.thread_time()
+    done = thread_clock()
     fetch = {"method": stats.method, "why": stats.reason, "bytes": stats.bytes, "requests": stats.requests,
              **_seconds("resolve", clock, resolved), **_seconds("download", resolved, done)}
     media = SourceMedia(url, tuple(sections), meta, fetch=fetch)

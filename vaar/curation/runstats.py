@@ -90,3 +90,13 @@ class RunLog:
                 "fetched_bytes": self.fetched_bytes, "requests": self.requests,
                 "throttle_pauses": self.throttle_pauses, "rebuilt_for_settings": dict(self.rebuilt),
                 "pending": self.pending, "stopped": self.stopped}
+
+
+def thread_clock() -> tuple[float, float]:
+    """(wall, CPU of this thread and of the finished children of this process) now: a download
+    thread's clock. With downloads overlapping, a child's CPU lands on whichever thread's span
+    it finished in, so the per-stage split is approximate; the run's total is not."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.monotonic(), time.thread_time() + kids.ru_utime + kids.ru_stime

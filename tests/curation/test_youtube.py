@@ -103,17 +103,35 @@ def test_clips_sharing_fragments_fetch_each_fragment_once(tmp_path: Path, yt: Yo
     assert yt.bytes_sent["long/161"] <= 2 * share(yt, "long", 161, 7.0) + HEAD_BYTES
 
 
-@pytest.mark.slow
-def test_vp9_opus_webm_falls_back_to_the_section_download_and_says_so(tmp_path: Path, yt: YouTubeSite) -> None:
+def test_vp9_opus_webm_is_fetched_by_its_cues_merged_and_in_sync(tmp_path: Path, yt: YouTubeSite) -> None:
     if "webm" not in yt.videos:
-        yt.add("webm", 300.0, webm=True)
-    rows = [("w-mid", yt.url("webm"), 150.0, 154.0, "crash")]
+        yt.add("webm", 600.0, webm=True)
+    rows = [("w-mid", yt.url("webm"), 300.0, 304.0, "crash"), ("w-end", yt.url("webm"), 590.0, 594.0, "crash")]
     report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
-    r = manifest(tmp_path / "b")["w-mid"]
-    assert report.counts["ok"] == 1, r["error"]
-    assert r["num_frames"] == 100 and r["sync_verdict"] == "in_sync"
+    m = manifest(tmp_path / "b")
+    assert report.counts["ok"] == 2, {c: r["error"] for c, r in m.items()}
+    for r in m.values():
+        assert r["num_frames"] == 100 and r["sync_verdict"] == "in_sync" and r["audio_codec"] == "aac", r
     src = ledger_sources(tmp_path / "b")[yt.url("webm")]
-    assert src["method"] == "section" and "webm" in src["why"]
+    assert src["method"] == "index", src
+    for itag in (279, 251):
+        assert yt.bytes_sent[f"webm/{itag}"] <= 2 * share(yt, "webm", itag, 8.0) + 2 * HEAD_BYTES
+
+
+def test_a_format_without_a_usable_index_falls_back_and_the_ledger_says_why(tmp_path: Path, yt: YouTubeSite) -> None:
+    if "plain" not in yt.videos:  # a progressive (non-fragmented) MP4 served as the video format
+        from tests.fixtures.media import make_source
+        from tests.fixtures.ytsite.media import Format
+
+        path = make_source(yt.root / "plain.mp4", 20.0, audio=False)
+        audio = next(f for f in yt.videos["long"].formats if f.kind == "audio")
+        yt.videos["plain"] = type(yt.videos["long"])("plain", "plain", 20.0,
+                                                     [Format(170, "video", "mp4", "avc1", path, 120, 160), audio])
+    rows = [("p", yt.url("plain"), 5.0, 7.0, "crash")]
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    assert report.counts["ok"] == 1, manifest(tmp_path / "b")["p"]["error"]
+    src = ledger_sources(tmp_path / "b")[yt.url("plain")]
+    assert src["method"] == "section" and "format 170: no sidx" in src["why"], src
     assert report.run.fallbacks[src["why"]] == 1
 
 

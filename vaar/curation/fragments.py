@@ -2,8 +2,8 @@
 
 A YouTube-style adaptive format is one fragmented file per stream (video-only, audio-only). A
 player never reads such a file from its start to play minute 50: it reads the init segment
-(``ftyp`` + ``moov``) and the index (``sidx``, :mod:`vaar.curation.mp4.sidx`) from the head of
-the file, then asks for the byte ranges of the fragments that cover the span. This module does
+(``ftyp`` + ``moov``) and the index (``sidx``, :mod:`vaar.curation.mp4.sidx`; for WebM the
+``Cues``, :mod:`vaar.curation.cues`) from the head of the file, then asks for the byte ranges of the fragments that cover the span. This module does
 the same for every requested format of a source::
 
     head (64 KiB Range) ─► init segment + sidx ─► fragments covering each span (padded)
@@ -12,7 +12,7 @@ the same for every requested format of a source::
 
 The section file keeps the source's timestamps (the fragments' ``tfdt``), so the trim seeks to
 the exact start and both streams stay aligned as they were served. A format without a usable
-index (WebM, a progressive MP4, a hierarchical or hostile index) raises :class:`NoIndex` and the
+index (a progressive MP4, WebM with its cues at the end, a hierarchical or hostile index) raises :class:`NoIndex` and the
 caller falls back to yt-dlp's section download, recording why.
 
 Every request goes through the guarded ``YoutubeDL`` (:func:`vaar.curation.download.guarded_youtubedl`),
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaar.curation.cues import locate_cues, parse_cues
 from vaar.curation.inputguard import input_args
 from vaar.curation.media import probe, run_tool
 from vaar.curation.mp4.box import BoxError
@@ -81,8 +82,8 @@ def indexable(fmt: dict[str, Any]) -> str | None:
     """Why ``fmt`` cannot be fetched by index (None: it may be; the head decides)."""
     if str(fmt.get("protocol") or "") not in ("http", "https"):
         return f"protocol {fmt.get('protocol')!r} is not a plain HTTP file"
-    if str(fmt.get("ext") or "") not in ("mp4", "m4a", "m4v"):
-        return f"{fmt.get('ext')} format: only fragmented MP4 indexes (sidx) are read"
+    if str(fmt.get("ext") or "") not in ("mp4", "m4a", "m4v", "webm"):
+        return f"{fmt.get('ext')} format: only fragmented MP4 (sidx) and WebM (Cues) indexes are read"
     return None
 
 
@@ -142,6 +143,8 @@ def _total(content_range: str | None) -> int | None:
 
 def _open(ydl: Any, fmt: dict[str, Any], stats: FetchStats) -> _Stream:
     head, size = _get(ydl, fmt, 0, HEAD_BYTES - 1, stats)
+    if fmt.get("ext") == "webm":
+        return _open_webm(ydl, fmt, stats, head, size)
     try:
         init_size, sidx_at, sidx_size = locate_index(head, size)
         box = head[sidx_at : sidx_at + sidx_size]
@@ -149,6 +152,19 @@ def _open(ydl: Any, fmt: dict[str, Any], stats: FetchStats) -> _Stream:
             more, _ = _get(ydl, fmt, sidx_at + len(box), sidx_at + sidx_size - 1, stats)
             box += more
         index = parse_sidx(box, sidx_at, size, init_size)
+    except BoxError as exc:
+        raise NoIndex(f"format {fmt.get('format_id')}: {exc}") from None
+    return _Stream(fmt, size, head[:init_size], index)
+
+
+def _open_webm(ydl: Any, fmt: dict[str, Any], stats: FetchStats, head: bytes, size: int) -> _Stream:
+    try:
+        init_size, at, cues_size, seg_start, scale = locate_cues(head, size)
+        element = head[at : at + cues_size]
+        if len(element) < cues_size:
+            more, _ = _get(ydl, fmt, at + len(element), at + cues_size - 1, stats)
+            element += more
+        index = parse_cues(element, init_size, seg_start, scale, size)
     except BoxError as exc:
         raise NoIndex(f"format {fmt.get('format_id')}: {exc}") from None
     return _Stream(fmt, size, head[:init_size], index)
@@ -218,7 +234,8 @@ def fetch_indexed(
     for k, need in enumerate(_sections(streams, spans)):
         parts: list[Path] = []
         for st, idx in zip(streams, need, strict=True):
-            part = folder / f"part{k}-{st.fmt.get('format_id')}.{'m4a' if st.is_audio else 'mp4'}"
+            ext = "webm" if st.fmt.get("ext") == "webm" else "m4a" if st.is_audio else "mp4"
+            part = folder / f"part{k}-{st.fmt.get('format_id')}.{ext}"
             with part.open("wb") as fh:
                 fh.write(st.head)
                 for a, b in _runs(idx):

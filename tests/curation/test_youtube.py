@@ -44,7 +44,7 @@ def yt(site: YouTubeSite) -> YouTubeSite:
         counter.clear()
     site.request_times.clear()
     site.throttle_times.clear()
-    site.request_count = site.throttled = site.expired = site.signatures = 0
+    site.request_count = site.throttled = site.expired = site.signatures = site.cuts = 0
     return site
 
 
@@ -199,6 +199,21 @@ def test_an_expired_format_url_is_resolved_again_once(tmp_path: Path, yt: YouTub
     report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
     assert report.counts["ok"] == 1, manifest(tmp_path / "b")["x"]["error"]
     assert yt.expired == 1 and yt.signatures >= 2
+
+
+def test_a_connection_cut_mid_fragment_is_retried_and_never_leaves_half_a_file(
+    tmp_path: Path, yt: YouTubeSite
+) -> None:
+    rows = [("cut", yt.url("long"), 700.0, 702.0, "crash")]
+    yt.faults.cut = 1
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    assert report.counts["ok"] == 1 and yt.cuts == 1, manifest(tmp_path / "b")["cut"]["error"]
+    yt.faults.cut = 100  # every range cut: the clip fails with a connection reason, after its retries
+    report = run_build([sources_csv(tmp_path / "t.csv", rows)], tmp_path / "c", CFG)
+    r = manifest(tmp_path / "c")["cut"]
+    assert r["status"] == "failed" and reason_code(r["stage"], r["error"]) == "download.connection", r["error"]
+    assert r["error"].endswith("(after 2 attempts)")
+    assert not list((tmp_path / "c").glob("clips/**/*.mp4"))
 
 
 def test_kill_at_half_and_resume_loses_nothing_and_fetches_no_finished_source_again(

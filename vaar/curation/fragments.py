@@ -122,7 +122,7 @@ def _get(ydl: Any, fmt: dict[str, Any], start: int, end: int, stats: FetchStats)
     if resp.status != 206 or total is None:
         raise NoIndex("the server does not answer Range requests")
     if len(body) != min(want, total - start):
-        raise download_error(f"range {start}-{end}: got {len(body)} of {want} bytes", False)
+        raise download_error(f"connection closed after {len(body)} of {want} bytes (range {start}-{end})", False)
     return body, total
 
 

@@ -173,10 +173,10 @@ def test_throttling_pauses_every_worker_for_retry_after_and_no_clip_fails(tmp_pa
     report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", cfg)
     assert report.counts["ok"] == 3 and yt.throttled == 2
     # after the first 429, the workers wait for Retry-After: the server sees at most the requests
-    # already on their way (one per other worker), not each worker carrying on until its own 429
+    # already on their way (about one per worker), not each worker carrying on (4 requests a source)
     first = yt.throttle_times[0]
     during = [t - first for t in yt.request_times if first < t < first + 0.95]
-    assert len(during) <= cfg.download_workers - 1, during
+    assert len(during) <= cfg.download_workers, during
     assert max(yt.request_times) > first + 1.0  # and the run went on after the pause
     assert report.run.throttle_pauses >= 1
 
@@ -276,7 +276,7 @@ def test_index_fetch_and_the_section_fallback_by_stream_copy_give_the_same_frame
         report = run_build([csv], out, replace(CFG, download=dl))
         r = manifest(out)["same"]
         assert report.counts["ok"] == 1 and r["num_frames"] == 100, r["error"]
-        assert r["sync_verdict"] == "in_sync", r
+        assert r["sync_verdict"] == "in_sync", (name, r["av_offset_ms"], r["sync_confidence"])
         frames[name] = framemd5(out / r["video_path"])
         assert ledger_sources(out)[yt.url("long")]["method"] == ("index" if name == "index" else "section")
     # the section downloaded by stream copy (the trim is the one encode) gives the very frames the

@@ -202,7 +202,10 @@ def _params(cfg: DownloadConfig, outtmpl: str) -> dict[str, Any]:
         "logger": _Log(),
         # ffmpeg run by yt-dlp: on a URL (section downloads) network protocols only; on a
         # downloaded file (merge, fixups) one local file of a real container format
-        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "http,https,tcp,tls,crypto"]},
+        # -seek_timestamp: -ss is a time of the source, not of each input's own start, so separate
+        # video and audio formats whose first timestamps differ are cut at the same instant
+        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "http,https,tcp,tls,crypto",
+                                                  "-seek_timestamp", "1"]},
         "postprocessor_args": {f"{pp}+ffmpeg_i": input_args() for pp in _FFMPEG_PPS},
     }
     if cfg.sleep_requests > 0:

@@ -306,3 +306,15 @@ def test_cli_stops_on_bot_checks_with_exit_3_and_prints_the_stage_table_as_json(
     assert proc.stderr.strip().splitlines()[-1].startswith("vaar build: stopped after 1 consecutive bot check")
     bad = subprocess.run([*cmd[:-1], "--per-host", "nan"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--per-host" in bad.stderr
+
+
+def test_a_clip_from_before_the_audio_starts_is_fetched_and_judged_by_verify(
+    tmp_path: Path, yt: YouTubeSite
+) -> None:
+    rows = [("zero", yt.url("long"), 0.0, 4.0, "crash")]  # the audio format starts at 0.5 s
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    r = manifest(tmp_path / "b")["zero"]
+    # the section is there (not "no downloaded section covers"); the source has no sound in its
+    # first half second, and the verify stage says so
+    assert report.counts["failed"] == 1 and r["stage"] == "verify", r["error"]
+    assert r["error"] == "audio track is short: 3.500 s for a 4.000 s clip"

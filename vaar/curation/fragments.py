@@ -246,8 +246,10 @@ def fetch_indexed(
                     body, _ = _get(ydl, st.fmt, first.offset, stop, stats)
                     fh.write(body)
             parts.append(part)
-        start = max(st.index.fragments[min(n)].start for st, n in zip(streams, need, strict=True))
-        end = min(st.index.fragments[max(n)].end for st, n in zip(streams, need, strict=True))
+        # the picture's span: an audio format that starts a little later (as YouTube's may) leaves
+        # the first samples of a clip at 0 silent, for the verify stage to judge, not a missing section
+        main = next((i for i, st in enumerate(streams) if not st.is_audio), 0)
+        start, end = streams[main].index.fragments[min(need[main])].start, streams[main].index.fragments[max(need[main])].end
         path = _merge(parts, folder / f"section{k}-{start:.3f}-{end:.3f}.mkv")
         offset = _start_time(path)
         out.append((path, offset, start, end, any(st.is_audio for st in streams)))

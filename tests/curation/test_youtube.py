@@ -18,7 +18,7 @@ import pytest
 from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.sources import FAST, sources_csv
 from tests.fixtures.ytsite import PLUGIN_DIR, YouTubeSite, enable_plugin
-from vaar.curation.mp4.sidx import HEAD_BYTES
+from vaar.curation.mp4.sidx import HEAD_BYTES, locate_index
 from vaar.curation.pipeline import run_build
 from vaar.curation.reasons import reason_code
 
@@ -318,3 +318,28 @@ def test_a_clip_from_before_the_audio_starts_is_fetched_and_judged_by_verify(
     # first half second, and the verify stage says so
     assert report.counts["failed"] == 1 and r["stage"] == "verify", r["error"]
     assert r["error"] == "audio track is short: 3.500 s for a 4.000 s clip"
+
+
+def test_a_lying_index_fails_its_clip_with_a_reason_and_the_build_goes_on(tmp_path: Path, yt: YouTubeSite) -> None:
+    """A hostile site: the head (init + sidx) is real, the bytes the index points at are noise."""
+    import random
+
+    from tests.fixtures.ytsite.media import Format
+
+    if "liar" not in yt.videos:
+        real = [f for f in yt.videos["long"].formats if f.itag in (161, 140)]
+        forged = []
+        for f in real:
+            data = bytearray(f.path.read_bytes())
+            _, at, size = locate_index(bytes(data[:HEAD_BYTES]), len(data))
+            noise = random.Random(f.itag).randbytes(len(data) - at - size)
+            dst = yt.root / f"liar-{f.itag}.{f.ext}"
+            dst.write_bytes(bytes(data[: at + size]) + noise)
+            forged.append(Format(f.itag, f.kind, f.ext, f.codec, dst, f.height, f.width))
+        yt.videos["liar"] = type(yt.videos["long"])("liar", "liar", LONG_S, forged)
+    rows = [("lie", yt.url("liar"), 100.0, 102.0, "crash"), ("fine", yt.url("long"), 100.0, 102.0, "crash")]
+    report = run_build([sources_csv(tmp_path / "s.csv", rows)], tmp_path / "b", CFG)
+    m = manifest(tmp_path / "b")
+    assert m["fine"]["status"] == "ok" and report.counts["failed"] == 1
+    assert m["lie"]["status"] == "failed" and m["lie"]["error"] and "internal error" not in m["lie"]["error"]
+    assert not list((tmp_path / "b").glob("clips/**/lie.mp4"))

@@ -21,6 +21,7 @@ so the network policy holds for each range; ffmpeg only ever reads local files h
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class FetchStats:
 
 
 def download_error(msg: str, permanent: bool, retry_after: float | None = None) -> DownloadError:
-    err = DownloadError(msg)
+    err = DownloadError(re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", msg)[:300])  # a site's text: no terminal escapes
     err.permanent = permanent  # type: ignore[attr-defined]
     err.retry_after = retry_after  # type: ignore[attr-defined]
     return err
@@ -251,8 +252,8 @@ def fetch_indexed(
         main = next((i for i, st in enumerate(streams) if not st.is_audio), 0)
         start, end = streams[main].index.fragments[min(need[main])].start, streams[main].index.fragments[max(need[main])].end
         path = _merge(parts, folder / f"section{k}-{start:.3f}-{end:.3f}.mkv")
-        offset = _start_time(path)
-        out.append((path, offset, start, end, any(st.is_audio for st in streams)))
+        offset, has_audio = _facts(path)
+        out.append((path, offset, start, end, has_audio))
     return out
 
 
@@ -262,7 +263,7 @@ def _merge(parts: list[Path], dst: Path) -> Path:
     for p in parts:
         cmd += [*input_args(), "-i", str(p)]
     for i in range(len(parts)):
-        cmd += ["-map", f"{i}:0"]
+        cmd += ["-map", f"{i}:v?", "-map", f"{i}:a?"]  # a muxed format brings both
     tmp = dst.with_name(dst.name + ".tmp")
     cmd += ["-c", "copy", "-copyts", "-map_metadata", "-1", "-f", "matroska", str(tmp)]
     proc = run_tool(cmd)
@@ -275,9 +276,14 @@ def _merge(parts: list[Path], dst: Path) -> Path:
     return dst
 
 
-def _start_time(path: Path) -> float:
+def _facts(path: Path) -> tuple[float, bool]:
+    """(the section file's start time, whether it has audio)."""
     try:
         facts = probe(path, untrusted=True)
     except VerifyError as exc:
         raise download_error(f"fetched fragments are unreadable: {exc.reason}", False) from None
-    return float(facts.get("format", {}).get("start_time") or 0.0)
+    streams = facts.get("streams") or []
+    if not any(st.get("codec_type") == "video" for st in streams):
+        raise download_error("fetched fragments hold no video stream", False)
+    has_audio = any(st.get("codec_type") == "audio" for st in streams)
+    return float(facts.get("format", {}).get("start_time") or 0.0), has_audio

@@ -24,6 +24,7 @@ RUNS = [
     ["bench_train.py"],
     ["bench_ray.py", "--clips", "200"],
     ["bench_review.py", "--clips", "20"],
+    ["bench_youtube.py"],  # 300 clips over 30 one-hour YouTube-shaped sources (docs/curate/youtube.md)
 ]
 
 

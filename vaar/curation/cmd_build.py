@@ -3,7 +3,9 @@ a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish
 ``vaar publish``).
 
 Exit codes: 0 built (and published); 1 built, but the dataset could not be published (the reason
-is printed; an older dataset folder is moved aside); 2 bad input.
+is printed; an older dataset folder is moved aside); 2 bad input; 3 stopped early because the site
+kept asking to confirm we are not a bot (the clips not attempted stay pending: rerun later, or
+with ``--cookies``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download-mode", choices=["auto", "full", "section"], default="auto",
                    help="auto: whole file for direct HTTP media, sections for streaming sites")  # fmt: skip
     p.add_argument("--cookies", help="cookies.txt passed to yt-dlp")
+    p.add_argument("--sleep-requests", type=float, default=0.0, metavar="S",
+                   help="seconds to wait before each request to a site (yt-dlp --sleep-requests)")
+    p.add_argument("--sleep-interval", type=float, default=0.0, metavar="S",
+                   help="seconds to wait before each download (yt-dlp --sleep-interval)")
+    p.add_argument("--per-host", type=int, default=3, metavar="N",
+                   help="sources of one host downloaded at once (default 3; polite to one site)")
+    p.add_argument("--max-bot-checks", type=int, default=3, metavar="K",
+                   help="stop after K consecutive 'confirm you're not a bot' answers (clips stay pending)")
+    p.add_argument("--no-index-fetch", dest="index_fetch", action="store_false",
+                   help="section mode: always use yt-dlp's section download, never the formats' index")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON on stdout (counts, reasons, per-stage times, fetch costs)")
     p.add_argument("--rate-limit", help="download rate limit, e.g. 2M (bytes/s)")
     p.add_argument("--out-of-sync", choices=["flag", "reject", "fix"], default="flag",
                    help="what to do with a clip whose audio and video are out of sync")  # fmt: skip
@@ -104,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         from vaar.curation.owners import mark_candidates_folder
 
         mark_candidates_folder(args.out)
-    rc = _run(args.sources, args.out, cfg)
+    rc = _run(args.sources, args.out, cfg, as_json=args.json)
     if args.candidates is not None:
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
     return rc
@@ -132,7 +146,12 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.publish import PublishConfig
     from vaar.curation.quality import QCConfig
     from vaar.curation.release import release_options
+    from vaar.errors import ConfigError
 
+    for flag, value, least in (("--sleep-requests", args.sleep_requests, 0), ("--sleep-interval", args.sleep_interval, 0),
+                               ("--per-host", args.per_host, 0), ("--max-bot-checks", args.max_bot_checks, 1)):
+        if not value >= least:  # also refuses nan
+            raise ConfigError(f"{flag} must be >= {least}, got {value}")
     if args.publish and args.private_test_labels:
         from vaar.curation.private import load_secret
 
@@ -151,7 +170,9 @@ def _config(args: argparse.Namespace) -> Any:
         keep_downloads=args.keep_downloads,
         media=MediaConfig(precision=args.precision, fps=args.fps, max_short_side=args.max_short_side, threads=0),
         download=DownloadConfig(mode=args.download_mode, max_height=args.max_height, cookies=args.cookies,
-                                rate_limit=args.rate_limit,
+                                rate_limit=args.rate_limit, sleep_requests=args.sleep_requests,
+                                sleep_interval=args.sleep_interval, per_host=args.per_host,
+                                max_bot_checks=args.max_bot_checks, index_fetch=args.index_fetch,
                                 allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
         publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
@@ -175,14 +196,14 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
         csv_path = out / "sample_sources.csv"
         print(f"generating the sample's source videos in {media} (served at {server.base_url})", file=sys.stderr)
         make_sample_sources(media, server.base_url, csv_path)
-        rc = _run([csv_path], out, cfg)
+        rc = _run([csv_path], out, cfg, as_json=args.json)
     import shutil
 
     shutil.rmtree(media, ignore_errors=True)
     return rc
 
 
-def _run(sources: list[Path], out: Path, cfg: Any) -> int:
+def _run(sources: list[Path], out: Path, cfg: Any, *, as_json: bool = False) -> int:
     from vaar._util.progress import ProgressBar
     from vaar.curation.pipeline import run_build
 
@@ -199,9 +220,49 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
         progress.stop()
     sys.stderr.flush()
     _write_config(out, cfg, sources)
-    _summary(report)
+    if as_json:
+        print(json.dumps(_as_json(report), indent=2, default=str))
+    else:
+        _summary(report)
     sys.stdout.flush()
+    if report.run.stopped:
+        print(f"vaar build: {report.run.stopped}", file=sys.stderr)
+        return 3
     return 1 if report.publish_error else 0
+
+
+def _as_json(report: Any) -> dict[str, Any]:
+    return {
+        "out": str(report.out), "counts": dict(report.counts), "processed": report.processed,
+        "skipped": report.skipped, "reasons": dict(report.reasons), "reason_examples": report.reason_examples,
+        "manifest": str(report.manifest), "publish_error": report.publish_error,
+        "published": report.publish is not None, **report.run.as_dict(),
+    }
+
+
+def _run_summary(con: Any, log: Any) -> None:
+    """The per-stage time table and what fetching cost the sites."""
+    from rich.table import Table
+
+    t = Table(title="where the time went (download threads overlap; CPU includes ffmpeg)")
+    for col in ("stage", "wall s", "CPU s"):
+        t.add_column(col, justify="left" if col == "stage" else "right")
+    for stage, v in log.stages.as_dict().items():
+        t.add_row(stage, f"{v['wall_s']:.2f}", f"{v['cpu_s']:.2f}")
+    con.print(t)
+    if log.fetch:
+        methods = ", ".join(f"{n} by {m}" for m, n in sorted(log.fetch.items()))
+        con.print(f"sources fetched: {methods}; {log.fetched_bytes / 1e6:.1f} MB in {log.requests} ranged "
+                  "request(s) (index fetches; section downloads are ffmpeg's and not counted)")
+    for why, n in log.fallbacks.most_common(3):
+        con.print(f"  {n} source(s) fell back to the section download: {why}")
+    if log.throttle_pauses:
+        con.print(f"paused every download {log.throttle_pauses} time(s) when the site asked to slow down (429)")
+    if log.rebuilt:
+        names = ", ".join(f"{k} ({n})" for k, n in log.rebuilt.most_common())
+        con.print(f"rebuilt clips made with other settings: {names}")
+    if log.stopped:
+        con.print(f"[red]{log.stopped}; {log.pending} clip(s) pending")
 
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
@@ -241,6 +302,7 @@ def _summary(report: Any) -> None:
             example = report.reason_examples.get(code, "")
             r.add_row(str(n), code, example if len(example) <= 160 else example[:159] + "…")
         con.print(r)
+    _run_summary(con, report.run)
     _print_excluded(con, report.excluded)
     con.print(f"processed {report.processed} clip(s), {report.skipped} already done (resumed from the ledger)")
     if report.pruned:

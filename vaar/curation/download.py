@@ -40,24 +40,32 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
 from vaar._util.textsafe import one_line, strip_controls
+from vaar.curation.direct import direct_info as _direct_info
+from vaar.curation.fragments import FetchStats, fetch_by_index
 from vaar.curation.inputguard import input_args, sniff_problem
 from vaar.curation.media import probe
 from vaar.curation.mp4 import read_mp4_facts
 from vaar.curation.netguard import NetworkPolicy
+from vaar.curation.polite import GATE, host_slot
+from vaar.curation.runstats import thread_clock
 from vaar.errors import DownloadError, VerifyError
 
 DownloadMode = Literal["auto", "full", "section"]
 
 _PERMANENT = re.compile(
     r"HTTP Error (400|401|403|404|410|451)|Unsupported URL|not a valid URL|Private video|"
-    r"Video unavailable|removed|copyright|Sign in to confirm your age",
+    r"Video unavailable|removed|copyright|Sign in to confirm your age|in your country|"
+    r"Name or service not known|No address associated|nodename nor servname|not a bot",
     re.I,
 )
+_THROTTLED = re.compile(r"HTTP Error 429|Too Many Requests", re.I)
+BOT_CHECK = re.compile(r"not a bot", re.I)
+"""The site suspects the client, not the video: the run pauses, then stops (the clips stay pending)."""
 INFO_KEYS = ("id", "title", "uploader", "upload_date", "license", "webpage_url", "extractor_key", "duration")
 
 
@@ -76,6 +84,13 @@ class DownloadConfig:
     pad_s: float = 0.0
     allow_private_network: bool = False  # --allow-private-network (the sample, the tests)
     exempt_networks: tuple[str, ...] = ()  # CIDRs allowed although not public
+    per_host: int = 3  # sources of one host downloading at once (polite; < 1: no cap)
+    sleep_requests: float = 0.0  # yt-dlp --sleep-requests: seconds before each request
+    sleep_interval: float = 0.0  # yt-dlp --sleep-interval: seconds before each download
+    max_bot_checks: int = 3  # consecutive "not a bot" answers that stop the run (clips stay pending)
+    force_keyframes: bool = True  # section fallback: re-encode so a section starts on its cut (``copy`` precision
+    # needs it; the ``accurate`` trim re-encodes anyway, so the build turns it off: one encode, not two)
+    index_fetch: bool = True  # section mode: fetch the fragments an index names (vaar.curation.fragments)
 
     @property
     def network(self) -> NetworkPolicy:
@@ -102,6 +117,7 @@ class SourceMedia:
     sections: tuple[Section, ...]
     info: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
+    fetch: dict[str, Any] = field(default_factory=dict)  # method (index/section/full/cached), why, bytes, requests
 
     def section_for(self, start: float, end: float) -> Section:
         for s in self.sections:
@@ -187,9 +203,16 @@ def _params(cfg: DownloadConfig, outtmpl: str) -> dict[str, Any]:
         "logger": _Log(),
         # ffmpeg run by yt-dlp: on a URL (section downloads) network protocols only; on a
         # downloaded file (merge, fixups) one local file of a real container format
-        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "http,https,tcp,tls,crypto"]},
+        # -seek_timestamp: -ss is a time of the source, not of each input's own start, so separate
+        # video and audio formats whose first timestamps differ are cut at the same instant
+        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "http,https,tcp,tls,crypto",
+                                                  "-seek_timestamp", "1"]},
         "postprocessor_args": {f"{pp}+ffmpeg_i": input_args() for pp in _FFMPEG_PPS},
     }
+    if cfg.sleep_requests > 0:
+        params["sleep_interval_requests"] = cfg.sleep_requests
+    if cfg.sleep_interval > 0:
+        params["sleep_interval"] = cfg.sleep_interval
     if cfg.cookies:
         params["cookiefile"] = cfg.cookies
     if cfg.rate_limit:
@@ -209,15 +232,27 @@ def fetch_source(
 ) -> SourceMedia:
     """Fetch what the clips ``spans`` of ``url`` need into ``cache_dir`` (reused when done)."""
     last: DownloadError | None = None
+    host = urllib.parse.urlsplit(url).hostname or ""
     for attempt in range(1, cfg.retries + 2):
         try:
-            media = _fetch_once(url, spans, cache_dir, cfg)
-            return SourceMedia(media.url, media.sections, media.info, attempt)
+            with host_slot(host, cfg.per_host):
+                GATE.wait()
+                media = _fetch_once(url, spans, cache_dir, cfg)
+            return SourceMedia(media.url, media.sections, media.info, attempt, media.fetch)
         except DownloadError as exc:
             last = exc
+            if BOT_CHECK.search(exc.reason):  # the site suspects this client: the driver pauses or stops
+                GATE.pause(cfg.backoff_s * 2 ** (attempt - 1))
+                err = DownloadError(exc.reason)
+                err.bot_check = True  # type: ignore[attr-defined]
+                raise err from None
             if getattr(exc, "permanent", False) or attempt > cfg.retries:
                 break
-            time.sleep(cfg.backoff_s * 2 ** (attempt - 1))
+            wait = getattr(exc, "retry_after", None) or cfg.backoff_s * 2 ** (attempt - 1)
+            if _THROTTLED.search(exc.reason):
+                GATE.pause(wait)  # every download thread waits, not only this one
+            else:
+                time.sleep(wait)
     assert last is not None
     raise DownloadError(f"{last.reason} (after {attempt} attempt{'s' * (attempt > 1)})")
 
@@ -232,7 +267,6 @@ def _fetch_once(
     url: str, spans: Sequence[tuple[float, float]], cache_dir: Path, cfg: DownloadConfig
 ) -> SourceMedia:
     import yt_dlp
-    from yt_dlp.utils import download_range_func
 
     key = source_key(url)
     folder = cache_dir / key
@@ -246,7 +280,9 @@ def _fetch_once(
     ydl = _ydl(cfg)
     try:
         _check_url(url, cfg.network)
+        clock = thread_clock()
         info = _direct_info(ydl, url) or ydl.extract_info(url, download=False)
+        resolved = thread_clock()
         if info is None:
             raise _fail("yt-dlp returned no information for this URL", True)
         for u in _info_urls(info):
@@ -256,26 +292,57 @@ def _fetch_once(
         if mode == "auto":
             mode = "full" if _is_direct(info) else "section"
         sections: list[Section] = []
+        stats = FetchStats(method=mode)
         if mode == "full":
             path = _download(ydl, info, folder / "full.%(ext)s", None)
             facts = _check_file(path)
             dur = float(facts.get("duration") or info.get("duration") or 0.0)
             sections.append(Section(path, 0.0, 0.0, dur if dur > 0 else float("inf"), facts["has_audio"]))
         else:
-            for i, (s, e) in enumerate(wanted):
-                name = f"section{i}-{s:.3f}-{e:.3f}.%(ext)s"
-                path = _download(ydl, info, folder / name, download_range_func(None, [(s, e)]))
-                facts = _check_file(path)
-                got = float(facts.get("duration") or 0.0)
-                sections.append(Section(path, s, s, s + got, facts["has_audio"]))
+            sections = _fetch_sections(ydl, url, info, spans, wanted, folder, cfg, stats)
     except yt_dlp.utils.DownloadError as exc:
         msg = _clean(str(exc))
         raise _fail(msg, bool(_PERMANENT.search(msg))) from None
     except yt_dlp.utils.YoutubeDLError as exc:
         raise _fail(_clean(str(exc)), False) from None
-    media = SourceMedia(url, tuple(sections), meta)
+    done = thread_clock()
+    fetch = {"method": stats.method, "why": stats.reason, "bytes": stats.bytes, "requests": stats.requests,
+             **_seconds("resolve", clock, resolved), **_seconds("download", resolved, done)}
+    media = SourceMedia(url, tuple(sections), meta, fetch=fetch)
     _write_done(done_file, media)
     return media
+
+
+def _fetch_sections(ydl: Any, url: str, info: dict[str, Any], spans: Sequence[tuple[float, float]],
+                    wanted: list[tuple[float, float]], folder: Path, cfg: DownloadConfig,
+                    stats: FetchStats) -> list[Section]:
+    """The sections of ``spans``: by the formats' index when they have one, else by yt-dlp's
+    section download of the merged spans (``stats`` says which and why)."""
+    from yt_dlp.utils import download_range_func
+
+    def resolve() -> list[dict[str, Any]]:  # the signed URLs expired: sign anew
+        fresh = ydl.extract_info(url, download=False)
+        for u in _info_urls(fresh):
+            _check_url(u, cfg.network)
+        return list(fresh.get("requested_formats") or [fresh])
+
+    padded = [(max(0.0, s - cfg.pad_s), e + cfg.pad_s) for s, e in spans]
+    formats = list(info.get("requested_formats") or [info])
+    got = fetch_by_index(ydl, formats, padded, folder, stats, resolve) if cfg.index_fetch else None
+    if got is not None:
+        return [Section(p, off, s, e, a) for p, off, s, e, a in got]
+    stats.method, stats.reason = "section", stats.reason or "index fetching off"
+    sections = []
+    for i, (s, e) in enumerate(wanted):
+        ranges = download_range_func(None, [(s, e)])
+        path = _download(ydl, info, folder / f"section{i}-{s:.3f}-{e:.3f}.%(ext)s", ranges, cfg.force_keyframes)
+        facts = _check_file(path)
+        sections.append(Section(path, s, s, s + float(facts.get("duration") or 0.0), facts["has_audio"]))
+    return sections
+
+
+def _seconds(stage: str, a: tuple[float, float], b: tuple[float, float]) -> dict[str, float]:
+    return {f"{stage}_wall_s": b[0] - a[0], f"{stage}_cpu_s": b[1] - a[1]}
 
 
 def _check_url(url: str, policy: NetworkPolicy) -> None:
@@ -296,45 +363,6 @@ def _info_urls(info: dict[str, Any]) -> list[str]:
             if isinstance(frag, dict) and isinstance(frag.get("url"), str):
                 urls.append(frag["url"])
     return urls
-
-
-_DIRECT_TYPE = re.compile(r"(audio|video)/([a-z0-9.+-]+)$")
-_MANIFEST_TYPES = ("mpegurl", "dash", "f4m", "smil")
-
-
-def _direct_info(ydl: Any, url: str) -> dict[str, Any] | None:
-    """The info of a direct media file from a ``HEAD`` request (body not sent), else None.
-
-    Mirrors yt-dlp's generic extractor for a direct link, which finds it from a ``GET`` whose
-    body the server sends in full. None (let yt-dlp extract) when a site extractor claims the
-    URL, the server refuses ``HEAD``, or the type is not a single audio/video file.
-    """
-    from yt_dlp.networking import HEADRequest
-    from yt_dlp.networking.exceptions import RequestError
-    from yt_dlp.utils import determine_ext, mimetype2ext
-
-    if any(key != "Generic" and ie.suitable(url) for key, ie in ydl._ies.items()):
-        return None
-    try:
-        resp = ydl.urlopen(HEADRequest(url, headers={"Accept-Encoding": "identity"}))
-    except RequestError:
-        return None
-    try:
-        ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        final = str(resp.url)
-    finally:
-        resp.close()
-    m = _DIRECT_TYPE.match(ctype)
-    if not m or any(t in m.group(2) for t in _MANIFEST_TYPES):
-        return None
-    stem = PurePosixPath(final.split("?")[0].rstrip("/").split("/")[-1]).stem
-    name = urllib.parse.unquote(stem) or "video"
-    ext = determine_ext(final, default_ext=None) or mimetype2ext(ctype, default=None) or "mp4"
-    fmt = {"format_id": m.group(2), "url": final, "ext": ext, "vcodec": "none" if m.group(1) == "audio" else None}
-    info = {"id": name, "title": name, "formats": [fmt], "direct": True, "webpage_url": final,
-            "extractor": "generic", "extractor_key": "Generic", "original_url": url}  # fmt: skip
-    processed: dict[str, Any] | None = ydl.process_ie_result(info, download=False)
-    return processed
 
 
 _LOCAL = threading.local()
@@ -378,6 +406,7 @@ def guarded_youtubedl(policy: NetworkPolicy) -> Any:
         def urlopen(self, req: Any) -> Any:
             url = req if isinstance(req, str) else getattr(req, "url", None) or getattr(req, "full_url", "")
             _check_url(str(url), policy)
+            GATE.wait()  # a 429 or bot check elsewhere pauses this request too
             try:
                 resp = super().urlopen(req)
             except Refused as exc:
@@ -399,11 +428,11 @@ def _ydl(cfg: DownloadConfig) -> Any:
     return cache[cfg]
 
 
-def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any) -> Path:
+def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any, force_keyframes: bool = True) -> Path:
     """Download ``info`` to ``outtmpl`` (whole, or the ``download_ranges`` given)."""
     ydl.params["outtmpl"] = {"default": str(outtmpl)}
     ydl.params["download_ranges"] = ranges
-    ydl.params["force_keyframes_at_cuts"] = ranges is not None  # a section starts on its cut
+    ydl.params["force_keyframes_at_cuts"] = ranges is not None and force_keyframes  # a section starts on its cut
     if ranges is None:
         ydl.params.pop("download_ranges")
     result = ydl.process_ie_result(dict(info), download=True)
@@ -445,6 +474,7 @@ def _write_done(path: Path, media: SourceMedia) -> None:
     data = {
         "url": media.url,
         "info": media.info,
+        "fetch": media.fetch,
         "sections": [
             {"file": s.path.name, "offset": s.offset, "start": s.start,
              "end": s.end if s.end != float("inf") else None, "has_audio": s.has_audio}
@@ -468,4 +498,5 @@ def _load_done(path: Path, url: str) -> SourceMedia | None:
             return None
         end = s["end"] if s["end"] is not None else float("inf")
         sections.append(Section(p, s["offset"], s["start"], end, bool(s.get("has_audio", True))))
-    return SourceMedia(url, tuple(sections), data.get("info") or {})
+    fetch = {**(data.get("fetch") or {}), "cached": True, "bytes": 0, "requests": 0}
+    return SourceMedia(url, tuple(sections), data.get("info") or {}, fetch=fetch)

@@ -25,7 +25,15 @@ CREATE TABLE IF NOT EXISTS clips (
     fingerprint TEXT,               -- near-duplicate fingerprint as text (ok clips)
     updated_at  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sources (
+    url         TEXT PRIMARY KEY,
+    method      TEXT NOT NULL,      -- index | section | full | cached (vaar.curation.download)
+    why         TEXT,               -- why the index could not be used (a fallback), else NULL
+    fetch       TEXT NOT NULL,      -- JSON: bytes, requests, resolve/download seconds
+    updated_at  TEXT NOT NULL
+);
 """
+_CONFIG_COLUMN = "ALTER TABLE clips ADD COLUMN config TEXT"  # the build settings a clip was made with
 
 
 class Ledger:
@@ -36,6 +44,9 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        if "config" not in {r[1] for r in self._db.execute("PRAGMA table_info(clips)")}:
+            with self._db:
+                self._db.execute(_CONFIG_COLUMN)
 
     def close(self) -> None:
         self._db.close()
@@ -46,21 +57,41 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def put(self, row: dict[str, Any], fingerprint: str | None = None) -> None:
-        """Insert or replace one clip's row (one transaction)."""
+    def put(self, row: dict[str, Any], fingerprint: str | None = None, config: str | None = None) -> None:
+        """Insert or replace one clip's row (one transaction); ``config``: the fingerprint of the
+        build settings it was made with (:func:`vaar.curation.pipeline.config_fingerprint`)."""
         clean = {k: row.get(k) for k in MANIFEST_COLUMNS}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO clips (clip_id, status, row, fingerprint, updated_at) VALUES (?,?,?,?,?)",
+                "INSERT OR REPLACE INTO clips (clip_id, status, row, fingerprint, updated_at, config) "
+                "VALUES (?,?,?,?,?,?)",
                 (
                     clean["clip_id"],
                     clean["status"],
                     json.dumps(clean, sort_keys=True),
                     fingerprint,
                     now,
+                    config,
                 ),
             )
+
+    def configs(self) -> dict[str, str | None]:
+        """clip_id → the build-settings fingerprint it was made with (None: an older ledger)."""
+        return dict(self._db.execute("SELECT clip_id, config FROM clips").fetchall())
+
+    def put_source(self, url: str, fetch: dict[str, Any]) -> None:
+        """How one source was fetched (method, the fallback's reason, bytes, requests, seconds)."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO sources (url, method, why, fetch, updated_at) VALUES (?,?,?,?,?)",
+                (url, str(fetch.get("method") or "?"), fetch.get("why"), json.dumps(fetch, sort_keys=True), now),
+            )
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT url, method, why, fetch FROM sources").fetchall()
+        return {u: {**json.loads(f), "method": m, "why": w} for u, m, w, f in rows}
 
     def update_fields(self, updates: dict[str, dict[str, Any]]) -> None:
         """Set some manifest fields of existing rows (e.g. ``dup_group``), in one transaction."""

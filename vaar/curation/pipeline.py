@@ -54,9 +54,14 @@ from vaar.curation.licences import refresh_provenance, video_license
 from vaar.curation.manifest import write_manifest
 from vaar.curation.media import MediaConfig, ffmpeg_version
 from vaar.curation.owners import check_owners
+from vaar.curation.polite import GATE
 from vaar.curation.publish import PublishConfig, PublishResult, publish
 from vaar.curation.quality import QCConfig
 from vaar.curation.reasons import reason_code
+from vaar.curation.resume import clip_settings, rows_to_build
+from vaar.curation.runstats import RunLog
+from vaar.curation.runstats import clock as _clock
+from vaar.curation.runstats import since as _since
 from vaar.curation.sources import InvalidRow, SourceRow, read_sources
 from vaar.curation.stages import CLIP_STAGES, ClipWork
 from vaar.errors import ConfigError, ManifestError, StageError
@@ -108,6 +113,7 @@ class BuildReport:
     reason_examples: dict[str, str] = field(default_factory=dict)  # reason code -> one real error
     pruned: int = 0
     excluded: list[str] = field(default_factory=list)  # clip ids dropped by cfg.exclude
+    run: RunLog = field(default_factory=RunLog)  # stage times, fetch methods and bytes, an early stop
 
 
 # forkserver, not fork: the driver runs download threads, and forking a process while another
@@ -134,6 +140,8 @@ def run_build(
     """Build ``out`` from the source lists; resumable; returns what happened."""
     if cfg.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {cfg.workers}")
+    if cfg.media.precision == "accurate" and cfg.download.force_keyframes:  # the trim re-encodes: one encode
+        cfg = replace(cfg, download=replace(cfg.download, force_keyframes=False))
     tax = taxonomy or default_taxonomy()
     valid, invalid = read_sources(sources, taxonomy=tax)
     excluded: list[str] = []
@@ -156,11 +164,13 @@ def run_build(
             check_owners(valid, ledger)
         for bad in invalid:
             ledger.put(_invalid_row(bad, versions))
-        todo = _todo(valid, ledger, out, cfg.retry_failed)
+        settings, log = clip_settings(cfg), RunLog(pauses_before=GATE.pauses)
+        todo = rows_to_build(valid, ledger, out, cfg.retry_failed, settings, log.rebuilt)
         refresh_provenance(ledger, [r for r in valid if r.clip_id not in {t.clip_id for t in todo}])
         if on_start:
             on_start(len(todo))
-        _process(todo, out, cfg, media_cfg, versions, ledger, on_clip)
+        _process(todo, out, cfg, media_cfg, versions, ledger, on_clip, settings, log)
+        clock = _clock()
         _remove_stale_temps(out)
         _assign_dup_groups(ledger)
         manifest = out / "manifest.parquet"
@@ -168,13 +178,17 @@ def run_build(
         report = _report(ledger, out, len(todo), len(valid) - len(todo), None, manifest, current)
         report.pruned = pruned
         report.excluded = excluded
+        report.run = log.close(len(todo), GATE.pauses)
+        log.stages.add("ledger", *_since(clock))
     finally:
         ledger.close()
-    if cfg.do_publish:  # the same function as `vaar publish`: it reads only the manifest and media
+    if cfg.do_publish and not log.stopped:  # the same function as `vaar publish`: it reads only the manifest and media
+        clock = _clock()
         try:
             report.publish = publish(manifest, cfg.splits_dir, out / "dataset", cfg.publish, taxonomy=tax)
         except ManifestError as exc:  # e.g. no ok clip: keep the build, say why, exit non-zero
             report.publish_error = str(exc)
+        log.stages.add("publish", *_since(clock))
     if not cfg.keep_downloads and not any(s == "failed" for s in report.counts):
         shutil.rmtree(out / "cache" / "sources", ignore_errors=True)
     return report
@@ -192,28 +206,6 @@ def _prune(ledger: Ledger, keep: set[str], out: Path) -> list[dict[str, Any]]:
             if path is not None and path.is_relative_to(root) and path.is_file():
                 path.unlink()
     return gone
-
-
-def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool) -> list[SourceRow]:
-    statuses = ledger.statuses()
-    todo = []
-    for r in valid:
-        st = statuses.get(r.clip_id)
-        if st is None or st == "invalid" or (st == "failed" and retry_failed):
-            todo.append(r)
-        elif st == "ok":
-            row = ledger.get(r.clip_id) or {}
-            same = (row.get("url"), row.get("start"), row.get("end"), row.get("label")) == (
-                r.url, r.start, r.end, r.label,
-            )
-            files = all((out / str(row.get(k) or "")).is_file() for k in ("video_path", "audio_path"))
-            if not (same and files):
-                todo.append(r)
-        elif st in ("failed", "rejected"):
-            row = ledger.get(r.clip_id) or {}
-            if (row.get("url"), row.get("start"), row.get("end")) != (r.url, r.start, r.end):
-                todo.append(r)
-    return todo
 
 
 @dataclass(frozen=True)
@@ -237,10 +229,14 @@ def _process(
     versions: dict[str, str],
     ledger: Ledger,
     on_clip: Callable[[ClipEvent], None] | None,
+    settings: str = "",
+    log: RunLog | None = None,
 ) -> None:
     """Download every source of ``todo`` and process its clips, recording each in the ledger."""
     if todo:
-        _Driver(todo, out.resolve(), cfg, media_cfg, versions, ledger, on_clip).run()
+        driver = _Driver(todo, out.resolve(), cfg, media_cfg, versions, ledger, on_clip)
+        driver.settings, driver.log = settings or None, log or RunLog()
+        driver.run()
 
 
 class _Driver:
@@ -262,6 +258,9 @@ class _Driver:
         self.ready: list[_Task] = []
         self.downloads: dict[Future[SourceMedia], str] = {}
         self.clips: dict[Future[tuple[dict[str, Any], Any]], _Task] = {}
+        self.settings: str | None = None  # stored with each clip (clip_settings)
+        self.log = RunLog()
+        self.bot_checks = 0  # consecutive sources answered "confirm you're not a bot"
 
     def run(self) -> None:
         pool = make_executor(self.cfg.backend, self.cfg.workers, self.cfg.ray_address, mp_context=_POOL_CONTEXT)
@@ -282,7 +281,8 @@ class _Driver:
 
     def _submit(self, dl_pool: ThreadPoolExecutor, pool: Any) -> bool:
         """Keep a bounded number of downloads and clips in flight; False when all is done."""
-        while len(self.downloads) < self.cfg.download_workers and len(self.ready) < self.max_in_flight:
+        while (len(self.downloads) < self.cfg.download_workers and len(self.ready) < self.max_in_flight
+               and not self.log.stopped):
             url = next(self.urls, None)
             if url is None:
                 break
@@ -297,8 +297,9 @@ class _Driver:
         return fetch_source(url, sections, self.out / "cache" / "sources", self.cfg.download)
 
     def _record(self, row: dict[str, Any], fingerprint: str | None = None) -> None:
+        self.log.add_clip(row.pop("_times", None) or {})
         with self.lock:
-            self.ledger.put(row, fingerprint)
+            self.ledger.put(row, fingerprint, self.settings)
         if self.on_clip:
             self.on_clip(ClipEvent(row["clip_id"], row["label"], row["status"], row.get("error")))
 
@@ -308,6 +309,13 @@ class _Driver:
         try:
             media = fut.result()
         except StageError as exc:
+            if getattr(exc, "bot_check", False):  # the site suspects the client, not this video
+                self.bot_checks += 1
+                if self.bot_checks >= self.cfg.download.max_bot_checks and not self.log.stopped:
+                    self.log.stopped = (f"stopped after {self.bot_checks} consecutive bot checks "
+                                    f"(\"{exc.reason[:80]}\"): resume later with the same command, "
+                                    "or pass --cookies FILE; the clips not attempted stay pending")  # fmt: skip
+                return  # its clips stay pending: a rerun tries them
             for r in self.by_url[url]:
                 self._record(_failed_row(r, exc, self.versions))
             return
@@ -315,6 +323,10 @@ class _Driver:
             for r in self.by_url[url]:
                 self._record(_failed_row(r, StageError(_bug(exc)), self.versions, stage="download"))
             return
+        self.bot_checks = 0
+        self.log.add_fetch(media.fetch)
+        with self.lock:
+            self.ledger.put_source(url, media.fetch)
         for r in self.by_url[url]:
             try:
                 sec = media.section_for(r.start, r.end)
@@ -363,10 +375,16 @@ def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
     w = ClipWork(task, row, Path("clips") / r.label / f"{r.clip_id}.mp4",
                  Path("audio") / r.label / f"{r.clip_id}.flac")
     stage = CLIP_STAGES[0].__name__
+    times: dict[str, tuple[float, float]] = {}
+    row["_times"] = times  # wall and CPU per stage, for the run's table (not a manifest column)
     try:
         for run in CLIP_STAGES:
             stage = run.__name__
-            run(w)
+            clock = _clock()
+            try:
+                run(w)
+            finally:
+                times[stage] = _since(clock)
         row.update(
             status="ok",
             video_path=str(w.rel_video),

@@ -20,7 +20,16 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"must be after start", "validate.end_before_start"),
     (r"duration .* outside", "validate.duration_out_of_range"),
     (r"private (or|/) (loopback|internal)|resolves to a (private|loopback)", "validate.private_address"),
-    # download
+    # download: what the site says about the video (as `vaar audit` names it), then the network
+    (r"not a bot", "download.bot_check"),
+    (r"confirm your age|age[- ]restricted|inappropriate for some users", "download.age_restricted"),
+    (r"private video|video is private", "download.private"),
+    (r"in your country|geo[- ]?restrict", "download.geo_blocked"),
+    (r"video unavailable|has been removed|account .* terminated", "download.removed"),
+    (r"Name or service not known|No address associated|nodename nor servname|Failed to resolve|"
+     r"getaddrinfo failed|does not resolve", "download.dns"),
+    (r"non-public address", "download.refused_address"),
+    (r"Connection refused", "download.connection_refused"),
     (r"HTTP Error (\d{3})", r"download.http_\1"),
     (r"timed? ?out", "download.timeout"),
     (r"Unsupported URL", "download.unsupported_url"),

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vaar.curation.media import extract_audio, fix_offset, trim_normalise
+from vaar._util.atomic import atomic_path
+from vaar.curation.inputguard import input_args
+from vaar.curation.media import extract_audio, fix_offset, run_tool, trim_normalise
 from vaar.curation.quality import ClipQC, check_clip, measure
 from vaar.curation.sync import DecodedClip
 from vaar.curation.verify import verify_clip
@@ -51,9 +53,31 @@ fail or reject the clip. Its ``__name__`` is what the manifest's ``stage`` colum
 
 def trim(w: ClipWork) -> None:
     t, r = w.task, w.task.row
-    trimmed = trim_normalise(Path(t.src), r.start - t.offset, r.duration, w.video, w.audio, t.media, t.has_audio,
+    src = with_index(Path(t.src))
+    trimmed = trim_normalise(src, r.start - t.offset, r.duration, w.video, w.audio, t.media, t.has_audio,
                              analyse=True)  # fmt: skip
     w.decoded = trimmed.decoded
+
+
+def with_index(src: Path) -> Path:
+    """``src``, or for an MPEG-TS file (a container without an index) a Matroska copy of it.
+
+    Seeking in a file without an index is a guess: ffmpeg lands on a packet near the time and
+    decodes from there, so a clip whose only keyframe precedes its start came out without video.
+    The copy (stream copy, timestamps kept, written once next to the source) has an index, so the
+    trim decodes from the keyframe before the cut, as it does for MP4 and WebM."""
+    with src.open("rb") as f:
+        head = f.read(189 * 2)
+    if len(head) < 377 or not (head[0] == head[188] == head[376] == 0x47):
+        return src
+    dst = src.with_name(src.name + ".indexed.mkv")
+    if not dst.exists():
+        with atomic_path(dst) as tmp:  # clips of one source may race: each writes its own temp
+            proc = run_tool(["ffmpeg", "-nostdin", "-v", "error", "-y", *input_args(), "-i", str(src), "-map", "0:v?",
+                             "-map", "0:a?", "-c", "copy", "-copyts", "-f", "matroska", str(tmp)])  # fmt: skip
+            if proc.returncode != 0:
+                raise StageError(f"ffmpeg could not index the MPEG-TS source: {proc.stderr.decode(errors='replace')[-200:]}")
+    return dst
 
 
 def verify(w: ClipWork) -> None:

@@ -37,7 +37,7 @@ def robustness_for_entry(
     with tempfile.TemporaryDirectory(prefix="vaar-robust-") as tmp:
         res = run_robustness(predict, dataset, Path(tmp) / "out", split=split, resamples=resamples,
                              corruptions=corruptions, severities=severities,
-                             bootstrap_seed=seed, cache=cache or Path(tmp) / "cache", name=name, progress=progress)  # fmt: skip
+                             bootstrap_seed=seed, cache=cache, name=name, progress=progress)  # fmt: skip
         target = leaderboard / "robustness" / task / f"{slug}.png"
         atomic_write_bytes(target, (res.out / "heatmap.png").read_bytes())
         return entry_block(res.summary)

@@ -162,3 +162,28 @@ def test_failures_are_counted_per_condition(small_dataset: Path, tmp_path: Path,
                          resamples=0, cache=tmp_path / "cache")  # fmt: skip
     assert res.summary["failed_by_condition"] == {"fog s1": 1}
     assert res.summary["failed"][0][0] == broken
+
+
+def test_rescore_recomputes_the_matrix_from_the_saved_predictions(small_dataset: Path, tmp_path: Path) -> None:
+    from vaar.bench.rescore import index_predictions
+    from vaar.bench.robustness.board import entry_block
+    from vaar.bench.robustness.rescore import rescore_block
+
+    truth = load_truth(small_dataset, "test")
+    res = run_robustness(Recorder(), small_dataset, tmp_path / "out", corruptions=["fog"], severities=[1, 2],
+                         resamples=0, cache=tmp_path / "cache")  # fmt: skip
+    block = entry_block(res.summary)
+    files = index_predictions(tmp_path / "out")
+    assert rescore_block(block, truth, files)[0] == "ok"
+    forged = {**block, "matrix": {"fog": {**block["matrix"]["fog"], "2": 0.99}}}
+    status, detail = rescore_block(forged, truth, files)
+    assert status == "DIFFERS" and "fog s2" in detail
+    assert rescore_block({**block, "predictions_sha256": "0" * 64}, truth, files)[0] == "missing"
+    hostile = tmp_path / "h" / "p.csv"
+    hostile.parent.mkdir()
+    hostile.write_text("condition,clip_id,label,failed\nclean,\x1b[2J<script>,normal,0\n")
+    from vaar._util.hashing import sha256_file
+
+    status, detail = rescore_block({**block, "predictions_sha256": sha256_file(hostile)}, truth,
+                                   index_predictions(hostile.parent))  # fmt: skip
+    assert status == "invalid" and "\x1b" not in detail and "<script>" not in detail

@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
                 progress_bar("robustness") as update:  # fmt: skip
             entry["robustness"] = robustness_for_entry(
                 predict, args.dataset, args.split, args.leaderboard, task.name, slug,
-                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update)
+                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update,
+                predictions_dir=args.save_predictions.parent if args.save_predictions else None)
     path, board = submit_entry(args.leaderboard, entry, replace=args.replace, lock_timeout=args.lock_timeout)
     for line in board.skipped:
         print(f"warning: {line}", file=sys.stderr)

@@ -76,6 +76,12 @@ def rescore(task: Task, truth: Any, entries: Sequence[dict[str, Any]], folder: P
         report = task.score(preds, truth, resamples=0, seed=0)
         diffs = [f"{k} stored {_pct(e['scores'].get(k))}, re-scored {_pct(report.scores.get(k))}"
                  for k in task.score_labels if not _same(e["scores"].get(k), report.scores.get(k))]
+        if isinstance(e.get("robustness"), dict):  # the robustness track's matrix (vaar.bench.robustness)
+            from vaar.bench.robustness.rescore import rescore_block
+
+            status, detail = rescore_block(e["robustness"], truth, files, max_bytes)
+            if status != "ok":
+                diffs.append(detail)
         if diffs:
             out.append(Rescored(slug, "DIFFERS", "; ".join(diffs)))
         else:

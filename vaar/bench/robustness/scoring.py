@@ -4,7 +4,8 @@ Outputs in ``OUT`` (each written atomically)::
 
     OUT/clean.json              the clean score report (the task's metrics, 95% bootstrap intervals)
     OUT/<corruption>.json       one report per severity, with the corruption's definition
-    OUT/summary.json            mCF1, relative robustness, group means, the matrix (:mod:`.summary`)
+    OUT/summary.json            mCF1, balanced mCF1, rPC, difference, group means, the matrix (:mod:`.summary`)
+    OUT/predictions.csv         condition,clip_id,label,failed: every label scored (``--rescore`` input)
     OUT/heatmap.png             corruption x severity Macro-F1 (:mod:`.heatmap`)
 
 A run (``vaar-bench train``) is scored through its feature cache (:mod:`.extract`); a model (a
@@ -217,8 +218,9 @@ class ModelScorer:
 
 
 def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resamples: int, seed: int,
-           label: str) -> tuple[dict[str, Any], tuple[float, npt.NDArray[np.float64] | None]]:  # fmt: skip
-    """The task's report of ``probs`` (rows in ``ids`` order) and (Macro-F1, its bootstrap samples)."""
+           label: str, rows: list[str] | None = None) -> tuple[dict[str, Any], tuple[float, npt.NDArray[np.float64] | None]]:  # fmt: skip
+    """The task's report of ``probs`` (rows in ``ids`` order) and (Macro-F1, its bootstrap samples);
+    ``rows`` collects the predictions file's lines (``condition,clip_id,label,failed``)."""
     from vaar.bench.robustness.summary import macro_f1_samples
     from vaar.bench.tasks import get_task
     from vaar.bench.vaar_tasks import ClipPredictions
@@ -233,6 +235,8 @@ def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resam
     aligned, failed = wrong_for_failures(aligned, truth.labels, tax.index(tax.normal_class))
     digest = hashlib.sha256(np.ascontiguousarray(aligned).tobytes()).hexdigest()
     yhat = aligned.argmax(axis=1).astype(np.int64)
+    if rows is not None:
+        rows += [f"{label},{cid},{tax.slugs[int(p)]},{int(f)}\n" for cid, p, f in zip(truth.clip_ids, yhat, failed, strict=True)]
     preds = ClipPredictions(yhat, aligned, 1.0 - aligned[:, tax.index(tax.normal_class)], digest, label)
     report = get_task(TASK).score(preds, truth, resamples=resamples, seed=seed).to_dict()
     report["failed_clips"] = int(failed.sum())
@@ -328,8 +332,9 @@ def run_robustness(
             progress(done, total, what)
 
     failed_counts: dict[str, int] = {}
+    pred_rows: list[str] = ["condition,clip_id,label,failed\n"]
     clean_report, clean = _score(scorer.scores(None, 0, seed), scorer.clip_ids, truth, resamples,
-                                 bootstrap_seed, "clean")  # fmt: skip
+                                 bootstrap_seed, "clean", pred_rows)  # fmt: skip
     failed_counts["clean"] = clean_report["failed_clips"]
     _write_json(out_dir / "clean.json", clean_report)
     tick("clean")
@@ -341,7 +346,7 @@ def run_robustness(
         reports: dict[str, Any] = {}
         for s in sevs:
             reports[str(s)], conditions[(cname, s)] = _score(
-                scorer.scores(c, s, seed), scorer.clip_ids, truth, resamples, bootstrap_seed, f"{cname}-s{s}")
+                scorer.scores(c, s, seed), scorer.clip_ids, truth, resamples, bootstrap_seed, f"{cname} s{s}", pred_rows)
             failed_counts[f"{cname} s{s}"] = reports[str(s)]["failed_clips"]
             tick(f"{cname} s{s}")
         _write_json(out_dir / f"{cname}.json", {
@@ -351,6 +356,10 @@ def run_robustness(
             "severities": reports,
         })  # fmt: skip
     summary = summarise(clean, conditions, groups, sevs)
+    from vaar._util.atomic import atomic_write_text
+
+    preds_text = "".join(pred_rows)
+    atomic_write_text(out_dir / "predictions.csv", preds_text)
     stats = scorer.stats if isinstance(scorer, RunScorer) else scorer
     computed = stats.computed
     cached = stats.cached
@@ -363,6 +372,7 @@ def run_robustness(
         "clips_computed": computed, "clips_cached": cached,
         "failed": [list(f) for f in getattr(stats, "failed", [])],
         "failed_by_condition": {k: v for k, v in failed_counts.items() if v},
+        "predictions_sha256": hashlib.sha256(preds_text.encode()).hexdigest(),
         "seconds": round(time.perf_counter() - t0, 2),
     }  # fmt: skip
     plot_heatmap(summary["matrix"], sevs, summary["clean_macro_f1"], out_dir / "heatmap.png", label)

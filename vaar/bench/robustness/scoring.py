@@ -240,7 +240,10 @@ def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resam
     preds = ClipPredictions(yhat, aligned, 1.0 - aligned[:, tax.index(tax.normal_class)], digest, label)
     report = get_task(TASK).score(preds, truth, resamples=resamples, seed=seed).to_dict()
     report["failed_clips"] = int(failed.sum())
-    samples = macro_f1_samples(truth.labels, yhat, len(tax.slugs), resamples, seed) if resamples else None
+    from vaar.bench.vaar_tasks import bootstrap_unit
+
+    samples = macro_f1_samples(truth.labels, yhat, len(tax.slugs), resamples, seed, bootstrap_unit(truth)) \
+        if resamples else None  # fmt: skip
     return report, (float(report["scores"]["macro_f1"]), samples)
 
 

@@ -31,13 +31,19 @@ from vaar.bench import metrics as M
 
 
 def macro_f1_samples(y: npt.NDArray[np.int64], yhat: npt.NDArray[np.int64], k: int, resamples: int,
-                     seed: int) -> npt.NDArray[np.float64]:  # fmt: skip
+                     seed: int, cluster_of: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.float64]:  # fmt: skip
     """Macro-F1 of each bootstrap resample (R,), drawn and averaged as ``vaar-cls`` does (over the
-    classes present in the resample's labels or predictions: :func:`vaar.bench.metrics.macro_f1`)."""
+    classes present in the resample's labels or predictions: :func:`vaar.bench.metrics.macro_f1`;
+    resampling sources when ``cluster_of`` gives each clip's, :func:`vaar.bench.vaar_tasks.bootstrap_unit`)."""
+    from vaar.bench.vaar_tasks import cluster_counts
+
     n = len(y)
     pair = y * k + yhat
     out = []
-    for (conf,) in M.bootstrap_counts(n, resamples, seed, [(pair, k * k)]):
+    tables = [(pair, k * k)]
+    draws = M.bootstrap_counts(n, resamples, seed, tables) if cluster_of is None else \
+        cluster_counts(cluster_of, resamples, seed, tables)  # fmt: skip
+    for (conf,) in draws:
         m = conf.reshape(-1, k, k).astype(np.float64)
         tp = np.diagonal(m, axis1=1, axis2=2)
         f1, _ = M.macro_f1(tp, m.sum(axis=2), m.sum(axis=1))  # (B,)

@@ -187,3 +187,21 @@ def test_rescore_recomputes_the_matrix_from_the_saved_predictions(small_dataset:
     status, detail = rescore_block({**block, "predictions_sha256": sha256_file(hostile)}, truth,
                                    index_predictions(hostile.parent))  # fmt: skip
     assert status == "invalid" and "\x1b" not in detail and "<script>" not in detail
+
+
+def test_the_plan_is_reported_first_and_the_cache_is_shared(small_dataset: Path, tmp_path: Path) -> None:
+    """The run says what it will make before starting; a second run makes nothing."""
+    seen: list[str] = []
+
+    def progress(done: int, total: int, text: str) -> None:
+        seen.append(text)
+
+    kw: dict[str, Any] = {"corruptions": ["occlusion"], "severities": [1, 2], "resamples": 0,
+                          "cache": tmp_path / "cache", "progress": progress}  # fmt: skip
+    first = run_robustness(Recorder(), small_dataset, tmp_path / "a", **kw)
+    assert seen[0].startswith("plan: 20 clips x 2 conditions: 0 corrupted files cached, 40 to make")
+    assert first.computed == 40
+    seen.clear()
+    second = run_robustness(Recorder(), small_dataset, tmp_path / "b", **kw)
+    assert seen[0].startswith("plan: 20 clips x 2 conditions: 40 corrupted files cached, 0 to make")
+    assert second.computed == 0 and second.cached == 40

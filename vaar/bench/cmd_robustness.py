@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         target = stack.enter_context(model_predict(args.model))  # the model runs in its own process
 
     def progress(done: int, total: int, what: str) -> None:
+        if what.startswith("plan: "):  # the estimate, on its own line before the work starts
+            print(f"  {what[6:]}", file=sys.stderr, flush=True)
+            return
         print(f"\r  {done}/{total} conditions scored ({what})\033[K", end="", file=sys.stderr, flush=True)
 
     with stack:

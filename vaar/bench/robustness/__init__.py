@@ -10,6 +10,7 @@ test split at evaluation time; nothing new is hosted or downloaded::
     modality.py   audio_missing video_missing (frames/samples); compression av_shift (ffmpeg, media)
     media.py      a corrupted copy of a clip's media files (decode, transform, encode), cached
     extract.py    corrupted features of a trained run's backbones, cached by corruption/severity/seed
+    plan.py       what a run will make and what the cache holds, with a rough time (shown first)
     scoring.py    run_robustness(): every corruption x severity scored with the task's metrics
     summary.py    mCF1 (flat, mPC-style) and balanced, rPC = mCF1/clean, the difference, group means
     rescore.py    --rescore of a block from its saved per-condition predictions

@@ -318,6 +318,10 @@ def run_robustness(
         label = name or str(getattr(predict_fn_or_run, "__qualname__", "model"))
     total = 1 + len(names) * len(sevs)
     done = 0
+    if progress is not None:  # what it will do, before it starts (the CLIs show it)
+        from vaar.bench.robustness.plan import plan
+
+        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir).describe())
     if isinstance(scorer, RunScorer):
         conds: list[tuple[Corruption | None, int]] = [(None, 0)]
         conds += [(get_corruption(n), s) for n in names for s in sevs]

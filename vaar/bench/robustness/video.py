@@ -237,8 +237,7 @@ def defocus(frames: Tensor, times: Tensor, ctx: Context) -> Tensor:
 @register_corruption("frame_drops", group="video", stage="frames", touches=("video",),
                      levels=(0.1, 0.2, 0.35, 0.5, 0.7), unit="share of frames dropped")  # fmt: skip
 def frame_drops(frames: Tensor, times: Tensor, ctx: Context) -> Tensor:
-    """A dropped frame shows the last delivered one (a frozen stream); the first is always delivered.
-    Inside feature extraction the 'last delivered' frame is the previous decoded one."""
+    """A dropped frame shows the last delivered one (a frozen stream); the first is always delivered."""
     x = frames.clone()
     last = 0
     for i, t in enumerate(times.tolist()):

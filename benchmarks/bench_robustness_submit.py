@@ -6,7 +6,10 @@ cores: first <= 5 min, second <= 2 min for the 20 sample clips). Each run is a f
 user runs it; the machine may be shared, so the load average is printed beside the times.
 
     .venv/bin/python benchmarks/bench_robustness_submit.py --dataset demo/dataset --run demo/runs/avarnet \\
-        [--corruptions all] [--severities 1-5]
+        [--cache DIR]
+
+With ``--cache`` pointing at a cache that already holds every corrupted file (for instance the
+one ``vaar-bench robustness --run`` filled: both paths share it), both runs are "second" runs.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--run", type=Path, required=True, help="a run folder of `vaar-bench train`")
+    p.add_argument("--cache", type=Path, help="an existing corrupted-media cache to start from (default: a fresh one)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-robust-") as tmp:
-        lb, cache = Path(tmp) / "lb", Path(tmp) / "cache"
+        lb, cache = Path(tmp) / "lb", a.cache or Path(tmp) / "cache"
         load0 = os.getloadavg()[0]
         first = submit(a, lb, cache, "first")
         load1 = os.getloadavg()[0]

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     s = res.summary
 
     def iv(x: list[float] | None) -> str:
-        return f" ({100 * x[0]:.1f}-{100 * x[1]:.1f})" if x else ""
+        return f" ({100 * x[0]:.1f} to {100 * x[1]:.1f})" if x else ""
 
     print(f"{s['model']}: clean Macro-F1 {100 * s['clean_macro_f1']:.2f}{iv(s['clean_ci95'])}, "
           f"mCF1 {100 * s['mcf1']:.2f}{iv(s['ci95'])} (flat mean of {len(s['matrix'])} corruptions x "

@@ -64,7 +64,11 @@ def test_second_model_on_the_same_backbones_extracts_nothing(
     fog = json.loads((tmp_path / "b" / "fog.json").read_text())
     assert set(fog["severities"]) == {"1", "5"} and fog["severities"]["5"]["main_score"] == "macro_f1"
     assert s["mcf1"] == pytest.approx(np.mean([v for row in s["matrix"].values() for v in row.values()]))
-    assert s["relative"] == pytest.approx(s["mcf1"] - s["clean_macro_f1"])
+    assert s["difference"] == pytest.approx(s["mcf1"] - s["clean_macro_f1"])
+    assert s["rpc"] == pytest.approx(s["mcf1"] / s["clean_macro_f1"])
+    groups = [s["groups"][g] for g in ("video", "audio", "modality")]
+    assert s["mcf1_balanced"] == pytest.approx(np.mean(groups))
+    assert s["weights"] == pytest.approx({"video": 2 / 6, "audio": 2 / 6, "modality": 2 / 6})
     lo, hi = s["ci95"]
     assert lo <= hi
 
@@ -105,9 +109,10 @@ def test_modality_dropout_zeroes_one_modality(small_dataset: Path, small_feature
 
 
 def test_model_submission_robustness_lands_on_the_leaderboard(
-    demo_runs: dict[str, Path], small_dataset: Path, tmp_path: Path
+    demo_runs: dict[str, Path], small_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The --model path (corrupted media files, the submit hook) on two conditions, then the page."""
+    monkeypatch.setenv("VAAR_ROBUSTNESS_CACHE", str(tmp_path / "persistent"))
     from vaar.baselines.serve import from_run
     from vaar.bench.robustness.submit import robustness_for_entry
 

@@ -45,13 +45,14 @@ def backbones() -> tuple:
 
 
 def features(clip: bytes, backbones: tuple, name: str | None, severity: int = 3, seed: int = 0,
-             cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Features of the clip under a corruption, through extract_clip (hook or corrupted media)."""
+             cache: Path | None = None, media: bool = False) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Features of the clip under a corruption, through extract_clip (the hook, or corrupted media
+    for a ``media`` stage or with ``media=True``: the scorer's one path)."""
     bounds = clip_bounds(clip, 8, None)
     video, audio, transform = clip, clip, None
     if name is not None:
         c = get_corruption(name)
-        if c.stage == "media":
+        if c.stage == "media" or media:
             assert cache is not None
             video, audio = corrupt_clip_media(c, severity, seed, MediaCache(cache), clip, clip, "c.mp4", "c.mp4")  # type: ignore[assignment]
         else:
@@ -163,8 +164,9 @@ def test_each_corruption_changes_what_it_claims_and_nothing_else(
     assert np.array_equal(a, a2) and np.array_equal(v, v2)
 
 
-def test_decode_once_path_equals_the_extract_clip_hook(clip: bytes, backbones: tuple, tmp_path: Path) -> None:
-    """The scorer decodes a clip once for all conditions; its features equal extract_clip's."""
+def test_scorer_features_are_those_of_the_corrupted_files(clip: bytes, backbones: tuple, tmp_path: Path) -> None:
+    """The scorer decodes a clean clip once; each corruption's features are extract_clip's on the
+    corrupted copy of the files (the bytes a --model gets)."""
     from vaar.baselines.data import ClipRef
 
     cache = FeatureCache(tmp_path / "feat")
@@ -179,7 +181,7 @@ def test_decode_once_path_equals_the_extract_clip_hook(clip: bytes, backbones: t
     for c, sev in conds:
         got = load_features(cache, loader, "T8", ref, c, sev, 0)
         assert got is not None
-        want = features(clip, backbones, c.name if c else None, severity=sev, cache=tmp_path / "m2")
+        want = features(clip, backbones, c.name if c else None, severity=sev, cache=tmp_path / "m2", media=True)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     again = ExtractStats()
     fill_clip(cache, loader, "T8", 8, ref, lambda: (_ for _ in ()).throw(AssertionError("decoded")), conds, 0,

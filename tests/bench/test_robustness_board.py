@@ -16,8 +16,12 @@ SEVS = [1, 2, 3, 4, 5]
 
 
 def block(mcf1: float, **extra: Any) -> dict[str, Any]:
-    matrix = {"fog": {str(s): 0.9 - 0.1 * s for s in SEVS}, "video_missing": {str(s): 0.8 - 0.15 * s for s in SEVS}}
-    return {"mcf1": mcf1, "ci95": [mcf1 - 0.05, mcf1 + 0.03], "clean_macro_f1": 0.9, "relative": mcf1 - 0.9,
+    """A complete block (every registered corruption x severity) whose matrix averages to ``mcf1``."""
+    from vaar.bench.robustness.registry import corruption_names
+
+    matrix = {n: {str(s): mcf1 + 0.02 * (3 - s) for s in SEVS} for n in corruption_names()}
+    return {"mcf1": mcf1, "ci95": [mcf1 - 0.05, mcf1 + 0.03], "clean_macro_f1": 0.9, "difference": mcf1 - 0.9,
+            "rpc": mcf1 / 0.9, "rpc_ci95": [0.5, 0.7], "n": 20,
             "groups": {"video": 0.6, "modality": 0.4}, "severities": SEVS, "matrix": matrix, **extra}  # fmt: skip
 
 
@@ -63,7 +67,8 @@ def test_hostile_robustness_blocks_are_escaped_or_dropped() -> None:
     assert "../../etc" not in md.split("## Robustness track")[-1]  # no path from an unchecked slug
     assert "../../etc" not in html.split('<section id="robustness">')[-1]
     r = robustness_of(bad)
-    assert r is not None and set(r["matrix"]) == {"fog", "video_missing"} and 2 not in r["matrix"]["fog"]
+    assert r is not None and "<img src=x onerror=alert(1)>" not in r["matrix"] and 2 not in r["matrix"]["fog"]
+    assert not r["complete"]  # two cells dropped: no longer the full matrix, so not ranked
     assert robustness_of(entries[1]) is None and robustness_of(entries[2]) is None
 
 
@@ -93,10 +98,40 @@ def test_robustness_in_headless_chromium(tmp_path: Path) -> None:
             nums = [float(v) for v in vals if v]
             assert nums == sorted(nums, reverse=True) and vals[-1] == ""
             assert page.locator("#robustness svg.heat").count() == 2
-            assert page.locator("#robustness svg.heat rect").count() == 20  # 2 corruptions x 5 severities, 2 models
+            assert page.locator("#robustness svg.heat rect").count() == 180  # 18 corruptions x 5 severities, 2 models
+            page.click('#robustness details[data-slug="m0"] summary')  # the per-model detail view opens
             box = page.locator("#heat-m0").bounding_box()
             assert box is not None and box["width"] > 100 and box["height"] > 40
             assert "Video only <script>" in page.inner_text("#robustness")  # a name, shown as text
         finally:
             browser.close()
     assert errors == []
+
+
+def test_incomplete_or_inconsistent_blocks_are_marked_and_not_ranked() -> None:
+    """The page recomputes mCF1 from the matrix, ranks only full matrices, flags a wrong claim."""
+    entries = with_robustness()
+    entries[0]["robustness"] = block(0.55)
+    del entries[0]["robustness"]["matrix"]["fog"]  # 85 of 90 conditions
+    entries[2]["robustness"] = {**block(0.61), "mcf1": 0.99}  # claims more than its matrix holds
+    r0, r2 = robustness_of(entries[0]), robustness_of(entries[2])
+    assert r0 is not None and not r0["complete"] and r0["conditions"] == 85
+    assert r2 is not None and r2["complete"] and r2["mismatch"] and abs(r2["mcf1"] - 0.61) < 1e-9
+    md = render_markdown(entries)
+    section = md.split("## Robustness track")[-1]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ") and "Model" not in ln]
+    assert rows[0].startswith("| 1 |") and "61.0" in rows[0] and "differs from its matrix" in rows[0]
+    assert rows[1].startswith("| \u2014 |") and "incomplete: 85 of 90 conditions, not ranked" in rows[1]
+    assert "99.0" not in section  # the claimed figure is never shown
+    html = render_html(entries)
+    assert "incomplete: 85 of 90 conditions" in html and "rPC" in html and "Balanced" in html
+
+
+def test_page_matrix_has_groups_clean_rpc_legend_and_a_caution_above_clean() -> None:
+    entries = with_robustness()
+    entries[0]["robustness"] = block(0.95)  # cells up to 0.99, above clean (0.9) on n = 20
+    html = render_html(entries)
+    section = html.split('<section id="robustness">')[-1]
+    assert 'class="legend"' in section and "#440154" in section and "#fde725" in section  # viridis ends
+    assert "Corruption groups" in section and "<line " in section and "\u2020 above the clean score" in section
+    assert section.count("<details") == 2 and "0.6" in section  # per-model detail view; rPC interval

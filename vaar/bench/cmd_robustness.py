@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         target = stack.enter_context(model_predict(args.model))  # the model runs in its own process
 
     def progress(done: int, total: int, what: str) -> None:
+        if what.startswith("plan: "):  # the estimate, on its own line before the work starts
+            print(f"  {what[6:]}", file=sys.stderr, flush=True)
+            return
         print(f"\r  {done}/{total} conditions scored ({what})\033[K", end="", file=sys.stderr, flush=True)
 
     with stack:
@@ -69,14 +72,20 @@ def run(args: argparse.Namespace) -> int:
     s = res.summary
 
     def iv(x: list[float] | None) -> str:
-        return f" ({100 * x[0]:.1f}-{100 * x[1]:.1f})" if x else ""
+        return f" ({100 * x[0]:.1f} to {100 * x[1]:.1f})" if x else ""
 
     print(f"{s['model']}: clean Macro-F1 {100 * s['clean_macro_f1']:.2f}{iv(s['clean_ci95'])}, "
-          f"mCF1 {100 * s['mcf1']:.2f}{iv(s['ci95'])}, relative {100 * s['relative']:+.2f}{iv(s['relative_ci95'])}")
-    print("  groups: " + ", ".join(f"{g} {100 * v:.2f}" for g, v in s["groups"].items()))
+          f"mCF1 {100 * s['mcf1']:.2f}{iv(s['ci95'])} (flat mean of {len(s['matrix'])} corruptions x "
+          f"{len(s['severities'])} severities), balanced {100 * s['mcf1_balanced']:.2f}{iv(s['mcf1_balanced_ci95'])}")
+    rpc = s["rpc"]
+    rpc_iv = f" ({s['rpc_ci95'][0]:.3f}-{s['rpc_ci95'][1]:.3f})" if s["rpc_ci95"] else ""
+    print(f"  rPC (mCF1 / clean) {'n/a' if rpc is None else f'{rpc:.3f}'}{rpc_iv}, "
+          f"difference (mCF1 - clean) {100 * s['difference']:+.2f}{iv(s['difference_ci95'])}")
+    print("  groups: " + ", ".join(f"{g} {100 * v:.2f} (weight {s['weights'][g]:.2f})" for g, v in s["groups"].items()))
     if s["failed"]:
-        print(f"  warning: {len(s['failed'])} clip(s) could not be corrupted or decoded and were scored as "
-              f"uniform guesses (first: {s['failed'][0][0]}: {s['failed'][0][1]})")
+        total = sum(s["failed_by_condition"].values())
+        print(f"  warning: {total} clip x condition pair(s) failed (not decoded or not corrupted) and were scored as "
+              f"wrong for every class (first: {s['failed'][0][0]}: {s['failed'][0][1]})")
     print(f"  {res.computed} clip passes computed, {res.cached} from the cache, {res.seconds:.1f} s -> "
-          f"{res.out / 'summary.json'}, {res.out / 'heatmap.png'}")
+          f"{res.out / 'summary.json'}, {res.out / 'heatmap.png'}, {res.out / 'predictions.csv'}")
     return 0

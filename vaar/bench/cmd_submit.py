@@ -143,10 +143,17 @@ def run(args: argparse.Namespace) -> int:
         from vaar.bench.sandbox import Limits
 
         with model_predict(args.model, Limits(args.model_timeout, args.model_memory_mb)) as predict, \
-                progress_bar("robustness") as update:  # fmt: skip
+                progress_bar("robustness") as bar:  # fmt: skip
+
+            def update(done: int, total: int, text: str) -> None:
+                if text.startswith("plan: "):  # the estimate, printed before the work starts
+                    print(f"  robustness: {text[6:]}", file=sys.stderr)
+                bar(done, total, "" if text.startswith("plan: ") else text)
+
             entry["robustness"] = robustness_for_entry(
                 predict, args.dataset, args.split, args.leaderboard, task.name, slug,
-                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update)
+                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update,
+                predictions_dir=args.save_predictions.parent if args.save_predictions else None)
     path, board = submit_entry(args.leaderboard, entry, replace=args.replace, lock_timeout=args.lock_timeout)
     for line in board.skipped:
         print(f"warning: {line}", file=sys.stderr)

@@ -42,7 +42,8 @@ def _reported(task: str, model: str, score: str, value: float, citation: str, ur
 
 
 REPORTED: tuple[Reported, ...] = (
-    _reported("vaar-cls", "AVAR-Net", "accuracy", 0.8929, AVAR_NET, AVAR_NET_URL),
+    _reported("vaar-cls", "AVAR-Net", "accuracy", 0.8929, AVAR_NET, AVAR_NET_URL,
+              note="different test set: measured on the authors' unreleased VAAR, not on this board's test split"),
     _reported(
         "xd-violence", "MACIL-SD", "pr_auc", 0.8340,
         "Yu et al., \u201cModality-Aware Contrastive Instance Learning with Self-Distillation for "

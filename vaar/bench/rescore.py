@@ -82,10 +82,18 @@ def rescore(task: Task, truth: Any, entries: Sequence[dict[str, Any]], folder: P
         boot = e.get("bootstrap") or {}
         report = task.score(preds, truth, resamples=int(boot.get("resamples", 0) or 0), seed=int(boot.get("seed", 0) or 0))
         diffs = _differences(task, e, report)
+        robustness_checked = False
+        if isinstance(e.get("robustness"), dict):  # the robustness track's matrix (vaar.bench.robustness)
+            from vaar.bench.robustness.rescore import rescore_block
+
+            status, detail = rescore_block(e["robustness"], truth, files, max_bytes)
+            if status not in ("ok", "missing"):  # missing: no saved predictions, reported as unverified below
+                diffs.append(detail)
+            robustness_checked = status == "ok"
         if diffs:
             out.append(Rescored(slug, "DIFFERS", "; ".join(diffs)))
             continue
-        unverified = _unverified(e)
+        unverified = _unverified(e, robustness_checked)
         if unverified:
             out.append(Rescored(slug, "unverified", f"{path.name} reproduces every score, interval and n; "
                                                     f"cannot check: {'; '.join(unverified)}"))
@@ -118,13 +126,13 @@ def _differences(task: Task, e: dict[str, Any], report: Any) -> list[str]:
     return diffs
 
 
-def _unverified(e: dict[str, Any]) -> list[str]:
-    """Fields a predictions file cannot reproduce."""
+def _unverified(e: dict[str, Any], robustness_checked: bool = False) -> list[str]:
+    """Fields a predictions file cannot reproduce (a robustness block is re-scored when its predictions are there)."""
     out = []
     cost = e.get("cost") or {}
     if cost.get("measured") or any(cost.get(k) is not None for k in ("parameters", "latency_ms_per_clip")):
         out.append("cost (measured by the submitter's `submit --model` run; re-run it on the host)")
-    if e.get("robustness") is not None:
+    if e.get("robustness") is not None and not robustness_checked:
         out.append("robustness (re-run `vaar-bench submit --model --robustness` on the host)")
     return out
 

@@ -81,6 +81,10 @@ class LabelSet:
     source: str  # file the labels came from (for messages and the entry)
     split: str | None
     dataset_version: str | None = None
+    #: the bootstrap's resampling unit per clip: its ``source_id`` (clips cut from one source video
+    #: are correlated and a split keeps them together), the clip id where a row has none; None
+    #: when the file has no source_id column (then clips are resampled one by one)
+    groups: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         raise ManifestError(f"{path}: labels need columns clip_id,label (found {','.join(fields) or 'none'})")
     ids: list[str] = []
     labels: list[int] = []
+    groups: list[str] = []
     bad: list[str] = []
     unlabelled = 0
     index = {s: i for i, s in enumerate(tax.slugs)}
@@ -179,6 +184,7 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
             continue
         ids.append(cid)
         labels.append(index[lab])
+        groups.append(row.get("source_id") or cid)
     if unlabelled:
         raise ManifestError(
             f"{path}: {unlabelled} clips have no label (a split published without labels); "
@@ -194,7 +200,8 @@ def _read_labels_csv(path: Path, tax: Taxonomy, split: str | None, version: str 
         raise ManifestError(f"{path}: duplicate clip_id ({', '.join(dupes[:5])}); each clip once")
     if split is None and is_private_labels(fields, ids):  # --labels FILE: the host's private labels?
         digest = private_identity(path, raw, secret_file)
-    return LabelSet(tuple(ids), np.asarray(labels, dtype=np.int64), digest, str(path), split, version)
+    return LabelSet(tuple(ids), np.asarray(labels, dtype=np.int64), digest, str(path), split, version,
+                    tuple(groups) if "source_id" in fields else None)
 
 
 def _split_csv(root: Path, split: str) -> Path:

@@ -111,7 +111,8 @@ def _confusion(conf: M.FloatArray, k: int) -> tuple[M.FloatArray, M.FloatArray, 
 def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: npt.NDArray[np.int64], k: int,
                  curves: dict[str, M.Ranking], evaluate: Any, class_names: Sequence[str],
                  resamples: int, seed: int) -> ScoreReport:
-    """Point scores, clip bootstrap and per-class scores shared by the two VAAR tasks.
+    """Point scores, bootstrap (by source_id where the labels carry it, else by clip) and
+    per-class scores shared by the two VAAR tasks.
 
     ``curves`` are named rankings (class slugs for per-class AP, plus "anomaly"); ``evaluate``
     maps (confusion counts (B, k*k), segment sums per curve) to score arrays (B,).
@@ -128,7 +129,10 @@ def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: np
     names = list(curves)
     tables = [(pair, k * k)] + [(curves[c].segment_of, curves[c].n_segments) for c in names]
     fewer = 0  # resamples whose macro-F1 averaged fewer classes than the whole split holds
-    for conf, *segs in M.bootstrap_counts(n, resamples, seed, tables):
+    unit = bootstrap_unit(truth)
+    draws = M.bootstrap_counts(n, resamples, seed, tables) if unit is None else \
+        cluster_counts(unit, resamples, seed, tables)  # fmt: skip
+    for conf, *segs in draws:
         out = evaluate(conf, dict(zip(names, segs, strict=True)))
         averaged = out.pop(CLASSES_AVERAGED, None)
         if averaged is not None and full_classes is not None:
@@ -142,9 +146,40 @@ def _score_clips(task: Task, truth: LabelSet, y: npt.NDArray[np.int64], yhat: np
         ap = as_float(M.areas_from_segments(curves[name], segs1[name])[0][0]) if name in curves else None
         per_class[name] = {"precision": float(prec[0, c]), "recall": float(rec[0, c]),
                            "f1": float(f1[0, c]), "ap": ap, "support": int(support[0, c])}
-    details = {"macro_f1_resamples_missing_a_class": fewer} if fewer else None
+    details: dict[str, Any] = {"macro_f1_resamples_missing_a_class": fewer} if fewer else {}
+    if resamples:
+        details["bootstrap_unit"] = "clip" if unit is None else "source_id"
+        details["bootstrap_clusters"] = n if unit is None else int(unit.max()) + 1
     return finish(task, n=n, split_sha256=truth.sha256, point=point, samples=samples,
-                  per_class=per_class, resamples=resamples, seed=seed, details=details)
+                  per_class=per_class, resamples=resamples, seed=seed, details=details or None)
+
+
+def bootstrap_unit(truth: LabelSet) -> npt.NDArray[np.int64] | None:
+    """(N,) cluster index of each clip: its ``source_id`` (a test split keeps the clips of one
+    source together, and they are correlated, so the bootstrap resamples sources, as the XD task
+    resamples videos); None when the labels carry no source_id or every source has one clip."""
+    groups = getattr(truth, "groups", None)
+    if groups is None or len(set(groups)) == len(groups):
+        return None
+    _, inverse = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    return inverse.astype(np.int64)
+
+
+def cluster_counts(cluster_of: npt.NDArray[np.int64], resamples: int, seed: int,
+                   tables: list[tuple[npt.NDArray[np.int64], int]]) -> Any:  # fmt: skip
+    """As :func:`vaar.bench.metrics.bootstrap_counts`, resampling clusters: each resample draws
+    K clusters with replacement (:func:`vaar.bench.metrics.bootstrap_weights`) and every clip of a
+    drawn cluster counts once per draw. Yields per block one (b, n_bins) matrix per table."""
+    import scipy.sparse as sp
+
+    n = len(cluster_of)
+    k = int(cluster_of.max()) + 1
+    cols = np.arange(n, dtype=np.int64)
+    ones = np.ones(n, dtype=np.float32)
+    mats = [sp.csr_matrix((ones, (np.asarray(t, dtype=np.int64), cols)), shape=(nb, n)) for t, nb in tables]
+    for w in M.bootstrap_weights(k, resamples, seed, n):  # (b, K) draws per cluster
+        per_clip = np.ascontiguousarray(w[:, cluster_of].T)  # (N, b)
+        yield [np.ascontiguousarray((m @ per_clip).T) for m in mats]  # (b, n_bins) each
 
 
 def _nanmean_rows(a: M.FloatArray) -> M.FloatArray:

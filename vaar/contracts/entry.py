@@ -44,6 +44,7 @@ def _url() -> dict[str, Any]:
 def _robustness_schema(fraction: dict[str, Any]) -> dict[str, Any]:
     """``vaar-bench submit --robustness``'s block (vaar.bench.robustness.board.entry_block)."""
     signed = {"type": "number", "minimum": -1, "maximum": 1}
+    ratio = {"type": "number", "minimum": 0, "maximum": 100}
 
     def interval(item: dict[str, Any]) -> dict[str, Any]:
         return _maybe({"type": "array", "minItems": 2, "maxItems": 2, "items": item})
@@ -51,7 +52,17 @@ def _robustness_schema(fraction: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "required": ["mcf1"], "properties": {
         "mcf1": fraction, "ci95": interval(fraction),
         "clean_macro_f1": fraction, "clean_ci95": interval(fraction),
-        "relative": signed, "relative_ci95": interval(signed),
+        "relative": signed, "relative_ci95": interval(signed),  # the difference, under its pre-v2 name
+        "difference": signed, "difference_ci95": interval(signed),
+        "mcf1_balanced": fraction, "mcf1_balanced_ci95": interval(fraction),
+        "rpc": ratio, "rpc_ci95": interval(ratio),
+        "weights": {"type": "object", "maxProperties": 3, "propertyNames": {"enum": ["video", "audio", "modality"]},
+                    "additionalProperties": fraction},
+        "n": {"type": "integer", "minimum": 1, "maximum": 10**9},
+        "failed_by_condition": {"type": "object", "maxProperties": 512,
+                                "propertyNames": {"pattern": "^(clean|[a-z0-9_]{1,40} s[1-5])$"},
+                                "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10**9}},
+        "predictions_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "groups": {"type": "object", "maxProperties": 3, "propertyNames": {"enum": ["video", "audio", "modality"]},
                    "additionalProperties": fraction},
         "severities": {"type": "array", "maxItems": 5, "items": {"type": "integer", "minimum": 1, "maximum": 5}},

@@ -10,14 +10,15 @@ test split at evaluation time; nothing new is hosted or downloaded::
     modality.py   audio_missing video_missing (frames/samples); compression av_shift (ffmpeg, media)
     media.py      a corrupted copy of a clip's media files (decode, transform, encode), cached
     extract.py    corrupted features of a trained run's backbones, cached by corruption/severity/seed
+    plan.py       what a run will make and what the cache holds, with a rough time (shown first)
     scoring.py    run_robustness(): every corruption x severity scored with the task's metrics
-    summary.py    mCF1 with its bootstrap interval, relative robustness, per-group means
+    summary.py    mCF1 (flat, mPC-style) and balanced, rPC = mCF1/clean, the difference, group means
+    rescore.py    --rescore of a block from its saved per-condition predictions
     heatmap.py    the corruption x severity heat map (PNG, matplotlib Agg)
 
-Where a corruption is applied: frame and sample corruptions run on the decoded frames / samples
-inside feature extraction (no re-encode: the frames a backbone sees are exactly the corrupted
-ones, and a pass costs a few ms more than a clean one); ``compression`` and ``av_shift`` are
-properties of the encoded file, so they run through ffmpeg once per clip, severity and seed and
-are cached. A ``--model`` submission gets media only, so there every corruption is written into
-a corrupted copy of the clip's files (one decode, one encode), cached the same way.
+Where a corruption is applied: always into a corrupted copy of the clip's files (one decode, the
+corruption at each frame's presentation time or on the 16 kHz samples, one encode; ffmpeg for
+``compression`` and ``av_shift``), cached persistently by clip, corruption, severity, seed and
+VERSION. A trained run (``--run``) extracts its features from those files and a ``--model``
+submission is given them, so both paths score bit-identical corrupted inputs.
 """

@@ -1,9 +1,12 @@
 """Corrupted features for a trained run's backbones, cached beside its clean ones.
 
-Frame and sample corruptions run inside :func:`vaar.baselines.features.extract_clip` through its
-``transform`` hook: the frames and samples are corrupted after decoding, before the backbone, so
-nothing is re-encoded. ``media`` corruptions first make a corrupted copy of the clip's files
-(:mod:`.media`, cached), then extract from it.
+Every corruption first makes a corrupted copy of the clip's files (:mod:`.media`, one decode, the
+corruption at each frame's presentation time, one encode; cached and shared with ``--model``),
+then extracts from it exactly as from the clean files. So a trained run (``--run``) and a
+submitted model (``--model``, ``submit --robustness``) see bit-identical corrupted inputs.
+(:class:`CorruptionTransform`, ``extract_clip``'s ``transform`` hook, applies a frame or sample
+corruption to decoded arrays without the encode; it is kept for experiments, not used by the
+scorer.)
 
 Features are stored in the run's feature cache (the folder of ``vaar-bench features``) under the
 layout ``<clean layout>~<corruption>-v<VERSION>-s<severity>-seed<seed>``, per modality and backbone key; a
@@ -114,22 +117,25 @@ class _Decoded:
 
 def _compute(clip: _Decoded, loader: LazyBackbones, c: Corruption | None, sev: int, seed: int, key: str,
              miss: list[str], media: MediaCache) -> dict[str, Tensor | None]:  # fmt: skip
-    """Features of the modalities ``miss`` of one clip under one condition."""
+    """Features of the modalities ``miss`` of one clip under one condition.
+
+    A corrupted condition extracts from the corrupted copy of the clip's files (:mod:`.media`,
+    cached): the very bytes a ``--model`` submission is given, so ``--run`` and ``--model`` score
+    the same corrupted inputs (one path; tested bit for bit)."""
     from vaar.baselines.features import extract_clip
 
-    if c is not None and c.stage == "media":
+    if c is not None:
         v_bytes, a_bytes = corrupt_clip_media(c, sev, seed, media, _as_bytes(clip.video_src) or b"",
                                               _as_bytes(clip.audio_src), clip.vname, clip.aname)  # fmt: skip
         a, v = extract_clip(v_bytes, a_bytes, clip.bounds, loader.audio() if "audio" in miss else None,
                             loader.video() if "video" in miss else None)  # fmt: skip
         return {"audio": a, "video": v}
-    tr = CorruptionTransform(c, sev, seed, key) if c is not None else None
     out: dict[str, Tensor | None] = {}
     b = clip.bounds
     if "video" in miss:
-        out["video"] = loader.video().embed(tr.frames(clip.frames(), b) if tr else clip.frames())  # (T, Dv)
+        out["video"] = loader.video().embed(clip.frames())  # (T, Dv)
     if "audio" in miss:
-        out["audio"] = loader.audio().embed(tr.samples(clip.wave(), b) if tr else clip.wave(), b.float())  # (T, Da)
+        out["audio"] = loader.audio().embed(clip.wave(), b.float())  # (T, Da)
     return out
 
 
@@ -139,10 +145,8 @@ def fill_clip(
 ) -> None:  # fmt: skip
     """Compute whatever features of one clip the cache lacks, for every condition at once.
 
-    The clip is decoded once (its T centre frames and its audio track); each frame or sample
-    corruption then transforms those decoded arrays -- exactly what ``extract_clip``'s
-    ``transform`` hook does, without decoding again per condition (the tests check both agree).
-    A ``media`` corruption decodes its own corrupted copy.
+    The clean condition decodes the clip once (its T centre frames and its audio track); each
+    corruption extracts from its corrupted copy of the files (:func:`_compute`).
     """
     todo: list[tuple[Corruption | None, int, dict[str, str], list[str]]] = []
     for c, sev in conditions:
@@ -156,13 +160,18 @@ def fill_clip(
         return
     try:
         clip = _Decoded(sources, segments)
-        for c, sev, lay, miss in todo:
+    except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
+        stats.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
+        return
+    for c, sev, lay, miss in todo:
+        try:
             for m, arr in _compute(clip, loader, c, sev, seed, ref.key, miss, media).items():
                 if arr is not None:
                     cache.save(m, loader.key(m), lay[m], ref.key, arr.numpy())  # type: ignore[arg-type]
-        stats.computed += 1
-    except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
-        stats.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
+        except Exception as exc:  # noqa: BLE001 - one failed condition is recorded (and scored wrong)
+            what = "clean" if c is None else f"{c.name} s{sev}"
+            stats.failed.append((ref.clip_id, f"{what}: {type(exc).__name__}: {exc}"[:200]))
+    stats.computed += 1
 
 
 def _decode_wave(src: bytes | str, bounds: Tensor) -> Tensor:

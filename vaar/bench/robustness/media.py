@@ -41,6 +41,22 @@ def clip_context(corruption: Corruption, severity: int, seed: int, key: str, vid
     return Context(corruption.name, severity, clip_seed(seed, key), max(end - begin, 1e-3), begin)
 
 
+#: overrides where :func:`default_media_cache` keeps corrupted media
+CACHE_ENV = "VAAR_ROBUSTNESS_CACHE"
+
+
+def default_media_cache() -> Path:
+    """The persistent corrupted-media cache: ``$VAAR_ROBUSTNESS_CACHE``, else
+    ``$XDG_CACHE_HOME/vaar/robustness-media`` (``~/.cache/...``). Entries are keyed by the source
+    file's sha256, corruption, severity, seed and :data:`.registry.VERSION`, so a stale entry is
+    never read; delete the folder to reclaim the space."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "vaar" / "robustness-media"
+
+
 class MediaCache:
     """Corrupted media files on disk (see the module docstring)."""
 

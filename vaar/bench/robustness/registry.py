@@ -33,7 +33,7 @@ Stage = Literal["frames", "samples", "media"]
 Modality = Literal["audio", "video"]
 SEVERITIES = (1, 2, 3, 4, 5)
 #: part of every cache key of corrupted features and media: bump it when a corruption's output changes
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Outputs in ``OUT`` (each written atomically)::
 
     OUT/clean.json              the clean score report (the task's metrics, 95% bootstrap intervals)
     OUT/<corruption>.json       one report per severity, with the corruption's definition
-    OUT/summary.json            mCF1, relative robustness, group means, the matrix (:mod:`.summary`)
+    OUT/summary.json            mCF1, balanced mCF1, rPC, difference, group means, the matrix (:mod:`.summary`)
+    OUT/predictions.csv         condition,clip_id,label,failed: every label scored (``--rescore`` input)
     OUT/heatmap.png             corruption x severity Macro-F1 (:mod:`.heatmap`)
 
 A run (``vaar-bench train``) is scored through its feature cache (:mod:`.extract`); a model (a
@@ -124,7 +125,7 @@ class RunScorer:
         feats = [load_features(self.cache, self.loader, self.layout, ref, c, severity, seed) for ref in self.refs]
         ok = [i for i, f in enumerate(feats) if f is not None]
         k = self.run.model.spec.num_classes
-        probs = np.full((len(self.refs), k), 1.0 / k)  # a clip that failed to decode: uniform scores
+        probs = np.full((len(self.refs), k), np.nan)  # a clip that failed: NaN, scored as a failure
         if ok:
             data = SplitFeatures(
                 refs=[self.refs[i] for i in ok],
@@ -138,44 +139,78 @@ class RunScorer:
 
 
 class ModelScorer:
-    """A model's ``predict(clips)`` on corrupted media files."""
+    """A model's ``predict(clips)`` on corrupted media files.
+
+    A corrupted clip is a new clip to the model: it gets a fresh opaque id and file names (an
+    HMAC of the clip id, corruption, severity and seed under a key drawn for this run), mapped
+    back to the clip only here, so a model cannot recognise a test clip it has seen clean and
+    repeat its clean answer (issue 19, item 4; ``tests/bench/test_robustness_protocol.py``)."""
 
     def __init__(self, predict: PredictFn, root: Path, split: str, wanted: Sequence[str], media_dir: Path,
                  batch_size: int) -> None:  # fmt: skip
+        import os
+
         from vaar.bench.robustness.media import MediaCache
 
         self.predict, self.root, self.split, self.batch_size = predict, root, split, batch_size
         self.wanted = list(wanted)
         self.media = MediaCache(media_dir)
         self.computed = self.cached = 0
+        self.failed: list[tuple[str, str]] = []
+        self._key = os.urandom(32)
 
     @property
     def clip_ids(self) -> list[str]:
         return self.wanted
 
-    def scores(self, c: Corruption | None, severity: int, seed: int) -> npt.NDArray[np.float64]:
+    def opaque_id(self, clip_id: str, c: Corruption, severity: int, seed: int) -> str:
+        import hmac
+
+        msg = f"{clip_id}\0{c.name}\0{severity}\0{seed}".encode()
+        return "x" + hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:24]
+
+    def _corrupt(self, b: Any, c: Corruption, severity: int, seed: int) -> Any:
         from vaar.bench.robustness.media import corrupt_clip_media
+
+        v, a = corrupt_clip_media(c, severity, seed, self.media, b.video, b.audio, b.video_path, b.audio_path)
+        new = self.opaque_id(b.clip_id, c, severity, seed)
+        vs = Path(b.video_path or "c.mp4").suffix or ".mp4"
+        as_ = Path(b.audio_path or "c.flac").suffix or ".flac"
+        return replace(b, clip_id=new, video=v, audio=a, video_path=f"{new}{vs}",
+                       audio_path=f"{new}{as_}" if b.audio is not None else None)  # fmt: skip
+
+    def scores(self, c: Corruption | None, severity: int, seed: int) -> npt.NDArray[np.float64]:
+        """(N, K) scores in ``clip_ids`` order; NaN rows for clips that could not be corrupted."""
         from vaar.bench.sandbox import iter_media
         from vaar.bench.sandbox_model import as_rows
         from vaar.taxonomy import default_taxonomy
 
         k = len(default_taxonomy().slugs)
         index = {cid: i for i, cid in enumerate(self.wanted)}
-        out = np.full((len(self.wanted), k), 1.0 / k)
+        out = np.full((len(self.wanted), k), np.nan)
         for batch in iter_media(self.root, self.split, self.batch_size):
             batch = [b for b in batch if b.clip_id in index]
             if not batch:
                 continue
+            rows = [index[b.clip_id] for b in batch]
             if c is not None:
                 before = self.media.made
-                batch = [replace(b, video=v, audio=a) for b, (v, a) in zip(batch, (
-                    corrupt_clip_media(c, severity, seed, self.media, b.video, b.audio, b.video_path, b.audio_path)
-                    for b in batch), strict=True)]  # fmt: skip
-                self.computed += min(len(batch), self.media.made - before)
-                self.cached += len(batch) - min(len(batch), self.media.made - before)
+                sent, kept = [], []
+                for b, i in zip(batch, rows, strict=True):
+                    try:
+                        sent.append(self._corrupt(b, c, severity, seed))
+                        kept.append(i)
+                    except Exception as exc:  # noqa: BLE001 - a clip that cannot be corrupted is a failure
+                        self.failed.append((b.clip_id, f"{c.name} s{severity}: {type(exc).__name__}: {exc}"[:200]))
+                made = min(len(sent), self.media.made - before)
+                self.computed += made
+                self.cached += len(sent) - made
+                batch, rows = sent, kept
+                if not batch:
+                    continue
             scores = as_rows(self.predict(batch), len(batch), k)
-            for b, row in zip(batch, scores, strict=True):
-                out[index[b.clip_id]] = row
+            for i, row in zip(rows, scores, strict=True):
+                out[i] = row
         return out
 
 
@@ -183,8 +218,9 @@ class ModelScorer:
 
 
 def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resamples: int, seed: int,
-           label: str) -> tuple[dict[str, Any], tuple[float, npt.NDArray[np.float64] | None]]:  # fmt: skip
-    """The task's report of ``probs`` (rows in ``ids`` order) and (Macro-F1, its bootstrap samples)."""
+           label: str, rows: list[str] | None = None) -> tuple[dict[str, Any], tuple[float, npt.NDArray[np.float64] | None]]:  # fmt: skip
+    """The task's report of ``probs`` (rows in ``ids`` order) and (Macro-F1, its bootstrap samples);
+    ``rows`` collects the predictions file's lines (``condition,clip_id,label,failed``)."""
     from vaar.bench.robustness.summary import macro_f1_samples
     from vaar.bench.tasks import get_task
     from vaar.bench.vaar_tasks import ClipPredictions
@@ -196,12 +232,41 @@ def _score(probs: npt.NDArray[np.float64], ids: Sequence[str], truth: Any, resam
     if missing:
         raise ConfigError(f"{len(missing)} labelled clip(s) of the split have no media (first: {missing[0]})")
     aligned = probs[[pos[c] for c in truth.clip_ids]]  # (N, K) in truth order
+    aligned, failed = wrong_for_failures(aligned, truth.labels, tax.index(tax.normal_class))
     digest = hashlib.sha256(np.ascontiguousarray(aligned).tobytes()).hexdigest()
     yhat = aligned.argmax(axis=1).astype(np.int64)
+    if rows is not None:
+        rows += [f"{label},{cid},{tax.slugs[int(p)]},{int(f)}\n" for cid, p, f in zip(truth.clip_ids, yhat, failed, strict=True)]
     preds = ClipPredictions(yhat, aligned, 1.0 - aligned[:, tax.index(tax.normal_class)], digest, label)
     report = get_task(TASK).score(preds, truth, resamples=resamples, seed=seed).to_dict()
-    samples = macro_f1_samples(truth.labels, yhat, len(tax.slugs), resamples, seed) if resamples else None
+    report["failed_clips"] = int(failed.sum())
+    from vaar.bench.vaar_tasks import bootstrap_unit
+
+    samples = macro_f1_samples(truth.labels, yhat, len(tax.slugs), resamples, seed, bootstrap_unit(truth)) \
+        if resamples else None  # fmt: skip
     return report, (float(report["scores"]["macro_f1"]), samples)
+
+
+def wrong_for_failures(probs: npt.NDArray[np.float64], labels: npt.NDArray[np.int64],
+                       normal: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:  # fmt: skip
+    """Rows of clips that failed (NaN: not decoded, not corrupted, no answer) scored as wrong for
+    every class: score 0 for the clip's own class and 1 for every other (a miss in its class's
+    ranking, a false alarm in every other), so its label is another class (``normal`` for an
+    anomaly, the first anomaly class for a normal clip) and its anomaly score the wrong end.
+    Never a guess that could be right by chance (the old uniform scores argmax'ed to class 0)."""
+    failed: npt.NDArray[np.bool_] = np.asarray(~np.isfinite(probs).all(axis=1))
+    if not failed.any():
+        return probs, failed
+    out = probs.copy()
+    k = probs.shape[1]
+    for i in np.flatnonzero(failed):
+        y = int(labels[i])
+        row = np.ones(k)
+        row[y] = 0.0
+        other = normal if y != normal else (1 if normal == 0 else 0)
+        row[other] = 2.0  # the label, so argmax picks a wrong class deterministically
+        out[i] = row / row.sum()
+    return out, failed
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -230,10 +295,12 @@ def run_robustness(
     severity of the test split; write the files of the module docstring and return the summary.
 
     ``cache``: a run's corrupted features go to its feature cache (or ``cache``); corrupted media
-    files to ``cache/media`` (default ``OUT/media``).
+    files to ``cache/media`` (default: the persistent :func:`.media.default_media_cache`, shared by
+    ``--run``, ``--model`` and ``submit --robustness``).
     """
     from vaar.bench.robustness.audio import babble_source
     from vaar.bench.robustness.heatmap import plot_heatmap
+    from vaar.bench.robustness.media import default_media_cache
     from vaar.bench.robustness.summary import summarise
 
     t0 = time.perf_counter()
@@ -241,7 +308,7 @@ def run_robustness(
     names = parse_corruptions(corruptions)
     sevs = sorted({int(s) for s in severities})
     truth = load_truth(root, split)
-    media_dir = Path(cache) / "media" if cache is not None else out_dir / "media"
+    media_dir = Path(cache) / "media" if cache is not None else default_media_cache()
     scorer: RunScorer | ModelScorer
     if isinstance(predict_fn_or_run, (str, Path)):
         scorer = RunScorer(Path(predict_fn_or_run), root, split, Path(cache) if cache else None, media_dir)
@@ -251,6 +318,10 @@ def run_robustness(
         label = name or str(getattr(predict_fn_or_run, "__qualname__", "model"))
     total = 1 + len(names) * len(sevs)
     done = 0
+    if progress is not None:  # what it will do, before it starts (the CLIs show it)
+        from vaar.bench.robustness.plan import plan
+
+        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir).describe())
     if isinstance(scorer, RunScorer):
         conds: list[tuple[Corruption | None, int]] = [(None, 0)]
         conds += [(get_corruption(n), s) for n in names for s in sevs]
@@ -267,8 +338,11 @@ def run_robustness(
         if progress is not None:
             progress(done, total, what)
 
+    failed_counts: dict[str, int] = {}
+    pred_rows: list[str] = ["condition,clip_id,label,failed\n"]
     clean_report, clean = _score(scorer.scores(None, 0, seed), scorer.clip_ids, truth, resamples,
-                                 bootstrap_seed, "clean")  # fmt: skip
+                                 bootstrap_seed, "clean", pred_rows)  # fmt: skip
+    failed_counts["clean"] = clean_report["failed_clips"]
     _write_json(out_dir / "clean.json", clean_report)
     tick("clean")
     conditions: dict[tuple[str, int], tuple[float, npt.NDArray[np.float64] | None]] = {}
@@ -279,7 +353,8 @@ def run_robustness(
         reports: dict[str, Any] = {}
         for s in sevs:
             reports[str(s)], conditions[(cname, s)] = _score(
-                scorer.scores(c, s, seed), scorer.clip_ids, truth, resamples, bootstrap_seed, f"{cname}-s{s}")
+                scorer.scores(c, s, seed), scorer.clip_ids, truth, resamples, bootstrap_seed, f"{cname} s{s}", pred_rows)
+            failed_counts[f"{cname} s{s}"] = reports[str(s)]["failed_clips"]
             tick(f"{cname} s{s}")
         _write_json(out_dir / f"{cname}.json", {
             "corruption": c.name, "group": c.group, "stage": c.stage, "touches": list(c.touches),
@@ -288,6 +363,10 @@ def run_robustness(
             "severities": reports,
         })  # fmt: skip
     summary = summarise(clean, conditions, groups, sevs)
+    from vaar._util.atomic import atomic_write_text
+
+    preds_text = "".join(pred_rows)
+    atomic_write_text(out_dir / "predictions.csv", preds_text)
     stats = scorer.stats if isinstance(scorer, RunScorer) else scorer
     computed = stats.computed
     cached = stats.cached
@@ -299,6 +378,8 @@ def run_robustness(
         "babble_bed": babble_source() if "noise_babble" in names else None,
         "clips_computed": computed, "clips_cached": cached,
         "failed": [list(f) for f in getattr(stats, "failed", [])],
+        "failed_by_condition": {k: v for k, v in failed_counts.items() if v},
+        "predictions_sha256": hashlib.sha256(preds_text.encode()).hexdigest(),
         "seconds": round(time.perf_counter() - t0, 2),
     }  # fmt: skip
     plot_heatmap(summary["matrix"], sevs, summary["clean_macro_f1"], out_dir / "heatmap.png", label)

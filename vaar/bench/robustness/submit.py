@@ -28,8 +28,11 @@ def robustness_for_entry(
     predict: Callable[[Sequence[Any]], Any], dataset: Path, split: str, leaderboard: Path, task: str, slug: str,
     *, resamples: int = 1000, seed: int = 0, cache: Path | None = None, name: str | None = None,
     corruptions: Sequence[str] | None = None, severities: Sequence[int] = (1, 2, 3, 4, 5),
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None, predictions_dir: Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """The entry's robustness block; ``predictions_dir``: where the per-condition predictions
+    (the ``--rescore`` input, named by the block's ``predictions_sha256``) are kept, beside the
+    clean predictions file."""
     from vaar._util.atomic import atomic_write_bytes
     from vaar.bench.robustness.board import entry_block
     from vaar.bench.robustness.scoring import run_robustness
@@ -37,7 +40,9 @@ def robustness_for_entry(
     with tempfile.TemporaryDirectory(prefix="vaar-robust-") as tmp:
         res = run_robustness(predict, dataset, Path(tmp) / "out", split=split, resamples=resamples,
                              corruptions=corruptions, severities=severities,
-                             bootstrap_seed=seed, cache=cache or Path(tmp) / "cache", name=name, progress=progress)  # fmt: skip
+                             bootstrap_seed=seed, cache=cache, name=name, progress=progress)  # fmt: skip
         target = leaderboard / "robustness" / task / f"{slug}.png"
         atomic_write_bytes(target, (res.out / "heatmap.png").read_bytes())
+        if predictions_dir is not None:
+            atomic_write_bytes(predictions_dir / f"{slug}.robustness.csv", (res.out / "predictions.csv").read_bytes())
         return entry_block(res.summary)

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from tests.bench.benchdata import SLUGS, write_labels  # noqa: E402
 from tests.bench.test_sandbox import HONEST, THIEF, media_dataset  # noqa: E402
+from tests.bench.test_sandbox_contain import needs_user  # noqa: E402
 from vaar.bench.host.app import create_app  # noqa: E402
 from vaar.bench.host.config import HostConfig, init_host  # noqa: E402
 from vaar.bench.host.store import add_team  # noqa: E402
@@ -97,8 +98,7 @@ def test_model_refusals_and_failures_are_free(tmp_path: Path) -> None:
     assert r.status_code == 422 and "does not accept model submissions" in r.json()["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="the sandbox still runs models as the host's user; issue 19's separate "
-                                       "user makes private/labels.csv unreadable (then this passes: drop the mark)")
+@needs_user  # without root the model runs as the host's user (recorded "same user"): models stay off then
 def test_model_cannot_read_the_hidden_labels_file(tmp_path: Path) -> None:
     h = _host(tmp_path)
     body = _scored(h, _post(h, READS_LABELS).json()["id"])

@@ -10,7 +10,7 @@ import pytest
 
 from tests.bench.test_render import CHROMIUM, fixed_entries
 from vaar.bench.render import render_html, render_markdown
-from vaar.bench.robustness.board import robustness_of
+from vaar.robustness.board import robustness_of
 
 SEVS = [1, 2, 3, 4, 5]
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from vaar._util.registry import Registry
-from vaar.errors import ConfigError, MissingDependencyError
+from vaar.core._util.registry import Registry
+from vaar.core.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
     import torch

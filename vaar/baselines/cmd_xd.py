@@ -32,10 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines.config import resolve_config
     from vaar.baselines.train import pick_device
     from vaar.baselines.xd_violence import extract_videos, read_layout, train_xd
+    from vaar.core._util.progress import print_table, progress_bar
 
     torch.set_flush_denormal(True)
     if args.threads:

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-from vaar._util.yamlsafe import YamlRefused, load_yaml
-from vaar.errors import ConfigError
+from vaar.core._util.yamlsafe import YamlRefused, load_yaml
+from vaar.core.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
 

@@ -100,7 +100,7 @@ def extract_dataset_ray(
     ``actors`` defaults to one per GPU of the cluster (each ``num_gpus=1``, device ``cuda``),
     or on a CPU-only cluster to one per CPU (each ``num_cpus=1``, one torch thread).
     """
-    from vaar.curation.backends import RayActorExecutor, import_ray, init_ray
+    from vaar.curation.build.backends import RayActorExecutor, import_ray, init_ray
 
     start = time.perf_counter()
     root = Path(dataset_dir).resolve()

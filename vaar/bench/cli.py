@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "submit": "vaar.bench.cmd_submit",
     "leaderboard": "vaar.bench.cmd_leaderboard",
     "schema": "vaar.bench.cmd_schema",
-    "robustness": "vaar.bench.cmd_robustness",
+    "robustness": "vaar.robustness.cmd_robustness",
     "features": "vaar.baselines.cmd_features",
     "train": "vaar.baselines.cmd_train",
     "predict": "vaar.baselines.cmd_predict",

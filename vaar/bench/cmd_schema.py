@@ -17,8 +17,8 @@ def schema_files() -> dict[str, str]:
     """File name -> text of every exported schema (what ``vaar-bench schema`` writes)."""
     import json
 
-    from vaar.contracts.entry import entry_schema
-    from vaar.contracts.predictions import predictions_schema
+    from vaar.core.contracts.entry import entry_schema
+    from vaar.core.contracts.predictions import predictions_schema
 
     def dump(schema: dict[str, object]) -> str:
         return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

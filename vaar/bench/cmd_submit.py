@@ -44,9 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, Any]:
-    from vaar.bench.entry import Cost
+    from vaar.bench.make_entry import Cost
     from vaar.bench.sandbox import Limits, run_model
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if args.dataset is None or not task.supports_dataset:
         raise ConfigError("--model runs over a published VAAR dataset's media: give --dataset DIR "
@@ -56,7 +56,7 @@ def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, An
     if not 0 < args.model_timeout <= 7 * 24 * 3600 or not 64 <= args.model_memory_mb <= 1 << 22:
         raise ConfigError("--model-timeout must be in (0, 604800] s and --model-memory-mb in [64, 4194304]")
 
-    from vaar._util.progress import ProgressBar
+    from vaar.core._util.progress import ProgressBar
 
     bar = ProgressBar("predict")
     started = False
@@ -82,11 +82,11 @@ def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, An
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from vaar.bench.entry import Cost, DatasetRef, Entry, load_meta, slugify
     from vaar.bench.leaderboard import entry_path, submit_entry
+    from vaar.bench.make_entry import Cost, DatasetRef, Entry, load_meta, slugify
     from vaar.bench.tasks import get_task
     from vaar.bench.truth import keyed_file_identity
-    from vaar.errors import ConfigError, SubmissionError
+    from vaar.core.errors import ConfigError, SubmissionError
 
     if (args.predictions is None) == (args.model is None):
         raise ConfigError("give a PREDICTIONS file or --model PKG.MODULE:FACTORY (one of them)")
@@ -121,10 +121,10 @@ def run(args: argparse.Namespace) -> int:
     )
     entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
                   predictions_sha256=preds_id, cost=cost).to_dict()
-    if args.robustness:  # the robustness track (vaar.bench.robustness.submit), in the same sandbox
-        from vaar._util.progress import progress_bar
-        from vaar.bench.robustness.submit import model_predict, robustness_for_entry
+    if args.robustness:  # the robustness track (vaar.robustness.submit_track), in the same sandbox
         from vaar.bench.sandbox import Limits
+        from vaar.core._util.progress import progress_bar
+        from vaar.robustness.submit_track import model_predict, robustness_for_entry
 
         with model_predict(args.model, Limits(args.model_timeout, args.model_memory_mb)) as predict, \
                 progress_bar("robustness") as update:  # fmt: skip

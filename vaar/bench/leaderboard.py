@@ -3,7 +3,7 @@
 ::
 
     leaderboard/
-      entries/<task>/<slug>.json     one entry a submission (contract: vaar.contracts.entry)
+      entries/<task>/<slug>.json     one entry a submission (contract: vaar.core.contracts.entry)
       test_sets.json                 the one split identity per task (pinned by its first entry)
       LEADERBOARD.md                 generated: one table a task and test set
       index.html                     generated: self-contained page (vaar.bench.render)
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaar._util.atomic import FILE_MODE, atomic_write_text
-from vaar.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
-from vaar.errors import ManifestError, SubmissionError
+from vaar.core._util.atomic import FILE_MODE, atomic_write_text
+from vaar.core.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
+from vaar.core.errors import ManifestError, SubmissionError
 
 LOCK_TIMEOUT_S = 300.0
 TEST_SETS = "test_sets.json"
@@ -43,7 +43,7 @@ __all__ = ["FILE_MODE", "Board", "atomic_write", "load_board", "rerender", "subm
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, mode 0644, via a temporary file and a rename (:mod:`vaar._util.atomic`)."""
+    """Write ``text`` to ``path``, mode 0644, via a temporary file and a rename (:mod:`vaar.core._util.atomic`)."""
     atomic_write_text(path, text)
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from vaar._util.hashing import sha256_file
 from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.tasks import Task
-from vaar.errors import InputError
+from vaar.core._util.hashing import sha256_file
+from vaar.core.errors import InputError
 
 Status = Literal["ok", "DIFFERS", "missing", "other-split", "invalid"]
 SUFFIXES = {".csv", ".parquet", ".pq", ".jsonl", ".ndjson"}
@@ -35,7 +35,7 @@ class Rescored:
 def index_predictions(folder: Path, secret: bytes | None = None) -> dict[str, Path]:
     """sha256 (or, with the host ``secret`` of a private split, its HMAC identity) -> file, for
     every predictions file under ``folder`` (symbolic links skipped)."""
-    from vaar.curation.private import file_identity
+    from vaar.core.contracts.private_split import file_identity
 
     out: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):

@@ -1,9 +1,9 @@
 """Read an untrusted predictions table: the reader lives with its contract in
-:mod:`vaar.contracts.predictions`; these names stay importable from here for the tasks."""
+:mod:`vaar.core.contracts.predictions`; these names stay importable from here for the tasks."""
 
 from __future__ import annotations
 
-from vaar.contracts.predictions import (
+from vaar.core.contracts.predictions import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     MAX_SHOWN,

@@ -22,10 +22,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vaar._util.registry import Registry
 from vaar.bench.metrics import FloatArray, percentile_interval
 from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.truth import TruthSource
+from vaar.core._util.registry import Registry
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0

@@ -1,5 +1,5 @@
 """``vaar build``: from reviewed source lists to ``manifest.parquet`` and, unless ``--no-publish``,
-a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.publish` as
+a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.folder.publish` as
 ``vaar publish``).
 
 Exit codes: 0 built (and published); 1 built, but the dataset could not be published (the reason
@@ -16,8 +16,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from vaar._util.cpus import usable_cpus
-from vaar.curation.release import add_release_arguments
+from vaar.core._util.cpus import usable_cpus
+from vaar.curation.publish.release import add_release_arguments
 
 HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
 
@@ -74,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if args.candidates is not None:
         if args.sources or args.sample:
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_only(sources: list[Path], *, candidates: bool) -> int:
     """Validate without downloading; a candidate list (``--candidates``) may have empty spans."""
-    from vaar.curation.sources import check_candidates, read_sources
+    from vaar.curation.build.sources import check_candidates, read_sources
 
     if candidates:
         n_valid, invalid = check_candidates(sources)
@@ -116,19 +116,19 @@ def _check_only(sources: list[Path], *, candidates: bool) -> int:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from vaar.curation.download import DownloadConfig
-    from vaar.curation.media import MediaConfig
-    from vaar.curation.pipeline import BuildConfig
-    from vaar.curation.publish import PublishConfig
-    from vaar.curation.quality import QCConfig
-    from vaar.curation.release import release_options
+    from vaar.curation.build.download import DownloadConfig
+    from vaar.curation.build.media import MediaConfig
+    from vaar.curation.build.pipeline import BuildConfig
+    from vaar.curation.build.quality import QCConfig
+    from vaar.curation.publish.folder import PublishConfig
+    from vaar.curation.publish.release import release_options
 
     if args.publish and args.private_test_labels:
-        from vaar.curation.private import load_secret
+        from vaar.core.contracts.private_split import load_secret
 
         load_secret(args.host_secret_file)  # a missing secret is one line before any work starts
     if args.backend == "ray":
-        from vaar.curation.backends import import_ray
+        from vaar.curation.build.backends import import_ray
 
         import_ray()  # a missing extra is one line before any work starts
     return BuildConfig(
@@ -154,8 +154,8 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
-    from vaar.curation.loopback import LoopbackServer
-    from vaar.curation.sample import make_sample_sources
+    from vaar.curation.build.loopback import LoopbackServer
+    from vaar.curation.build.sample import make_sample_sources
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -172,8 +172,8 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
 
 
 def _run(sources: list[Path], out: Path, cfg: Any) -> int:
-    from vaar._util.progress import ProgressBar
-    from vaar.curation.pipeline import run_build
+    from vaar.core._util.progress import ProgressBar
+    from vaar.curation.build.pipeline import run_build
 
     # the bar starts once the source lists are read, so an unusable input is one clean line;
     # transient, so the summary below is the last thing printed
@@ -195,7 +195,7 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
     data = {"sources": [str(s) for s in sources], **asdict(cfg)}
-    from vaar._util.atomic import atomic_write_text
+    from vaar.core._util.atomic import atomic_write_text
 
     atomic_write_text(out / "build_config.json", json.dumps(data, indent=2, default=str) + "\n")
 

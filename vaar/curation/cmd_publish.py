@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vaar.curation.release import add_release_arguments
+from vaar.curation.publish.release import add_release_arguments
 
 HELP = "publish the ok clips of a manifest as a Hugging Face dataset folder"
 
@@ -43,11 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from vaar.curation.publish import PublishConfig, publish
-    from vaar.curation.release import release_options
+    from vaar.core.errors import ConfigError
+    from vaar.core.taxonomy import load_taxonomy
+    from vaar.curation.publish.folder import PublishConfig, publish
+    from vaar.curation.publish.release import release_options
     from vaar.curation.split import parse_ratios
-    from vaar.errors import ConfigError
-    from vaar.taxonomy import load_taxonomy
 
     if args.shard_mb < 1:
         raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")

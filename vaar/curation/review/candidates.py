@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaar.curation.sources import CLIP_ID_RE, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from vaar.errors import SourceListError
+from vaar.core.errors import SourceListError
+from vaar.curation.build.sources import CLIP_ID_RE, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 SOURCE_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_CANDIDATES = 200_000

@@ -22,12 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from vaar._util.atomic import atomic_write_text
-from vaar.csvsafe import safe_cell
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core.csvsafe import safe_cell
+from vaar.core.errors import ConfigError, InputError
+from vaar.core.taxonomy import Taxonomy
+from vaar.curation.build.sources import SourceLimits
 from vaar.curation.review.candidates import Candidate
-from vaar.curation.sources import SourceLimits
-from vaar.errors import ConfigError, InputError
-from vaar.taxonomy import Taxonomy
 
 Action = Literal["accept", "reject"]
 MAX_REASON = 300
@@ -177,5 +177,5 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)  # vaar.csvsafe: no formula cells
+    w.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)  # vaar.core.csvsafe: no formula cells
     return buf.getvalue()

@@ -1,0 +1,71 @@
+"""The seed registry: ``@register_seed(name)`` on a function that yields candidates.
+
+A seed is ``fn(options, taxonomy) -> (candidates, skipped)``, where ``skipped`` counts the seed's
+rows that were read but not proposed, by reason (a report for the curator, never silent).
+Seeds are imported lazily, so ``vaar --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vaar.core._util.registry import Registry
+from vaar.core.taxonomy import Taxonomy
+from vaar.curation.discover.candidate import Candidate
+from vaar.curation.netguard import NetworkPolicy
+
+
+@dataclass(frozen=True)
+class SeedOptions:
+    """What a seed reads: ``source`` (a file or http(s) URL), ``ontology`` (AudioSet JSON),
+    ``search_results`` (ytsearch hits per phrase), ``classes`` (the classes asked for) and
+    ``network`` (which addresses a list URL, and its redirects, may resolve to)."""
+
+    source: str | None = None
+    ontology: str | None = None
+    search_results: int = 20
+    classes: tuple[str, ...] = ()
+    network: NetworkPolicy = NetworkPolicy()
+
+
+SeedResult = tuple[list[Candidate], Counter[str]]
+SeedFn = Callable[[SeedOptions, Taxonomy], SeedResult]
+
+
+@dataclass(frozen=True)
+class Seed:
+    name: str
+    fn: SeedFn
+    needs_source: bool
+    help: str
+
+
+SEEDS = Registry[Seed]("seed")
+_MODULES = ("vggsounder", "vggsound_csv", "audioset_csv", "xd_violence", "ytsearch")
+
+
+def register_seed(name: str, *, needs_source: bool, help: str) -> Callable[[SeedFn], SeedFn]:
+    def deco(fn: SeedFn) -> SeedFn:
+        SEEDS.add(name, Seed(name, fn, needs_source, help))
+        return fn
+
+    return deco
+
+
+def _load_all() -> None:
+    for m in _MODULES:
+        importlib.import_module(f"vaar.curation.discover.{m}")
+
+
+def seed_names() -> list[str]:
+    _load_all()
+    return sorted(SEEDS.names())
+
+
+def get_seed(name: str) -> Seed:
+    """The seed called ``name``; an unknown name is one line listing the valid ones."""
+    _load_all()
+    return SEEDS.get(name)

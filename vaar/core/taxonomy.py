@@ -86,7 +86,7 @@ def packaged_taxonomy_bytes() -> bytes:
     shipped = resources.files("vaar").joinpath("taxonomy.yaml")
     if shipped.is_file():
         return shipped.read_bytes()
-    source = Path(__file__).resolve().parent.parent / "curation" / "taxonomy.yaml"
+    source = Path(__file__).resolve().parents[2] / "curation" / "taxonomy.yaml"
     try:
         return source.read_bytes()
     except OSError:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vaar.baselines.config import DEFAULT_AUDIO, DEFAULT_VIDEO  # torch-free, like this module
+
 HELP = "extract and cache per-segment audio/video features of every clip (AVAR-Net baselines)"
-DEFAULT_AUDIO = "facebook/wav2vec2-base"  # = vaar.baselines.backbones.DEFAULT_AUDIO (no torch here)
-DEFAULT_VIDEO = "mobilevit_s.cvnets_in1k"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

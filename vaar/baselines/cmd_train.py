@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaar.baselines.config import OVERRIDE_FLAGS
+
 if TYPE_CHECKING:
     from vaar.baselines.config import TrainConfig
 
 HELP = "train a baseline model (avarnet, audio_only, video_only, late_fusion) on cached features"
-_FLAGS = ("model", "epochs", "batch_size", "lr", "weight_decay", "dropout", "num_stages",
-          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device", "modality_dropout")  # fmt: skip
+_FLAGS = OVERRIDE_FLAGS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

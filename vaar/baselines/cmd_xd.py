@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vaar.baselines.cmd_features import DEFAULT_AUDIO, DEFAULT_VIDEO
-from vaar.baselines.cmd_train import _FLAGS
+from vaar.baselines.config import DEFAULT_AUDIO, DEFAULT_VIDEO
+from vaar.baselines.config import OVERRIDE_FLAGS as _FLAGS
 
 HELP = "XD-Violence: snippet features, weakly supervised training (top-k MIL), frame-level AP"
 

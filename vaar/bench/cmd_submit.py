@@ -121,16 +121,17 @@ def run(args: argparse.Namespace) -> int:
     )
     entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
                   predictions_sha256=preds_id, cost=cost).to_dict()
-    if args.robustness:  # the robustness track (vaar.robustness.submit_track), in the same sandbox
+    if args.robustness:  # the robustness track (a vaar.bench.hooks tenant), in the same sandbox
+        from vaar.bench.hooks import SUBMIT_TRACKS
         from vaar.bench.sandbox import Limits
         from vaar.core._util.progress import progress_bar
-        from vaar.robustness.submit_track import model_predict, robustness_for_entry
 
-        with model_predict(args.model, Limits(args.model_timeout, args.model_memory_mb)) as predict, \
-                progress_bar("robustness") as update:  # fmt: skip
-            entry["robustness"] = robustness_for_entry(
-                predict, args.dataset, args.split, args.leaderboard, task.name, slug,
-                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update)
+        track = SUBMIT_TRACKS.get("robustness")
+        with progress_bar("robustness") as update:
+            entry["robustness"] = track(
+                args.model, Limits(args.model_timeout, args.model_memory_mb), args.dataset, args.split,
+                args.leaderboard, task.name, slug, resamples=args.bootstrap, seed=args.seed, name=args.name,
+                progress=update)
     path, board = submit_entry(args.leaderboard, entry, replace=args.replace, lock_timeout=args.lock_timeout)
     for line in board.skipped:
         print(f"warning: {line}", file=sys.stderr)

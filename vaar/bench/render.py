@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from html import escape as _escape
 from typing import Any
 
+from vaar.bench.hooks import LazySection
 from vaar.bench.reported import Reported, reported_for
 from vaar.bench.tasks import get_task, task_names
 from vaar.core.contracts.entry import URL
 from vaar.core.errors import ConfigError
-from vaar.robustness import board as robust
 
 Entry = Mapping[str, Any]
 DASH = "\u2014"
+#: the robustness track's column and section, filled by vaar.robustness.board (vaar.bench.hooks)
+robust = LazySection("robustness")
 
 
 def escape(value: object) -> str:

@@ -58,15 +58,6 @@ class VaarCls(Task):
     """Ten-class recognition on VAAR."""
 
     name = "vaar-cls"
-    title = "VAAR: 10-class audio-visual anomaly recognition"
-    main_score = "macro_f1"
-    score_labels = {
-        "macro_f1": "Macro-F1",
-        "accuracy": "Accuracy",
-        "mean_ap": "mAP",
-        "anomaly_ap": "Anomaly AP",
-        "anomaly_pr_auc": "Anomaly PR-AUC",
-    }
     truth_help = "labels CSV (clip_id,label) or --dataset DIR --split test"
 
     def load_truth(self, source: TruthSource) -> LabelSet:
@@ -160,9 +151,6 @@ class VaarBinary(Task):
     """Normal vs anomaly on VAAR (every class but ``normal`` is an anomaly)."""
 
     name = "vaar-binary"
-    title = "VAAR: normal vs anomaly"
-    main_score = "ap"
-    score_labels = {"ap": "AP", "pr_auc": "PR-AUC", "f1": "F1 (anomaly)", "accuracy": "Accuracy"}
     truth_help = VaarCls.truth_help
 
     def load_truth(self, source: TruthSource) -> LabelSet:

@@ -59,9 +59,6 @@ def read_video_scores(path: Path, truth: XDAnnotations, *, max_bytes: int = DEFA
 @register_task
 class XDViolence(Task):
     name = "xd-violence"
-    title = "XD-Violence: frame-level violence detection"
-    main_score = "pr_auc"
-    score_labels = {"pr_auc": "AP (official, PR-AUC)", "ap": "AP (scikit-learn)"}
     truth_help = "XD-Violence annotations.txt (frames.csv beside it)"
     supports_dataset = False
 

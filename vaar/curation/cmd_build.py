@@ -238,8 +238,9 @@ def _summary(report: Any) -> None:
     if report.publish_error:
         con.print(f"[red]dataset not published: {report.publish_error}")
     if report.publish is not None:
-        from vaar.curation.cmd_publish import print_result
+        from vaar.curation.publish.result_text import result_lines
 
-        print_result(con, report.publish)
+        for line in result_lines(report.publish):
+            con.print(line)
     elif not report.publish_error:
         con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

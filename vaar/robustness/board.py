@@ -172,3 +172,15 @@ def entry_block(summary: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("mcf1", "ci95", "clean_macro_f1", "clean_ci95", "relative", "relative_ci95", "groups", "severities",
             "matrix", "seed")  # fmt: skip
     return {k: summary[k] for k in keys if k in summary}
+
+
+def _register() -> None:
+    import sys
+    from typing import cast
+
+    from vaar.bench.hooks import BOARD_SECTIONS, BoardSection
+
+    BOARD_SECTIONS.add("robustness", cast(BoardSection, sys.modules[__name__]))
+
+
+_register()  # the renderer's robustness column and section (vaar.bench.hooks)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from vaar.core._util.registry import Registry
 from vaar.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ class Corruption:
         return f"{self.name} ({self.group}, {self.stage}): {self.unit} = {lv}"
 
 
-_REGISTRY: dict[str, Corruption] = {}
 _MODULES = ("vaar.robustness.video", "vaar.robustness.audio", "vaar.robustness.modality")
+_REGISTRY: Registry[Corruption] = Registry("corruption", modules=_MODULES)
 
 
 def register_corruption(
@@ -99,20 +100,15 @@ def register_corruption(
         raise ValueError(f"corruption {name!r}: {len(SEVERITIES)} levels needed, got {len(levels)}")
 
     def deco(fn: Any) -> Any:
-        if name in _REGISTRY:
-            raise ValueError(f"corruption {name!r} is registered twice")
         doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
-        _REGISTRY[name] = Corruption(name, group, stage, tuple(touches), tuple(float(v) for v in levels), unit, fn, doc)
+        _REGISTRY.add(name, Corruption(name, group, stage, tuple(touches), tuple(float(v) for v in levels), unit, fn, doc))
         return fn
 
     return deco
 
 
 def _load() -> None:
-    import importlib
-
-    for m in _MODULES:
-        importlib.import_module(m)
+    _REGISTRY.load()
 
 
 def corruption_names(group: Group | None = None) -> list[str]:
@@ -131,10 +127,9 @@ def corruption_names(group: Group | None = None) -> list[str]:
 
 def get_corruption(name: str) -> Corruption:
     _load()
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown corruption {name!r}; valid: {', '.join(corruption_names())}") from None
+    raise ConfigError(f"unknown corruption {name!r}; valid: {', '.join(corruption_names())}") from None
 
 
 def parse_corruptions(spec: Sequence[str] | None) -> list[str]:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from vaar.bench.hooks import SUBMIT_TRACKS
+
 
 def model_predict(spec: str, limits: Any = None) -> Any:
     """``predict(clips)`` of the ``--model`` factory, answered by the model's own sandboxed process
@@ -41,3 +43,15 @@ def robustness_for_entry(
         target = leaderboard / "robustness" / task / f"{slug}.png"
         atomic_write_bytes(target, (res.out / "heatmap.png").read_bytes())
         return entry_block(res.summary)
+
+
+def run_for_model(
+    spec: str, limits: Any, dataset: Path, split: str, leaderboard: Path, task: str, slug: str, **kwargs: Any
+) -> dict[str, Any]:
+    """The ``submit --robustness`` track (:data:`vaar.bench.hooks.SUBMIT_TRACKS`): the ``--model``
+    in its sandbox, scored on every corruption x severity; returns the entry's block."""
+    with model_predict(spec, limits) as predict:
+        return robustness_for_entry(predict, dataset, split, leaderboard, task, slug, **kwargs)
+
+
+SUBMIT_TRACKS.add("robustness", run_for_model)

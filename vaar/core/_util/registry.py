@@ -11,11 +11,18 @@
     MODELS.get("avarnett")       # ConfigError: unknown model 'avarnett'; valid: audio_only, ...
 
 Names keep their registration order (:meth:`Registry.names`); error messages list them sorted.
+
+Lazy modules: ``Registry("seed", modules=("vaar.curation.discover.vggsounder", ...))`` imports the
+named modules (whose decorators fill the table) the first time the table is read, so the table's
+owner never imports its entries at import time (``--help`` stays fast; no import cycle). Modules are
+full dotted paths, so a rename tool rewrites them like any import. ``optional=True`` skips a module
+that is not installed (a hook that a floor above fills, when that floor is present).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 from vaar.core.errors import ConfigError
@@ -26,9 +33,24 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A name → object table filled by the ``register`` decorator."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, modules: Sequence[str] = (), optional: bool = False) -> None:
         self.kind = kind
+        self.modules = tuple(modules)
+        self.optional = optional
         self._items: dict[str, T] = {}
+        self._loaded = not self.modules
+
+    def load(self) -> None:
+        """Import the registering modules, once (a module that registers is never imported twice)."""
+        if self._loaded:
+            return
+        self._loaded = True  # first: a module that reads the table while registering sees it
+        for module in self.modules:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if not (self.optional and exc.name is not None and module.startswith(exc.name)):
+                    raise
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: add the decorated object under ``name`` (twice is a programming error)."""
@@ -45,6 +67,7 @@ class Registry(Generic[T]):
         self._items[name] = obj
 
     def get(self, name: str) -> T:
+        self.load()
         try:
             return self._items[name]
         except KeyError:
@@ -52,15 +75,26 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} {name!r}; valid: {', '.join(sorted(self._items))}"
             ) from None
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
     def names(self) -> list[str]:
         """Registered names, in registration order."""
+        self.load()
         return list(self._items)
 
+    def items(self) -> list[tuple[str, T]]:
+        self.load()
+        return list(self._items.items())
+
     def __contains__(self, name: object) -> bool:
+        self.load()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
+        self.load()
         return iter(self._items)
 
     def __len__(self) -> int:
+        self.load()
         return len(self._items)

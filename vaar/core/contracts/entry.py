@@ -69,11 +69,10 @@ def _maybe(schema: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def entry_schema() -> dict[str, Any]:
-    """The entry's JSON Schema (draft 2020-12), built from the task registry and the taxonomy."""
-    from vaar.bench.tasks import get_task, task_names
+    """The entry's JSON Schema (draft 2020-12), built from the task table and the taxonomy."""
+    from vaar.core.contracts.task_meta import TASKS as tasks
     from vaar.core.taxonomy import default_taxonomy
 
-    tasks = {name: get_task(name) for name in task_names()}
     keys = sorted({k for t in tasks.values() for k in t.score_labels})
     fraction = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
     per_task = [

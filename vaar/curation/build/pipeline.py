@@ -43,6 +43,7 @@ from vaar.core.contracts.manifest_schema import empty_row
 from vaar.core.errors import ConfigError, ManifestError, StageError
 from vaar.core.taxonomy import Taxonomy, default_taxonomy
 from vaar.curation.build.backends import Backend, make_executor
+from vaar.curation.build.clip_task import ClipTask as _Task
 from vaar.curation.build.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
 from vaar.curation.build.exclude import (
     apply_exclusions,
@@ -208,19 +209,6 @@ def _todo(valid: list[SourceRow], ledger: Ledger, out: Path, retry_failed: bool)
             if (row.get("url"), row.get("start"), row.get("end")) != (r.url, r.start, r.end):
                 todo.append(r)
     return todo
-
-
-@dataclass(frozen=True)
-class _Task:
-    row: SourceRow
-    src: str
-    offset: float
-    has_audio: bool
-    info: dict[str, Any]
-    out: str
-    media: MediaConfig
-    qc: QCConfig
-    versions: dict[str, str]
 
 
 def _process(

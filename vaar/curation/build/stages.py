@@ -21,7 +21,7 @@ from vaar.curation.build.sync import DecodedClip
 from vaar.curation.build.verify import verify_clip
 
 if TYPE_CHECKING:
-    from vaar.curation.build.pipeline import _Task as ClipTask
+    from vaar.curation.build.clip_task import ClipTask
 
 
 @dataclass

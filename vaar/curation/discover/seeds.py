@@ -7,7 +7,6 @@ Seeds are imported lazily, so ``vaar --help`` stays fast.
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,8 +42,9 @@ class Seed:
     help: str
 
 
-SEEDS = Registry[Seed]("seed")
-_MODULES = ("vggsounder", "vggsound_csv", "audioset_csv", "xd_violence", "ytsearch")
+SEEDS = Registry[Seed]("seed", modules=(
+    "vaar.curation.discover.vggsounder", "vaar.curation.discover.vggsound_csv", "vaar.curation.discover.audioset_csv",
+    "vaar.curation.discover.xd_violence_list", "vaar.curation.discover.ytsearch"))
 
 
 def register_seed(name: str, *, needs_source: bool, help: str) -> Callable[[SeedFn], SeedFn]:
@@ -55,17 +55,10 @@ def register_seed(name: str, *, needs_source: bool, help: str) -> Callable[[Seed
     return deco
 
 
-def _load_all() -> None:
-    for m in _MODULES:
-        importlib.import_module(f"vaar.curation.discover.{m}")
-
-
 def seed_names() -> list[str]:
-    _load_all()
     return sorted(SEEDS.names())
 
 
 def get_seed(name: str) -> Seed:
     """The seed called ``name``; an unknown name is one line listing the valid ones."""
-    _load_all()
     return SEEDS.get(name)

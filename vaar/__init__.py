@@ -10,4 +10,4 @@ __version__ = "0.1.0"
 
 from vaar import _moved
 
-_moved.install()  # `vaar.schema` and `vaar.contracts` still import, with a DeprecationWarning
+_moved.install()  # `vaar.core.contracts.manifest_schema` and `vaar.core.contracts` still import, with a DeprecationWarning

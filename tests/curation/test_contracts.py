@@ -13,10 +13,10 @@ import pytest
 from tests.bench.benchdata import make_dataset, make_truth, write_predictions
 from vaar.bench.cli import main as bench
 from vaar.cli import main as vaar
+from vaar.core.contracts.manifest_file import read_manifest
 from vaar.core.contracts.manifest_schema import MANIFEST_COLUMNS, empty_row, manifest_schema
 from vaar.core.contracts.sums import parse_sums, verify_listed
 from vaar.core.errors import ManifestError
-from vaar.curation.build.manifest import read_manifest
 from vaar.curation.build.reasons import reason_code
 
 

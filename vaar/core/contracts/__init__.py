@@ -2,7 +2,7 @@
 
 * ``manifest.parquet`` — the fields in :mod:`vaar.core.contracts.manifest_schema` (:data:`~vaar.core.contracts.manifest_schema.MANIFEST_FIELDS`,
   :func:`~vaar.core.contracts.manifest_schema.validate_manifest`); the one reader is
-  :func:`vaar.curation.build.manifest.read_manifest` (``vaar split`` and ``vaar publish`` both use it).
+  :func:`vaar.core.contracts.manifest_file.read_manifest` (``vaar split`` and ``vaar publish`` both use it).
 * split folders (``train/validation/test.csv``, ``split.json``, ``folds.csv``) — names and columns
   in :mod:`vaar.core.contracts.split_params`, the one reader and validator
   :func:`vaar.curation.split.load_split_dir` (``vaar split --check``, ``vaar publish --splits``).

@@ -3,7 +3,7 @@
 * :data:`MANIFEST_FIELDS` — ``manifest.parquet``: one row per source row, whatever its fate.
   The Arrow schema (:func:`manifest_schema`) and the ledger both come from this list.
   :func:`validate_manifest` checks a table read from disk against it; the one reader is
-  :func:`vaar.curation.build.manifest.read_manifest` (used by ``vaar split`` and ``vaar publish``).
+  :func:`vaar.core.contracts.manifest_file.read_manifest` (used by ``vaar split`` and ``vaar publish``).
 * :func:`published_features` — the published Hugging Face dataset, as data: the
   ``datasets.Features`` (:func:`dataset_features`) and the Arrow schema of its Parquet shards
   (:func:`published_arrow_schema`, which does not import ``datasets``: publishing stays fast)

@@ -39,6 +39,7 @@ from typing import Any
 from vaar import __version__
 from vaar.core._util.cpus import usable_cpus
 from vaar.core._util.hashing import sha256_file
+from vaar.core.contracts.manifest_file import write_manifest
 from vaar.core.contracts.manifest_schema import empty_row
 from vaar.core.errors import ConfigError, ManifestError, StageError
 from vaar.core.taxonomy import Taxonomy, default_taxonomy
@@ -53,7 +54,6 @@ from vaar.curation.build.exclude import (
 )
 from vaar.curation.build.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.build.ledger import Ledger
-from vaar.curation.build.manifest import write_manifest
 from vaar.curation.build.media import MediaConfig, ffmpeg_version
 from vaar.curation.build.quality import QCConfig
 from vaar.curation.build.reasons import reason_code

@@ -10,7 +10,7 @@
       data/<split>-NNNNN-of-NNNNN.parquet  rows with the video and audio bytes embedded
       splits/{train,validation,test}.csv   the split used, with split.json and SHA256SUMS
 
-:func:`publish` reads only the manifest (through :func:`vaar.curation.build.manifest.read_manifest`,
+:func:`publish` reads only the manifest (through :func:`vaar.core.contracts.manifest_file.read_manifest`,
 the one reader of that contract) and the media files it points to, relative to the manifest's
 folder; every file's sha256 is checked against the manifest. ``vaar build`` (``--publish``, the
 default) calls the same function on the manifest it has just written.
@@ -47,12 +47,12 @@ import pyarrow.parquet as pq
 
 from vaar.core._util.hashing import sha256_bytes
 from vaar.core.contracts import private_split as private
+from vaar.core.contracts.manifest_file import read_manifest
 from vaar.core.contracts.manifest_schema import PUBLISHED_FACTS, published_arrow_schema
 from vaar.core.contracts.sums import SUMS_FILE, render_sums
 from vaar.core.csvsafe import csv_bytes
 from vaar.core.errors import ConfigError, ManifestError
 from vaar.core.taxonomy import Taxonomy, default_taxonomy
-from vaar.curation.build.manifest import read_manifest
 from vaar.curation.publish import fallback_split
 from vaar.curation.publish.card import CardFacts, render_card
 from vaar.curation.publish.croissant import write_croissant

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from vaar.core.contracts.manifest_file import read_manifest
 from vaar.core.errors import StageError
 from vaar.core.taxonomy import Taxonomy, default_taxonomy
-from vaar.curation.build.manifest import read_manifest
 from vaar.curation.review.candidates import Candidate, read_candidates
 from vaar.curation.review.decisions import DecisionStore
 from vaar.curation.review.previews import KINDS, PreviewCache

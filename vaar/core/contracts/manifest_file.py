@@ -18,6 +18,7 @@ from vaar.core._util.atomic import atomic_path
 from vaar.core.contracts.manifest_schema import (
     MANIFEST_COLUMNS,
     REQUIRED_COLUMNS,
+    conform_manifest,
     manifest_schema,
     validate_manifest,
 )
@@ -80,6 +81,7 @@ def read_manifest(
         table = pq.read_table(path, columns=[c for c in want if c in names])
     except (pa.ArrowInvalid, OSError) as exc:
         raise ManifestError(f"{path}: not a readable Parquet manifest ({exc})") from None
+    table = conform_manifest(table, str(path))  # large_string, large_list, int widths: cast, not refused
     validate_manifest(table, str(path))
     schema = manifest_schema()
     for c in want:

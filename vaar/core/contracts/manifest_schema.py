@@ -119,19 +119,39 @@ def validate_manifest(table: pa.Table, where: str) -> None:
     """
     from vaar.core.errors import ManifestError
 
-    types = {f.name: f.type for f in MANIFEST_FIELDS}
-    for name in table.column_names:
-        want = types.get(name)
-        got = table.schema.field(name).type
-        if want is not None and got != want and got != pa.null():
-            raise ManifestError(f"{where}: column {name} is {got}, the manifest schema says {want} "
-                                "(see vaar/schema.py); rebuild it with `vaar build`")
+    conform_manifest(table, where)
     statuses = get_args(Status)
     if "status" in table.column_names:
         for i, st in enumerate(table.column("status").to_pylist()):
             if st not in statuses:
                 raise ManifestError(f"{where} row {i}: status {st!r} is not one of "
                                     f"{', '.join(statuses)}; rebuild it with `vaar build`")
+
+
+def conform_manifest(table: pa.Table, where: str) -> pa.Table:
+    """``table`` with every known column cast to the manifest schema's type.
+
+    A manifest written back by pandas or polars (``large_string``, ``large_list``, other integer
+    widths, dictionary-encoded text) is the same manifest: its columns are cast
+    (:mod:`vaar.core.contracts.arrow_types`). Only a real mismatch raises
+    :class:`~vaar.core.errors.ManifestError`, naming the column.
+    """
+    from vaar.core.contracts.arrow_types import TypeMismatch, conform, equivalent
+    from vaar.core.errors import ManifestError
+
+    types = {f.name: f.type for f in MANIFEST_FIELDS}
+    for i, name in enumerate(table.column_names):
+        want, got = types.get(name), table.schema.field(name).type
+        if want is None or got == want or pa.types.is_null(got):
+            continue
+        if not equivalent(got, want):
+            raise ManifestError(f"{where}: column {name} is {got}, the manifest schema says {want} "
+                                "(see vaar/core/contracts/manifest_schema.py); rebuild it with `vaar build`")
+        try:
+            table = table.set_column(i, pa.field(name, want), conform(table.column(i), want))
+        except TypeMismatch as exc:
+            raise ManifestError(f"{where}: column {name} {exc}; rebuild it with `vaar build`") from None
+    return table
 
 
 def empty_row() -> dict[str, Any]:

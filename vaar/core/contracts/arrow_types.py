@@ -61,8 +61,7 @@ def conform(column: pa.ChunkedArray | pa.Array, want: pa.DataType) -> pa.Chunked
     if not equivalent(have, want):
         raise TypeMismatch(f"is {have}, the contract says {want}")
     if pa.types.is_dictionary(have):
-        column = column.cast(have.value_type) if isinstance(column, pa.Array) else pa.chunked_array(
-            [c.dictionary_decode() for c in column.chunks], have.value_type)
+        column = column.cast(have.value_type)  # decode: the values, in row order
     if pa.types.is_integer(want) and (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         lo, hi = _int_range(want)
         mm = pc.min_max(column)

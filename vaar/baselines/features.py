@@ -354,7 +354,7 @@ def extract_dataset(
         summary = summaries.setdefault(split, SplitSummary())
         refs = clip_refs(ds)
         for i, ref in enumerate(refs):
-            sources = functools.partial(_row_sources, ds, i, root)
+            sources = functools.partial(row_sources, ds, i, root)
             cache_clip(cache, loader, layout, ref.clip_id, ref.key, sources, summary, timings,
                        dims, segments=segments, frame_policy=frame_policy)  # fmt: skip
             done += 1
@@ -386,7 +386,7 @@ def extract_dataset(
     )
 
 
-def _row_sources(ds: Any, i: int, root: Path) -> tuple[bytes | str, bytes | str | None]:
+def row_sources(ds: Any, i: int, root: Path) -> tuple[bytes | str, bytes | str | None]:
     row = ds[i]
     video_src = media_source(row["video"], root)
     audio_src = media_source(row["audio"], root) if row.get("audio") else None

@@ -36,11 +36,11 @@ from vaar.baselines.features import (
     Progress,
     SplitSummary,
     Timings,
-    _row_sources,
     clip_bounds,
     extract_clip,
     layout_name,
     open_splits,
+    row_sources,
 )
 
 Result = tuple["np.ndarray | None", "np.ndarray | None", Timings, "str | None"]
@@ -179,7 +179,7 @@ class _Run:
             return
         self.drain(self.max_in_flight - 1)
         try:
-            video_src, audio_src = _row_sources(ds, i, self.root)
+            video_src, audio_src = row_sources(ds, i, self.root)
         except Exception as exc:  # noqa: BLE001 - unreadable media cell: recorded
             summary.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
             self.done += 1

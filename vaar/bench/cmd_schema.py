@@ -27,9 +27,9 @@ def schema_files() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.bench.leaderboard import atomic_write
+    from vaar.core._util.atomic import atomic_write_text
 
     for name, text in schema_files().items():
-        atomic_write(args.out / name, text)
+        atomic_write_text(args.out / name, text)
         print(f"wrote {args.out / name}")
     return 0

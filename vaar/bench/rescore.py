@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.tasks import Task
 from vaar.core._util.hashing import sha256_file
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES
 from vaar.core.errors import InputError
 
 Status = Literal["ok", "DIFFERS", "missing", "other-split", "invalid"]

@@ -22,9 +22,9 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from vaar.bench.metrics import FloatArray, percentile_interval
-from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.truth import TruthSource
 from vaar.core._util.registry import Registry
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES
 from vaar.core.contracts.task_meta import TASKS as TASK_META
 
 DEFAULT_RESAMPLES = 1000

@@ -24,12 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.bench import metrics as M
-from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
 from vaar.bench.truth import LabelSet, TruthSource, load_labels
 from vaar.core.contracts.clip_predictions import ClipPredictions, ClipSplit
 from vaar.core.contracts.clip_predictions import validate_clip_table as check_clip_table
-from vaar.core.contracts.predictions import ANOMALY
+from vaar.core.contracts.predictions import ANOMALY, DEFAULT_MAX_BYTES, Table, read_table
 from vaar.core.taxonomy import default_taxonomy
 
 __all__ = ["ANOMALY", "ClipPredictions", "VaarBinary", "VaarCls", "read_clip_predictions", "validate_clip_table"]

@@ -31,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.bench import metrics as M
-from vaar.bench.tables import DEFAULT_MAX_BYTES, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
 from vaar.bench.truth import (
     XD_NORMAL_MARKER,
@@ -40,6 +39,7 @@ from vaar.bench.truth import (
     load_xd_truth,
     xd_frame_truth,
 )
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES, read_table
 from vaar.core.contracts.video_predictions import VideoScores, validate_video_table
 from vaar.core.errors import ConfigError
 

@@ -42,7 +42,8 @@ def check_one(
     from pathlib import Path
 
     from vaar.core.errors import VerifyError
-    from vaar.curation.build.sync import decode_clip, estimate_offset
+    from vaar.curation.build.decode import decode_clip
+    from vaar.curation.build.sync import estimate_offset
 
     try:
         est = estimate_offset(

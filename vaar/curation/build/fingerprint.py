@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.core._util.graph import components
-from vaar.curation.build.sync import AUDIO_RATE
+from vaar.curation.build.decode import AUDIO_RATE
 
 FP_POSITIONS = 8  # sampled instants per clip for the fingerprint
 U64 = npt.NDArray[np.uint64]

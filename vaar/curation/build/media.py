@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 from vaar.core._util.atomic import atomic_path
 from vaar.core.errors import MediaError, MissingDependencyError, VerifyError
-from vaar.curation.build.inputguard import MEDIA_FORMATS, input_args, sniff_problem
-from vaar.curation.build.sync import (
+from vaar.curation.build.decode import (
     AUDIO_CHAIN,
     VIDEO_CHAIN,
     DecodedClip,
     parse_decoded,
     run_decoder,
 )
+from vaar.curation.build.inputguard import MEDIA_FORMATS, input_args, sniff_problem
 
 Precision = Literal["accurate", "copy"]
 

@@ -30,16 +30,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from vaar.curation.build.decode import AUDIO_RATE, DecodedClip, decode_clip
 from vaar.curation.build.fingerprint import Fingerprint, audio_hashes, frame_hashes
-from vaar.curation.build.sync import (
-    AUDIO_RATE,
-    DecodedClip,
-    SyncEstimate,
-    Verdict,
-    decode_clip,
-    estimate_offset,
-    motion_energy,
-)
+from vaar.curation.build.sync import SyncEstimate, Verdict, estimate_offset, motion_energy
 
 OutOfSyncPolicy = Literal["flag", "reject", "fix"]
 

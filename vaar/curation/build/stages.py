@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vaar.core.errors import StageError
+from vaar.curation.build.decode import DecodedClip
 from vaar.curation.build.media import extract_audio, fix_offset, trim_normalise
 from vaar.curation.build.quality import ClipQC, check_clip, measure
-from vaar.curation.build.sync import DecodedClip
 from vaar.curation.build.verify import verify_clip
 
 if TYPE_CHECKING:

@@ -75,7 +75,7 @@ def read_manifest(
     missing = [c for c in required if c not in names]
     if missing:
         raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; a manifest needs "
-                            f"{', '.join(required)} (see vaar/schema.py) — rebuild it with `vaar build`")
+                            f"{', '.join(required)} (see vaar/core/contracts/manifest_schema.py) — rebuild it with `vaar build`")
     want = list(columns) if columns is not None else list(MANIFEST_COLUMNS)
     try:
         table = pq.read_table(path, columns=[c for c in want if c in names])

@@ -97,3 +97,14 @@ def test_bench_scoring_imports_no_torch_and_no_floor_above() -> None:
             " or m.startswith(('vaar.baselines', 'vaar.robustness'))]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_cli_module_is_in_the_independence_contract() -> None:
+    """A new ``cmd_*`` module must join the 'no CLI module imports another' contract (.importlinter)."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / ".importlinter")
+    listed = set(cfg["importlinter:contract:cli-leaves"]["modules"].split())
+    on_disk = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "vaar").rglob("cmd_*.py")}
+    assert on_disk == listed, f"add to .importlinter [cli-leaves]: {sorted(on_disk - listed)}; remove: {sorted(listed - on_disk)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "write leaderboard/schema/{entry,predictions}.schema.json from the contracts (vaar/contracts)"
+HELP = "write leaderboard/schema/{entry,predictions}.schema.json from the contracts (vaar/core/contracts)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint docs bench clean
 
 install: $(STAMP)
 
@@ -41,9 +41,15 @@ test-all: install
 lint: install
 	$(BIN)/ruff check vaar tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+# the manual (docs/, mkdocs.yml): --strict turns a broken link, a missing page or a page left out
+# of the nav into a failure
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf demo site .pytest_cache .mypy_cache .ruff_cache

@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from treecpu import TreeUsage, run_tree  # noqa: E402
 
-from vaar.curation.loopback import LoopbackServer  # noqa: E402
-from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
+from vaar.curation.build.loopback import LoopbackServer  # noqa: E402
+from vaar.curation.build.media import MediaConfig, trim_commands  # noqa: E402
 
 VAAR = [sys.executable, "-m", "vaar.cli", "build", "--allow-private-network"]  # loopback sources
 

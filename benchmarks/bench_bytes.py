@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.http_server import FaultyServer  # noqa: E402
 from tests.fixtures.media import make_source  # noqa: E402
-from vaar.curation.download import DownloadConfig  # noqa: E402
-from vaar.curation.pipeline import BuildConfig, run_build  # noqa: E402
+from vaar.curation.build.download import DownloadConfig  # noqa: E402
+from vaar.curation.build.pipeline import BuildConfig, run_build  # noqa: E402
 
 
 def main() -> None:

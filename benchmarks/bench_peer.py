@@ -88,7 +88,7 @@ class Run:
 
 def vaar_default_workers() -> int:
     """What ``vaar build`` runs without ``--workers`` (a number, or None: one per usable CPU)."""
-    from vaar._util.cpus import usable_cpus
+    from vaar.core._util.cpus import usable_cpus
     from vaar.curation.cmd_build import add_arguments
 
     p = argparse.ArgumentParser()

@@ -24,8 +24,8 @@ def make_build(root: Path, n: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vaar.schema import empty_row, manifest_schema
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.contracts.manifest_schema import empty_row, manifest_schema
+    from vaar.core.taxonomy import default_taxonomy
 
     slugs = default_taxonomy().slugs
     (root / "clips").mkdir(parents=True)
@@ -45,7 +45,7 @@ def make_build(root: Path, n: int) -> Path:
 
 
 def publish_once(manifest: str, out: str) -> None:
-    from vaar.curation.publish import PublishConfig, publish
+    from vaar.curation.publish.folder import PublishConfig, publish
 
     t = time.perf_counter()
     publish(Path(manifest), None, Path(out), PublishConfig())

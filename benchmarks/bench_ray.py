@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_build import make_sources, write_csv  # noqa: E402
 
-from vaar.curation.download import DownloadConfig  # noqa: E402
-from vaar.curation.loopback import LoopbackServer  # noqa: E402
-from vaar.curation.pipeline import BuildConfig, run_build  # noqa: E402
+from vaar.curation.build.download import DownloadConfig  # noqa: E402
+from vaar.curation.build.loopback import LoopbackServer  # noqa: E402
+from vaar.curation.build.pipeline import BuildConfig, run_build  # noqa: E402
 
 
 def build(csv: Path, out: Path, cfg: BuildConfig) -> tuple[float, dict[str, tuple[str, str | None]]]:
@@ -44,7 +44,7 @@ def build(csv: Path, out: Path, cfg: BuildConfig) -> tuple[float, dict[str, tupl
 
 
 def _warm_up() -> None:
-    import vaar.curation.pipeline  # noqa: F401
+    import vaar.curation.build.pipeline  # noqa: F401
 
     time.sleep(0.5)  # hold the CPU so that the next warm-up lands on another worker
 

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.review import CHROMIUM_ARGS, build_candidates, chromium_path, review_by_keyboard  # noqa: E402
+from vaar.core.contracts.source_list import read_sources  # noqa: E402
 from vaar.curation.review.server import ReviewServer  # noqa: E402
 from vaar.curation.review.session import ReviewSession  # noqa: E402
-from vaar.curation.sources import read_sources  # noqa: E402
 
 
 def main() -> int:

@@ -64,9 +64,9 @@ def main() -> int:
 
     from vaar.baselines.backbones import create_backbone
     from vaar.baselines.features import clip_bounds, extract_clip
-    from vaar.bench.robustness.extract import CorruptionTransform
-    from vaar.bench.robustness.media import MediaCache, corrupt_clip_media
-    from vaar.bench.robustness.registry import corruption_names, get_corruption
+    from vaar.robustness.corruptions import corruption_names, get_corruption
+    from vaar.robustness.extract import CorruptionTransform
+    from vaar.robustness.media_cache import MediaCache, corrupt_clip_media
 
     torch.set_num_threads(1)
     ab, vb = create_backbone("handcrafted-audio", "audio"), create_backbone("handcrafted-video", "video")

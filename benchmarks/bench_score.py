@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaar.taxonomy import default_taxonomy
+from vaar.core.taxonomy import default_taxonomy
 
 TARGETS = {3000: 2.0, 100_000: 10.0}
 

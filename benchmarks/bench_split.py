@@ -32,8 +32,8 @@ def make_manifest(path: Path, clips: int, seed: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vaar.schema import manifest_schema
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.contracts.manifest_schema import manifest_schema
+    from vaar.core.taxonomy import default_taxonomy
 
     rng = random.Random(seed)
     labels = list(default_taxonomy().slugs)

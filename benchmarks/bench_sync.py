@@ -37,9 +37,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fixtures import sync_media as sm  # noqa: E402
-from vaar.curation.fingerprint import Fingerprint, group_duplicates  # noqa: E402
-from vaar.curation.quality import QCConfig, check_clip  # noqa: E402
-from vaar.curation.sync import decode_clip, estimate_offset  # noqa: E402
+from vaar.curation.build.decode import decode_clip
+from vaar.curation.build.fingerprint import Fingerprint, group_duplicates  # noqa: E402
+from vaar.curation.build.quality import QCConfig, check_clip  # noqa: E402
+from vaar.curation.build.sync import estimate_offset  # noqa: E402
 
 PINGUS = Path("/usr/share/games/pingus/data")
 FREEDESKTOP = Path("/usr/share/sounds/freedesktop/stereo")
@@ -181,7 +182,7 @@ def real_clip(
 
 
 def bench_speed(reps: int) -> None:
-    from vaar.curation.media import MediaConfig, probe, trim_normalise
+    from vaar.curation.build.media import MediaConfig, probe, trim_normalise
 
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)

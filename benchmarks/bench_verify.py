@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaar.curation.media import MediaConfig, trim_normalise  # noqa: E402
-from vaar.curation.verify import streams_from_ffprobe, streams_from_moov, verify_clip  # noqa: E402
+from vaar.curation.build.media import MediaConfig, trim_normalise  # noqa: E402
+from vaar.curation.build.verify import streams_from_ffprobe, streams_from_moov, verify_clip  # noqa: E402
 
 
 def cpu() -> float:

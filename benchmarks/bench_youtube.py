@@ -36,7 +36,7 @@ from treecpu import run_tree  # noqa: E402
 
 from tests.fixtures.sources import sources_csv  # noqa: E402
 from tests.fixtures.ytsite import PLUGIN_DIR, Faults, YouTubeSite  # noqa: E402
-from vaar.curation.media import MediaConfig, trim_commands  # noqa: E402
+from vaar.curation.build.media import MediaConfig, trim_commands  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(PLUGIN_DIR)])}
 

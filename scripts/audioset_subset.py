@@ -16,9 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from vaar.core.errors import VaarError
+from vaar.core.taxonomy import default_taxonomy
 from vaar.curation.discover.audioset_subset import OFFICIAL_SHA256, make_subset
-from vaar.errors import VaarError
-from vaar.taxonomy import default_taxonomy
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,8 +30,8 @@ def main() -> int:
     from PIL import Image, ImageDraw
     from torchcodec.decoders import VideoDecoder
 
-    from vaar.bench.robustness.media import MediaCache, clip_context, corrupt_clip_media
-    from vaar.bench.robustness.registry import corruption_names, get_corruption
+    from vaar.robustness.corruptions import corruption_names, get_corruption
+    from vaar.robustness.media_cache import MediaCache, clip_context, corrupt_clip_media
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""vaar.schema: the published features are one definition; the datasets-free Arrow schema and
+"""vaar.core.contracts.manifest_schema: the published features are one definition; the datasets-free Arrow schema and
 features dict that publish writes agree with ``datasets.Features`` built from it."""
 
 from __future__ import annotations
@@ -7,8 +7,12 @@ import json
 
 import datasets
 
-from vaar.schema import dataset_features, published_arrow_schema, published_features_dict
-from vaar.taxonomy import default_taxonomy
+from vaar.core.contracts.manifest_schema import (
+    dataset_features,
+    published_arrow_schema,
+    published_features_dict,
+)
+from vaar.core.taxonomy import default_taxonomy
 
 
 def test_published_arrow_schema_is_what_datasets_makes_of_the_features() -> None:

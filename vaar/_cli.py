@@ -3,7 +3,7 @@
 Each subcommand lives in its own module with three names: ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``. Those modules import only argparse-level
 things at top level (heavy libraries are imported inside ``run``), so ``--help`` stays fast and
-never imports torch. A user mistake (:class:`vaar.errors.InputError`) or a missing dependency
+never imports torch. A user mistake (:class:`vaar.core.errors.InputError`) or a missing dependency
 becomes one line on stderr and exit code 2, never a traceback.
 """
 
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vaar import __version__
-from vaar.errors import InputError, MissingDependencyError
+from vaar.core.errors import InputError, MissingDependencyError
 
 
 def make_main(prog: str, description: str, commands: dict[str, str]) -> Callable[[Sequence[str] | None], int]:

@@ -1,4 +1,4 @@
-"""vaar._util: atomic writes, file hashing, connected components, the registry."""
+"""vaar.core._util: atomic writes, file hashing, connected components, the registry."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from vaar._util.atomic import atomic_path, atomic_write_bytes, atomic_write_text
-from vaar._util.graph import components, components_by_key
-from vaar._util.hashing import sha256_bytes, sha256_file
-from vaar._util.registry import Registry
-from vaar.errors import ConfigError
+from vaar.core._util.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from vaar.core._util.graph import components, components_by_key
+from vaar.core._util.hashing import sha256_bytes, sha256_file
+from vaar.core._util.registry import Registry
+from vaar.core.errors import ConfigError
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:

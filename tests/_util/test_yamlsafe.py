@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vaar._util.yamlsafe import YamlRefused, load_yaml
 from vaar.baselines.config import resolve_config
-from vaar.errors import ConfigError
-from vaar.taxonomy import load_taxonomy
+from vaar.core._util.yamlsafe import YamlRefused, load_yaml
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import load_taxonomy
 
 # 9 levels of 9 references: ~400 bytes that safe_load expands to 9**9 (387 million) strings
 BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(

@@ -7,7 +7,7 @@ import torch
 
 from vaar.baselines.backbones import backbone_names, create_backbone, pool_segments
 from vaar.baselines.features import segment_bounds
-from vaar.errors import ConfigError, MissingDependencyError
+from vaar.core.errors import ConfigError, MissingDependencyError
 
 
 def test_registry_lists_real_and_handcrafted_names() -> None:

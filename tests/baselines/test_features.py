@@ -16,7 +16,7 @@ from vaar.baselines.features import (
     segment_bounds,
     snippet_bounds,
 )
-from vaar.errors import ConfigError
+from vaar.core.errors import ConfigError
 
 HC = {"audio_backbone": "handcrafted-audio", "video_backbone": "handcrafted-video"}
 

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from vaar.bench.cli import main
-from vaar.bench.robustness.registry import get_corruption
-from vaar.bench.robustness.scoring import RunScorer, load_truth, run_robustness
+from vaar.robustness.corruptions import get_corruption
+from vaar.robustness.scoring import RunScorer, load_truth, run_robustness
 
 
 def _sound_group(label: int) -> int:
-    from vaar.curation.sample import signature
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.taxonomy import default_taxonomy
+    from vaar.curation.build.sample import signature
 
     return signature(default_taxonomy().slugs[label])[0]
 
@@ -95,7 +95,7 @@ def test_modality_dropout_zeroes_one_modality(small_dataset: Path, small_feature
 
     from vaar.baselines.config import resolve_config
     from vaar.baselines.train import drop_modality
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     a, v = torch.ones(400, 4, 3), torch.ones(400, 4, 2)
     a2, v2 = drop_modality(a, v, 0.5, torch.Generator().manual_seed(0))
@@ -114,7 +114,7 @@ def test_model_submission_robustness_lands_on_the_leaderboard(
     """The --model path (corrupted media files, the submit hook) on two conditions, then the page."""
     monkeypatch.setenv("VAAR_ROBUSTNESS_CACHE", str(tmp_path / "persistent"))
     from vaar.baselines.serve import from_run
-    from vaar.bench.robustness.submit import robustness_for_entry
+    from vaar.robustness.submit_track import robustness_for_entry
 
     predict = from_run(str(demo_runs["video_only"])).predict
     block = robustness_for_entry(predict, small_dataset, "test", tmp_path / "lb", "vaar-cls", "video-only",

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vaar.bench.robustness.registry import get_corruption
-from vaar.bench.robustness.scoring import (
+from vaar.robustness.corruptions import get_corruption
+from vaar.robustness.scoring import (
     ModelScorer,
     RunScorer,
     load_truth,
@@ -58,7 +58,7 @@ def test_run_and_model_paths_feed_bit_identical_corrupted_inputs(
     assert {hashlib.sha256(c.video).hexdigest() for c in rec.seen} <= {hashlib.sha256(b).hexdigest() for b in m.values()}
     # and the run's cached features are those of exactly the bytes the model was given
     fc, loader = FeatureCache(tmp_path / "feat"), LazyBackbones("handcrafted-audio", "handcrafted-video", "cpu")
-    from vaar.bench.robustness.extract import load_features
+    from vaar.robustness.extract import load_features
 
     c, s = conds[0]
     first = rec.seen[0]  # the first clip of the first condition (fog s3)
@@ -142,7 +142,7 @@ def test_a_failed_clip_is_scored_wrong_for_every_class() -> None:
 
 def test_failures_are_counted_per_condition(small_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A clip whose corrupted copy cannot be made is reported and scored wrong, not guessed."""
-    import vaar.bench.robustness.scoring as scoring
+    import vaar.robustness.scoring as scoring
 
     real = ModelScorer._corrupt
     truth = load_truth(small_dataset, "test")
@@ -166,8 +166,8 @@ def test_failures_are_counted_per_condition(small_dataset: Path, tmp_path: Path,
 
 def test_rescore_recomputes_the_matrix_from_the_saved_predictions(small_dataset: Path, tmp_path: Path) -> None:
     from vaar.bench.rescore import index_predictions
-    from vaar.bench.robustness.board import entry_block
-    from vaar.bench.robustness.rescore import rescore_block
+    from vaar.robustness.board import entry_block
+    from vaar.robustness.rescore import rescore_block
 
     truth = load_truth(small_dataset, "test")
     res = run_robustness(Recorder(), small_dataset, tmp_path / "out", corruptions=["fog"], severities=[1, 2],
@@ -182,7 +182,7 @@ def test_rescore_recomputes_the_matrix_from_the_saved_predictions(small_dataset:
     hostile = tmp_path / "h" / "p.csv"
     hostile.parent.mkdir()
     hostile.write_text("condition,clip_id,label,failed\nclean,\x1b[2J<script>,normal,0\n")
-    from vaar._util.hashing import sha256_file
+    from vaar.core._util.hashing import sha256_file
 
     status, detail = rescore_block({**block, "predictions_sha256": sha256_file(hostile)}, truth,
                                    index_predictions(hostile.parent))  # fmt: skip

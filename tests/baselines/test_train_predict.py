@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vaar.baselines.config import TrainConfig, resolve_config
-from vaar.errors import ConfigError
+from vaar.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_run_folder_contents(demo_runs: dict[str, Path]) -> None:
 def test_predict_writes_the_contract(demo_runs: dict[str, Path], small_dataset: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     from vaar.bench.cli import main
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.taxonomy import default_taxonomy
 
     out = tmp_path / "pred.csv"
     assert main(["predict", "--run", str(demo_runs["late_fusion"]), "--dataset", str(small_dataset),

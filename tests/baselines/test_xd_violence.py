@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vaar.baselines.xd_violence import parse_codes, read_layout, resample, top_k
-from vaar.errors import ConfigError, ManifestError
+from vaar.core.errors import ConfigError, ManifestError
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaar.taxonomy import default_taxonomy
+from vaar.core.taxonomy import default_taxonomy
 
 SLUGS = default_taxonomy().slugs
 SCORE_COLS = [f"score_{s}" for s in SLUGS]

@@ -45,8 +45,8 @@ def test_parquet_nested_columns_are_refused(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vaar.contracts.predictions import read_table
-    from vaar.errors import SubmissionError
+    from vaar.core.contracts.predictions import read_table
+    from vaar.core.errors import SubmissionError
 
     ids, _ = make_truth(20)
     path = tmp_path / "nested.parquet"
@@ -124,8 +124,8 @@ def test_parquet_list_values_are_counted_from_the_footer(tmp_path: Path) -> None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vaar.contracts.predictions import read_table
-    from vaar.errors import SubmissionError
+    from vaar.core.contracts.predictions import read_table
+    from vaar.core.errors import SubmissionError
 
     ids, _ = make_truth(40)
     path = tmp_path / "lists.parquet"

@@ -12,9 +12,9 @@ import pytest
 
 from tests.bench.test_render import fixed_entries
 from vaar.bench.cmd_schema import schema_files
-from vaar.contracts import jsonschema_lite
-from vaar.contracts.entry import EntryError, entry_schema, read_entry, validate_entry
-from vaar.contracts.predictions import predictions_schema
+from vaar.core.contracts import jsonschema_lite
+from vaar.core.contracts.entry import EntryError, entry_schema, read_entry, validate_entry
+from vaar.core.contracts.predictions import predictions_schema
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "leaderboard" / "schema"
 
@@ -134,16 +134,16 @@ def test_predictions_schema_agrees_with_the_validator(small, capsys, tmp_path: P
 
 
 def test_predictions_validators_live_with_the_contract() -> None:
-    """Both formats' checks are in vaar.contracts, importable without the bench (no scoring code)."""
+    """Both formats' checks are in vaar.core.contracts, importable without the bench (no scoring code)."""
     import subprocess
     import sys
 
-    code = ("import sys, vaar.contracts.clip_predictions, vaar.contracts.video_predictions; "
+    code = ("import sys, vaar.core.contracts.clip_predictions, vaar.core.contracts.video_predictions; "
             "print(sorted(m for m in sys.modules if m.startswith('vaar.bench')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     from vaar.bench import vaar_tasks, xd_task
-    from vaar.contracts import clip_predictions, video_predictions
+    from vaar.core.contracts import clip_predictions, video_predictions
 
     assert vaar_tasks.ClipPredictions is clip_predictions.ClipPredictions
     assert xd_task.VideoScores is video_predictions.VideoScores

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from tests.bench.benchdata import SLUGS, make_scores, make_truth
-from vaar.bench.entry import Cost, DatasetRef, Entry, ModelMeta
 from vaar.bench.leaderboard import dumps_entry, rerender
+from vaar.bench.make_entry import Cost, DatasetRef, Entry, ModelMeta
 from vaar.bench.render import render_html, render_markdown
 from vaar.bench.tasks import ScoreReport, get_task
 from vaar.bench.truth import LabelSet

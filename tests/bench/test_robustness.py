@@ -12,22 +12,22 @@ import torch
 from tests.fixtures.media import make_source
 from vaar.baselines.backbones import create_backbone
 from vaar.baselines.features import FeatureCache, LazyBackbones, clip_bounds, extract_clip
-from vaar.bench.robustness.audio import add_at_snr
-from vaar.bench.robustness.extract import (
-    CorruptionTransform,
-    ExtractStats,
-    fill_clip,
-    load_features,
-)
-from vaar.bench.robustness.media import MediaCache, corrupt_clip_media
-from vaar.bench.robustness.registry import (
+from vaar.core.errors import ConfigError
+from vaar.robustness.audio import add_at_snr
+from vaar.robustness.corruptions import (
     Context,
     corruption_names,
     get_corruption,
     parse_corruptions,
     parse_severities,
 )
-from vaar.errors import ConfigError
+from vaar.robustness.extract import (
+    CorruptionTransform,
+    ExtractStats,
+    fill_clip,
+    load_features,
+)
+from vaar.robustness.media_cache import MediaCache, corrupt_clip_media
 
 AUDIO, VIDEO = "handcrafted-audio", "handcrafted-video"
 

@@ -10,14 +10,14 @@ import pytest
 
 from tests.bench.test_render import CHROMIUM, fixed_entries
 from vaar.bench.render import render_html, render_markdown
-from vaar.bench.robustness.board import robustness_of
+from vaar.robustness.board import robustness_of
 
 SEVS = [1, 2, 3, 4, 5]
 
 
 def block(mcf1: float, **extra: Any) -> dict[str, Any]:
     """A complete block (every registered corruption x severity) whose matrix averages to ``mcf1``."""
-    from vaar.bench.robustness.registry import corruption_names
+    from vaar.robustness.corruptions import corruption_names
 
     matrix = {n: {str(s): mcf1 + 0.02 * (3 - s) for s in SEVS} for n in corruption_names()}
     return {"mcf1": mcf1, "ci95": [mcf1 - 0.05, mcf1 + 0.03], "clean_macro_f1": 0.9, "difference": mcf1 - 0.9,

@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vaar.bench.robustness.registry import SEVERITIES, Context, get_corruption
+from vaar.robustness.corruptions import SEVERITIES, Context, get_corruption
 
 HEIGHTS = (120, 240, 360, 720, 1080)
 #: max / min MSE of one severity across the five heights. Rain and snow are drawn at 112 p and

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import vaar._util.atomic as atomic
+import vaar.core._util.atomic as atomic
 from tests.bench.benchdata import SLUGS, make_dataset, make_truth, write_predictions
 from vaar.bench.cli import main
 
@@ -250,7 +250,7 @@ def test_submission_counter(small, capsys, tmp_path: Path) -> None:  # type: ign
 @pytest.mark.parametrize("header", ["clip_id,label", "clip_id,label,dataset_version"])
 def test_private_labels_are_named_by_the_host_hmac(capsys, tmp_path: Path, monkeypatch, header: str) -> None:  # type: ignore[no-untyped-def]
     """Opaque ids or a dataset_version column make --labels private: the identity is the HMAC."""
-    from vaar.curation.private import opaque_id, split_identity
+    from vaar.core.contracts.private_split import opaque_id, split_identity
 
     monkeypatch.delenv("VAAR_HOST_SECRET", raising=False)
     secret = b"a host secret of at least sixteen bytes"

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.fixtures.sources import FAST
-from vaar.curation.pipeline import BuildConfig
+from vaar.curation.build.pipeline import BuildConfig
 
 
 @pytest.fixture(scope="module")

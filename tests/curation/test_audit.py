@@ -16,11 +16,11 @@ import pytest
 
 from tests.fixtures.http_server import FaultyHandler, FaultyServer
 from tests.fixtures.media import make_source
-from vaar._util.hashing import sha256_file
 from vaar.cli import main
+from vaar.core._util.hashing import sha256_file
 from vaar.curation.audit import AuditConfig, audit_sources, classify
-from vaar.curation.download import DownloadConfig
-from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.pipeline import BuildConfig, run_build
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes,seed,seed_label,seed_flags\n"
 

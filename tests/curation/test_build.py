@@ -15,9 +15,9 @@ from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.sources import FAST, sources_csv
-from vaar.curation.download import DownloadConfig
-from vaar.curation.pipeline import BuildConfig, run_build
-from vaar.curation.publish import PublishConfig
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.pipeline import BuildConfig, run_build
+from vaar.curation.publish.folder import PublishConfig
 
 
 def manifest(out: Path) -> dict[str, dict]:

@@ -20,11 +20,11 @@ import pytest
 
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import ffmpeg, make_source
-from vaar.curation.download import DownloadConfig
-from vaar.curation.media import MediaConfig, trim_normalise
+from vaar.core.errors import MediaError
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.media import MediaConfig, trim_normalise
+from vaar.curation.build.pipeline import BuildConfig, run_build
 from vaar.curation.netguard import NetworkPolicy, url_problem
-from vaar.curation.pipeline import BuildConfig, run_build
-from vaar.errors import MediaError
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 OPEN = DownloadConfig(retries=0, backoff_s=0.05, allow_private_network=True)
@@ -84,7 +84,7 @@ def test_trim_refuses_playlists_even_without_the_download_check(tmp_path: Path) 
         trim_normalise(playlist, 0.5, 2.0, tmp_path / "c.mp4", tmp_path / "c.flac", MediaConfig(), True)
     # the ffmpeg command line alone (no sniff) refuses the hls demuxer too: a BOM-free variant
     # that the sniff would not catch is still not opened
-    from vaar.curation.media import run_tool, trim_commands
+    from vaar.curation.build.media import run_tool, trim_commands
 
     cmd = trim_commands(playlist, 0.5, 2.0, tmp_path / "c.mp4", tmp_path / "c.flac", MediaConfig(), True)[0]
     proc = run_tool(cmd)
@@ -94,9 +94,9 @@ def test_trim_refuses_playlists_even_without_the_download_check(tmp_path: Path) 
 
 def test_process_clip_carries_the_restriction_to_the_worker(tmp_path: Path) -> None:
     """The per-clip function that Ray ships to other nodes refuses a playlist by itself."""
-    from vaar.curation.pipeline import _Task, process_clip
-    from vaar.curation.quality import QCConfig
-    from vaar.curation.sources import SourceRow
+    from vaar.core.contracts.source_list import SourceRow
+    from vaar.curation.build.pipeline import _Task, process_clip
+    from vaar.curation.build.quality import QCConfig
 
     secret = secret_ts(tmp_path / "home")
     (tmp_path / "cache").mkdir()
@@ -111,10 +111,10 @@ def test_process_clip_carries_the_restriction_to_the_worker(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_a_ray_task_refuses_a_playlist(tmp_path: Path, ray_cluster: str) -> None:
     """The same per-clip task on a Ray worker: the limits travel in its MediaConfig argument."""
-    from vaar.curation.backends import RayExecutor
-    from vaar.curation.pipeline import _Task, process_clip
-    from vaar.curation.quality import QCConfig
-    from vaar.curation.sources import SourceRow
+    from vaar.core.contracts.source_list import SourceRow
+    from vaar.curation.build.backends import RayExecutor
+    from vaar.curation.build.pipeline import _Task, process_clip
+    from vaar.curation.build.quality import QCConfig
 
     secret = secret_ts(tmp_path / "home")
     playlist = hls_playlist(tmp_path / "full.mp4", secret.as_uri())
@@ -134,7 +134,7 @@ def test_ffmpeg_run_by_ytdlp_on_downloads_refuses_playlists(tmp_path: Path) -> N
     from yt_dlp.postprocessor import FFmpegMergerPP
     from yt_dlp.utils import PostProcessingError
 
-    from vaar.curation.download import _ydl
+    from vaar.curation.build.download import _ydl
 
     secret = secret_ts(tmp_path / "home")
     video = hls_playlist(tmp_path / "v.mp4", secret.as_uri())
@@ -294,7 +294,7 @@ def test_source_metadata_is_not_published(tmp_path: Path, server: FaultyServer, 
     out = tmp_path / "out"
     cfg = FAST
     if fix:  # the sync fix re-mux must not bring anything back: force it with a zero tolerance
-        from vaar.curation.quality import QCConfig
+        from vaar.curation.build.quality import QCConfig
 
         cfg = replace(FAST, qc=replace(QCConfig(), out_of_sync="fix", tolerance_ms=0.0))
     run_build([csv], out, cfg)
@@ -386,7 +386,7 @@ def test_formula_source_id_is_refused_and_notes_never_start_a_formula_in_csv(
     csv.write_text("".join(body), encoding="utf-8")
     out = tmp_path / "out"
     private = tmp_path / "host" / "labels.csv"
-    from vaar.curation.publish import PublishConfig
+    from vaar.curation.publish.folder import PublishConfig
 
     secret = tmp_path / "host" / "secret"
     secret.parent.mkdir()
@@ -404,7 +404,7 @@ def test_formula_source_id_is_refused_and_notes_never_start_a_formula_in_csv(
 
 
 def test_csv_helper_escapes_free_text_but_not_numbers(tmp_path: Path) -> None:
-    from vaar.csvsafe import csv_bytes
+    from vaar.core.csvsafe import csv_bytes
     from vaar.curation.split import SplitItem, render_split_files
 
     data = csv_bytes(["a", "b", "c"], [[FORMULA, -0.5, "+1"], ["@x", "plain", "\tcmd"]]).decode()
@@ -421,8 +421,8 @@ def test_csv_helper_escapes_free_text_but_not_numbers(tmp_path: Path) -> None:
 def test_prune_never_deletes_outside_the_build_folder(tmp_path: Path) -> None:
     """A tampered ledger (rows naming ``..``, absolute or symlinked paths) cannot make --prune
     delete files outside --out."""
-    from vaar.curation.ledger import Ledger
-    from vaar.curation.pipeline import _prune
+    from vaar.curation.build.ledger import Ledger
+    from vaar.curation.build.pipeline import _prune
 
     out = tmp_path / "out"
     (out / "clips").mkdir(parents=True)

@@ -1,5 +1,5 @@
-"""The contracts read by one function each: the manifest (read_manifest + vaar.schema) and
-SHA256SUMS (vaar.contracts.sums, one rule everywhere: a missing file is a violation)."""
+"""The contracts read by one function each: the manifest (read_manifest + vaar.core.contracts.manifest_schema) and
+SHA256SUMS (vaar.core.contracts.sums, one rule everywhere: a missing file is a violation)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 from tests.bench.benchdata import make_dataset, make_truth, write_predictions
 from vaar.bench.cli import main as bench
 from vaar.cli import main as vaar
-from vaar.contracts.sums import parse_sums, verify_listed
-from vaar.curation.manifest import read_manifest
-from vaar.curation.reasons import reason_code
-from vaar.errors import ManifestError
-from vaar.schema import MANIFEST_COLUMNS, empty_row, manifest_schema
+from vaar.core.contracts.manifest_file import read_manifest
+from vaar.core.contracts.manifest_schema import MANIFEST_COLUMNS, empty_row, manifest_schema
+from vaar.core.contracts.sums import parse_sums, verify_listed
+from vaar.core.errors import ManifestError
+from vaar.curation.build.reasons import reason_code
 
 
 def manifest_file(path: Path, n: int = 3, **change: object) -> Path:

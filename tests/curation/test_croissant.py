@@ -17,12 +17,12 @@ import pytest
 import yaml
 
 from tests.fixtures.media import make_source
-from vaar.curation.croissant import validate_croissant
-from vaar.curation.download import DownloadConfig
-from vaar.curation.loopback import LoopbackServer
-from vaar.curation.pipeline import BuildConfig, run_build
-from vaar.curation.publish import PublishConfig
-from vaar.curation.release import SEMVER, ReleaseInfo, resolve_version
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.loopback import LoopbackServer
+from vaar.curation.build.pipeline import BuildConfig, run_build
+from vaar.curation.publish.croissant import validate_croissant
+from vaar.curation.publish.folder import PublishConfig
+from vaar.curation.publish.release import SEMVER, ReleaseInfo, resolve_version
 
 CITATION = "@misc{vaar2026,\n  title = {VAAR <script>alert(1)</script>},\n  year = {2026}\n}"
 HOSTILE_LICENSE = "<script>alert(1)</script>|x"
@@ -175,8 +175,8 @@ def test_bad_release_options_are_one_line(tmp_path: Path, flags: list[str], caps
 
 def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_path: Path) -> None:
     from vaar.bench.cli import main as bench_main
-    from vaar.curation.publish import publish
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.taxonomy import default_taxonomy
+    from vaar.curation.publish.folder import publish
 
     build = published.parent
     private = tmp_path / "host" / "test_labels.csv"
@@ -201,9 +201,9 @@ def test_private_labels_carry_the_version_into_the_entry(published: Path, tmp_pa
 _WRITE = """
 import json, sys
 from pathlib import Path
-from vaar.curation.croissant import write_croissant
-from vaar.curation.release import ReleaseInfo
-from vaar.taxonomy import default_taxonomy
+from vaar.curation.publish.croissant import write_croissant
+from vaar.curation.publish.release import ReleaseInfo
+from vaar.core.taxonomy import default_taxonomy
 write_croissant(Path(sys.argv[1]), [], ReleaseInfo("cc-by-4.0", None, None, None), name="VAAR", version=sys.argv[3],
                 taxonomy=default_taxonomy(), validated=Path(sys.argv[2]))
 print(json.dumps("mlcroissant" in sys.modules))

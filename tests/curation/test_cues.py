@@ -1,4 +1,4 @@
-"""The WebM index reader (vaar.curation.cues): a generated WebM, and hostile Cues refused."""
+"""The WebM index reader (vaar.curation.build.cues): a generated WebM, and hostile Cues refused."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.ytsite.media import make_youtube_source
-from vaar.curation.cues import (
+from vaar.curation.build.cues import (
     CLUSTER,
     CUE_CLUSTER,
     CUE_POINT,

@@ -15,13 +15,13 @@ import pytest
 
 from tests.fixtures.http_server import FaultyServer
 from vaar.cli import main
+from vaar.core.contracts.source_list import check_candidates, read_sources
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import default_taxonomy, load_taxonomy
+from vaar.curation.build.loopback import LoopbackServer
 from vaar.curation.discover import CANDIDATE_COLUMNS, SeedOptions, discover, seed_names
 from vaar.curation.discover.candidate import render_candidates
-from vaar.curation.loopback import LoopbackServer
 from vaar.curation.netguard import NetworkPolicy
-from vaar.curation.sources import check_candidates, read_sources
-from vaar.errors import ConfigError
-from vaar.taxonomy import default_taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
 V0 = REPO / "curation" / "sources" / "candidates" / "vaar-open-v0.csv"

@@ -17,6 +17,8 @@ import pytest
 
 from tests.fixtures.http_server import FaultyServer
 from vaar.cli import main
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import default_taxonomy, load_taxonomy
 from vaar.curation.discover import SeedOptions, discover
 from vaar.curation.discover.audioset_subset import (
     FILES,
@@ -24,8 +26,6 @@ from vaar.curation.discover.audioset_subset import (
     section_hashes,
     subset_text,
 )
-from vaar.errors import ConfigError
-from vaar.taxonomy import default_taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "curation" / "sources" / "seeds"

@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures.media import make_source
+from vaar.core.errors import ConfigError
+from vaar.curation.build.loopback import LoopbackServer
 from vaar.curation.licences import licence_family, parse_families, video_license
-from vaar.curation.loopback import LoopbackServer
-from vaar.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 CC_BY = "Creative Commons Attribution license (reuse allowed)"
@@ -177,7 +177,7 @@ def test_a_rebuild_follows_the_list_and_drops_stale_claims(built: Path, tmp_path
     import shutil
 
     from vaar.cli import main
-    from vaar.curation.ledger import Ledger
+    from vaar.curation.build.ledger import Ledger
 
     b = tmp_path / "build"
     shutil.copytree(built / "build", b)

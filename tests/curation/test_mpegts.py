@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import ffmpeg
 from tests.fixtures.sources import FAST, sources_csv
-from vaar.curation.pipeline import run_build
+from vaar.curation.build.pipeline import run_build
 
 
 def test_mpegts_source_with_one_keyframe_gives_a_full_clip(tmp_path: Path, server: FaultyServer) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from vaar.curation.download import DownloadConfig, _params
-from vaar.curation.polite import Gate, host_slot
+from vaar.curation.build.download import DownloadConfig, _params
+from vaar.curation.build.polite import Gate, host_slot
 
 
 def test_a_pause_holds_every_waiting_thread_and_only_ever_extends() -> None:

@@ -21,8 +21,8 @@ import pytest
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from vaar.cli import main
-from vaar.curation.download import DownloadConfig
-from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.pipeline import BuildConfig, run_build
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 CLASSES = ("crash", "explosion", "normal")

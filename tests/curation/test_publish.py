@@ -26,11 +26,11 @@ import pytest
 from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from vaar.cli import main
-from vaar.curation.download import DownloadConfig, ytdlp_version
-from vaar.curation.pipeline import BuildConfig, run_build
-from vaar.curation.private import opaque_id
-from vaar.curation.publish import PublishConfig, publish
-from vaar.schema import manifest_schema
+from vaar.core.contracts.manifest_schema import manifest_schema
+from vaar.core.contracts.private_split import opaque_id
+from vaar.curation.build.download import DownloadConfig, ytdlp_version
+from vaar.curation.build.pipeline import BuildConfig, run_build
+from vaar.curation.publish.folder import PublishConfig, publish
 
 FAST = BuildConfig(workers=2, download=DownloadConfig(retries=1, backoff_s=0.05, allow_private_network=True), do_publish=False)
 CLASSES = ("crash", "explosion", "normal")

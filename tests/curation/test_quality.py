@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import sync_media as sm
-from vaar.curation.fingerprint import Fingerprint, group_duplicates
-from vaar.curation.media import fix_offset
-from vaar.curation.quality import ClipQC, QCConfig, check_clip
-from vaar.errors import VerifyError
+from vaar.core.errors import VerifyError
+from vaar.curation.build.fingerprint import Fingerprint, group_duplicates
+from vaar.curation.build.media import fix_offset
+from vaar.curation.build.quality import ClipQC, QCConfig, check_clip
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_clipqc_is_a_frozen_dataclass() -> None:
 def test_clip_stages_are_one_signature_and_name_the_manifest_stage() -> None:
     import inspect
 
-    from vaar.curation.stages import CLIP_STAGES
+    from vaar.curation.build.stages import CLIP_STAGES
 
     # the names are the manifest's `stage` values for a clip stopped there
     assert [s.__name__ for s in CLIP_STAGES] == ["trim", "verify", "sync", "quality"]

@@ -26,8 +26,8 @@ from tests.fixtures.http_server import FaultyServer
 from tests.fixtures.media import make_source
 from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.sources import sources_csv
-from vaar.curation.download import DownloadConfig
-from vaar.curation.pipeline import BuildConfig, run_build
+from vaar.curation.build.download import DownloadConfig
+from vaar.curation.build.pipeline import BuildConfig, run_build
 
 ray = pytest.importorskip("ray")
 
@@ -124,7 +124,7 @@ def test_killed_worker_is_retried_and_no_clip_is_lost_or_doubled(
 
 
 def test_worker_that_keeps_dying_ends_failed_with_a_reason(ray_cluster: str) -> None:
-    from vaar.curation.backends import RayExecutor
+    from vaar.curation.build.backends import RayExecutor
 
     pool = RayExecutor(max_retries=1)
     fut = pool.submit(os._exit, 3)  # the worker process dies, twice

@@ -25,11 +25,11 @@ import pytest
 
 from tests.fixtures.review import HOSTILE_NOTE, build_candidates
 from vaar.cli import main as vaar_main
+from vaar.core.contracts.source_list import read_sources
 from vaar.curation.review.agreement import Call, agreement, cohen_kappa, read_calls
 from vaar.curation.review.decisions import DecisionError, review_paths
 from vaar.curation.review.server import CSP, ReviewServer, safe_media_path
 from vaar.curation.review.session import ReviewSession
-from vaar.curation.sources import read_sources
 
 
 @pytest.fixture(scope="module")
@@ -280,8 +280,8 @@ def test_cli_refuses_bad_arguments(built: tuple[Path, Path], tmp_path: Path, cap
 def test_previews_drawn_once_and_cached(built: tuple[Path, Path], tmp_path: Path) -> None:
     import struct
 
+    from vaar.core.errors import StageError
     from vaar.curation.review.previews import KINDS, WIDTH, PreviewCache
-    from vaar.errors import StageError
 
     s = ReviewSession(*built, tmp_path / "reviewed.csv", cache_dir=tmp_path / "cache")
     m = s.media("cand-1-0")
@@ -304,7 +304,7 @@ def test_reviewed_list_builds_reusing_the_candidate_clips(built: tuple[Path, Pat
     """Built into the candidates' folder, unchanged accepted clips are not processed again."""
     import shutil
 
-    from vaar.curation.pipeline import BuildConfig, run_build
+    from vaar.curation.build.pipeline import BuildConfig, run_build
 
     cands, media = built
     folder = tmp_path / "build"

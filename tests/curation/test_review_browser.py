@@ -22,9 +22,9 @@ from tests.fixtures.review import (
     review_by_keyboard,
     wait_saved,
 )
+from vaar.core.contracts.source_list import read_sources
 from vaar.curation.review.server import ReviewServer
 from vaar.curation.review.session import ReviewSession
-from vaar.curation.sources import read_sources
 
 CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")

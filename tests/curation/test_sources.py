@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vaar.curation.sources import read_sources
-from vaar.errors import SourceListError
+from vaar.core.contracts.source_list import read_sources
+from vaar.core.errors import SourceListError
 
 HEADER = "clip_id,url,start,end,label,source_id,license,notes\n"
 

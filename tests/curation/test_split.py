@@ -16,6 +16,8 @@ import pytest
 
 from tests.fixtures.splits import synth
 from vaar._cli import make_main
+from vaar.core.contracts.manifest_schema import empty_row, manifest_schema
+from vaar.core.errors import ConfigError, ManifestError
 from vaar.curation.split import (
     SPLITS,
     SplitItem,
@@ -29,8 +31,6 @@ from vaar.curation.split import (
     read_split_dir,
     write_split_dir,
 )
-from vaar.errors import ConfigError, ManifestError
-from vaar.schema import empty_row, manifest_schema
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from tests.fixtures import sync_media as sm
-from vaar.curation.sync import align_onsets, decode_clip, estimate_offset
-from vaar.errors import VerifyError
+from vaar.core.errors import VerifyError
+from vaar.curation.build.decode import decode_clip
+from vaar.curation.build.sync import align_onsets, estimate_offset
 
 OFFSETS = (0, 40, -40, 200, -200, 480, -480)
 FRAME_MS = 1000.0 / sm.FPS

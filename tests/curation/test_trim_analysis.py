@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import sync_media as sm
-from vaar.curation.fingerprint import group_duplicates
-from vaar.curation.media import MediaConfig, trim_normalise
-from vaar.curation.quality import QCConfig, check_clip, measure
-from vaar.curation.sync import decode_clip
+from vaar.curation.build.decode import decode_clip
+from vaar.curation.build.fingerprint import group_duplicates
+from vaar.curation.build.media import MediaConfig, trim_normalise
+from vaar.curation.build.quality import QCConfig, check_clip, measure
 
 START, DURATION = 0.2, 5.0
 

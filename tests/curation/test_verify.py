@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from vaar.curation.media import MediaConfig, probe, trim_normalise
-from vaar.curation.verify import flac_duration, verify_clip
-from vaar.errors import VerifyError
+from vaar.core.errors import VerifyError
+from vaar.curation.build.media import MediaConfig, probe, trim_normalise
+from vaar.curation.build.verify import flac_duration, verify_clip
 
 
 def _source(path: Path, seconds: float) -> Path:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.media import ffmpeg
-from vaar.curation.media import MediaConfig, trim_normalise
+from vaar.core.errors import MissingDependencyError, VerifyError
+from vaar.curation.build.media import MediaConfig, trim_normalise
+from vaar.curation.build.verify import streams_from_ffprobe, streams_from_moov, verify_clip
 from vaar.curation.mp4 import read_mp4_facts
-from vaar.curation.verify import streams_from_ffprobe, streams_from_moov, verify_clip
-from vaar.errors import MissingDependencyError, VerifyError
 
 X264 = ["-c:v", "libx264", "-preset", "veryfast"]
 
@@ -181,8 +181,8 @@ def test_the_download_check_reads_an_mp4_source_without_ffprobe(
 ) -> None:
     """The downloaded source's check (streams present, audio or not, duration) uses the reader
     too; what it is unsure of — a cut file, another container — still goes to ffprobe."""
-    from vaar.curation.download import _check_file
-    from vaar.curation.media import probe
+    from vaar.curation.build.download import _check_file
+    from vaar.curation.build.media import probe
 
     src = sources["bframes_25"]
     want = probe(src)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.media import ffmpeg
+from vaar.curation.build.verify import streams_from_ffprobe, streams_from_moov
 from vaar.curation.mp4 import box as mp4box
 from vaar.curation.mp4.facts import Mp4Facts, read_mp4_facts
-from vaar.curation.verify import streams_from_ffprobe, streams_from_moov
 
 CLIP = ["-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=2", "-f", "lavfi", "-i", "sine=d=2",
         "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"]  # fmt: skip

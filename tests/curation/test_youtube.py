@@ -18,9 +18,9 @@ import pytest
 from tests.fixtures.procs import kill_after_ok_clips
 from tests.fixtures.sources import FAST, sources_csv
 from tests.fixtures.ytsite import PLUGIN_DIR, YouTubeSite, enable_plugin
+from vaar.curation.build.pipeline import run_build
+from vaar.curation.build.reasons import reason_code
 from vaar.curation.mp4.sidx import HEAD_BYTES, locate_index
-from vaar.curation.pipeline import run_build
-from vaar.curation.reasons import reason_code
 
 LONG_S = 1800.0  # a 30 min source: clips at its start, middle and end
 CFG = replace(FAST, do_publish=False)
@@ -68,7 +68,7 @@ def share(yt: YouTubeSite, vid: str, itag: int, seconds: float) -> float:
 def test_clips_at_start_middle_end_are_frame_exact_in_sync_and_fetch_only_their_fragments(
     tmp_path: Path, yt: YouTubeSite
 ) -> None:
-    from vaar.curation.media import probe
+    from vaar.curation.build.media import probe
 
     audio = next(f for f in yt.videos["long"].formats if f.kind == "audio").path
     assert float(probe(audio)["format"]["start_time"]) == 0.5  # served starting half a second after the video

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from packaging.requirements import Requirement
 
 from tests.bench.benchdata import SLUGS, make_dataset, make_scores, make_truth, write_predictions
-from vaar.schema import empty_row, manifest_schema
+from vaar.core.contracts.manifest_schema import empty_row, manifest_schema
 
 BASELINES_ONLY = ("torch", "torchvision", "torchcodec", "timm", "transformers", "safetensors",
                   "sklearn", "matplotlib")  # fmt: skip

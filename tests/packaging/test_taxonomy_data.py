@@ -10,7 +10,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from vaar.taxonomy import default_taxonomy, packaged_taxonomy_bytes
+from vaar.core.taxonomy import default_taxonomy, packaged_taxonomy_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_FILE = REPO / "curation" / "taxonomy.yaml"

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vaar._util.registry import Registry
 from vaar.baselines.mtcn import MTCN, clip_logits, mtcn_loss
+from vaar.core._util.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from vaar._util.registry import Registry
-from vaar.errors import ConfigError, MissingDependencyError
+from vaar.baselines.config import DEFAULT_AUDIO, DEFAULT_VIDEO
+from vaar.core._util.registry import Registry
+from vaar.core.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
     import torch
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 Modality = Literal["audio", "video"]
 SAMPLE_RATE = 16_000
-DEFAULT_AUDIO = "facebook/wav2vec2-base"
-DEFAULT_VIDEO = "mobilevit_s.cvnets_in1k"
 
 
 class Backbone(ABC):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vaar.baselines.config import DEFAULT_AUDIO, DEFAULT_VIDEO  # torch-free, like this module
+
 HELP = "extract and cache per-segment audio/video features of every clip (AVAR-Net baselines)"
-DEFAULT_AUDIO = "facebook/wav2vec2-base"  # = vaar.baselines.backbones.DEFAULT_AUDIO (no torch here)
-DEFAULT_VIDEO = "mobilevit_s.cvnets_in1k"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,9 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines.features import extract_dataset
     from vaar.baselines.train import pick_device
+    from vaar.core._util.progress import print_table, progress_bar
 
     torch.set_flush_denormal(True)
     if args.threads:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar("features") as update:
         if args.backend == "ray":
             from vaar.baselines.ray_features import extract_dataset_ray
-            from vaar.errors import ConfigError
+            from vaar.core.errors import ConfigError
 
             if args.frame_policy != "centre":
                 raise ConfigError("--frame-policy keyframe runs with --backend local only")

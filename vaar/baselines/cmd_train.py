@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaar.baselines.config import OVERRIDE_FLAGS
+
 if TYPE_CHECKING:
     from vaar.baselines.config import TrainConfig
 
 HELP = "train a baseline model (avarnet, audio_only, video_only, late_fusion) on cached features"
-_FLAGS = ("model", "epochs", "batch_size", "lr", "weight_decay", "dropout", "num_stages",
-          "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device", "modality_dropout")  # fmt: skip
+_FLAGS = OVERRIDE_FLAGS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     configs: list[Path | None] = list(args.config or [None])
     stems = [c.stem for c in configs if c is not None]
     if len(configs) > 1 and len(set(stems)) < len(stems):
-        from vaar.errors import ConfigError
+        from vaar.core.errors import ConfigError
 
         raise ConfigError(f"--config: several files share a name ({', '.join(stems)}); their runs would collide")
     overrides = {k: getattr(args, k) for k in (*_FLAGS, "seeds") if getattr(args, k) is not None}
@@ -51,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_one(cfg: TrainConfig, dataset: Path, features: Path, out: Path) -> None:
-    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines import ddp
     from vaar.baselines.train import train_run
+    from vaar.core._util.progress import print_table, progress_bar
 
     if ddp.setup() and not ddp.is_main():  # under torchrun: rank 0 writes and reports
         import tempfile

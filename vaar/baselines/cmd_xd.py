@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vaar.baselines.cmd_features import DEFAULT_AUDIO, DEFAULT_VIDEO
-from vaar.baselines.cmd_train import _FLAGS
+from vaar.baselines.config import DEFAULT_AUDIO, DEFAULT_VIDEO
+from vaar.baselines.config import OVERRIDE_FLAGS as _FLAGS
 
 HELP = "XD-Violence: snippet features, weakly supervised training (top-k MIL), frame-level AP"
 
@@ -32,10 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vaar._util.progress import print_table, progress_bar
     from vaar.baselines.config import resolve_config
     from vaar.baselines.train import pick_device
     from vaar.baselines.xd_violence import extract_videos, read_layout, train_xd
+    from vaar.core._util.progress import print_table, progress_bar
 
     torch.set_flush_denormal(True)
     if args.threads:

@@ -15,8 +15,17 @@ from typing import Any, Literal
 
 import yaml
 
-from vaar._util.yamlsafe import YamlRefused, load_yaml
-from vaar.errors import ConfigError
+from vaar.core._util.yamlsafe import YamlRefused, load_yaml
+from vaar.core.errors import ConfigError
+
+#: the default backbones (:mod:`vaar.baselines.backbones` registers them; named here, torch-free,
+#: for the command lines' defaults)
+DEFAULT_AUDIO = "facebook/wav2vec2-base"
+DEFAULT_VIDEO = "mobilevit_s.cvnets_in1k"
+#: config fields a command line may override (``--epochs 3`` etc.; ``vaar-bench train`` and ``train-xd``)
+OVERRIDE_FLAGS = ("model", "epochs", "batch_size", "lr", "weight_decay", "dropout", "num_stages",
+                  "num_layers", "num_f_maps", "segments", "audio_backbone", "video_backbone", "device",
+                  "modality_dropout")  # fmt: skip
 
 Device = Literal["auto", "cpu", "cuda"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vaar.errors import ConfigError, ManifestError
+from vaar.core.errors import ConfigError, ManifestError
 
 if TYPE_CHECKING:
     import datasets

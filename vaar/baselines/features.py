@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from vaar._util.atomic import atomic_path, atomic_write_text
 from vaar.baselines.backbones import (
     DEFAULT_AUDIO,
     DEFAULT_VIDEO,
@@ -40,7 +39,8 @@ from vaar.baselines.backbones import (
     create_backbone,
 )
 from vaar.baselines.data import clip_refs, media_source, open_dataset
-from vaar.errors import ConfigError
+from vaar.core._util.atomic import atomic_path, atomic_write_text
+from vaar.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -50,7 +50,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, clip_id)
 
 
 class MediaTransform(Protocol):
-    """Alters decoded media inside :func:`extract_clip` (see vaar.bench.robustness)."""
+    """Alters decoded media inside :func:`extract_clip` (see vaar.robustness)."""
 
     def frames(self, frames: Tensor, bounds: Tensor) -> Tensor: ...  # (T, 3, H, W) uint8 -> same
 
@@ -354,7 +354,7 @@ def extract_dataset(
         summary = summaries.setdefault(split, SplitSummary())
         refs = clip_refs(ds)
         for i, ref in enumerate(refs):
-            sources = functools.partial(_row_sources, ds, i, root)
+            sources = functools.partial(row_sources, ds, i, root)
             cache_clip(cache, loader, layout, ref.clip_id, ref.key, sources, summary, timings,
                        dims, segments=segments, frame_policy=frame_policy)  # fmt: skip
             done += 1
@@ -386,7 +386,7 @@ def extract_dataset(
     )
 
 
-def _row_sources(ds: Any, i: int, root: Path) -> tuple[bytes | str, bytes | str | None]:
+def row_sources(ds: Any, i: int, root: Path) -> tuple[bytes | str, bytes | str | None]:
     row = ds[i]
     video_src = media_source(row["video"], root)
     audio_src = media_source(row["audio"], root) if row.get("audio") else None

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaar._util.atomic import atomic_path
 from vaar.baselines.avarnet import BaselineModel
 from vaar.baselines.config import resolve_config
 from vaar.baselines.data import class_names, clip_refs, open_dataset, require_split
 from vaar.baselines.features import FeatureCache
 from vaar.baselines.train import evaluate, load_checkpoint, load_split, pick_device
-from vaar.csvsafe import safe_row
-from vaar.errors import ConfigError
+from vaar.core._util.atomic import atomic_path
+from vaar.core.csvsafe import safe_row
+from vaar.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ from vaar.baselines.features import (
     Progress,
     SplitSummary,
     Timings,
-    _row_sources,
     clip_bounds,
     extract_clip,
     layout_name,
     open_splits,
+    row_sources,
 )
 
 Result = tuple["np.ndarray | None", "np.ndarray | None", Timings, "str | None"]
@@ -100,7 +100,7 @@ def extract_dataset_ray(
     ``actors`` defaults to one per GPU of the cluster (each ``num_gpus=1``, device ``cuda``),
     or on a CPU-only cluster to one per CPU (each ``num_cpus=1``, one torch thread).
     """
-    from vaar.curation.backends import RayActorExecutor, import_ray, init_ray
+    from vaar.curation.build.backends import RayActorExecutor, import_ray, init_ray
 
     start = time.perf_counter()
     root = Path(dataset_dir).resolve()
@@ -179,7 +179,7 @@ class _Run:
             return
         self.drain(self.max_in_flight - 1)
         try:
-            video_src, audio_src = _row_sources(ds, i, self.root)
+            video_src, audio_src = row_sources(ds, i, self.root)
         except Exception as exc:  # noqa: BLE001 - unreadable media cell: recorded
             summary.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
             self.done += 1

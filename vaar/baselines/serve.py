@@ -22,7 +22,7 @@ import torch
 from vaar.baselines.backbones import AudioBackbone, VideoBackbone, create_backbone
 from vaar.baselines.features import clip_bounds, extract_clip
 from vaar.baselines.predict import LoadedRun, load_run
-from vaar.errors import ConfigError
+from vaar.core.errors import ConfigError
 
 ENV_RUN = "VAAR_BASELINE_RUN"
 ENV_SEED = "VAAR_BASELINE_SEED"

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaar._util.atomic import atomic_path
 from vaar.baselines import ddp
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model, head_flops
 from vaar.baselines.config import TrainConfig, write_config
 from vaar.baselines.data import ClipRef, class_names, clip_refs, open_dataset
 from vaar.baselines.features import FeatureCache, layout_name
-from vaar.errors import ConfigError
+from vaar.core._util.atomic import atomic_path
+from vaar.core.errors import ConfigError
 
 EpochCallback = Callable[[int, int, int, dict[str, float]], None]  # (seed, epoch, epochs, record)
 

@@ -48,8 +48,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vaar._util.atomic import atomic_write_text
-from vaar._util.hashing import sha256_file
 from vaar.baselines.avarnet import BaselineModel, HeadSpec, create_model
 from vaar.baselines.config import TrainConfig, write_config
 from vaar.baselines.features import (
@@ -62,7 +60,9 @@ from vaar.baselines.features import (
 )
 from vaar.baselines.mtcn import smoothing_loss
 from vaar.baselines.train import pick_device, save_checkpoint
-from vaar.errors import ConfigError, ManifestError
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core._util.hashing import sha256_file
+from vaar.core.errors import ConfigError, ManifestError
 
 CODES: dict[str, str] = {
     "A": "normal", "B1": "fighting", "B2": "shooting", "B4": "riot", "B5": "abuse",

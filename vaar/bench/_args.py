@@ -29,7 +29,7 @@ def add_truth_arguments(p: argparse.ArgumentParser) -> None:
 def truth_source(args: argparse.Namespace):  # -> vaar.bench.truth.TruthSource
     """``--labels`` when given (the host's labels), else ``--dataset``'s split."""
     from vaar.bench.truth import TruthSource
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if args.bootstrap < 0 or args.bootstrap > 100_000:
         raise ConfigError("--bootstrap must be between 0 and 100000")

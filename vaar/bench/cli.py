@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "submit": "vaar.bench.cmd_submit",
     "leaderboard": "vaar.bench.cmd_leaderboard",
     "schema": "vaar.bench.cmd_schema",
-    "robustness": "vaar.bench.cmd_robustness",
+    "robustness": "vaar.robustness.cmd_robustness",
     "serve": "vaar.bench.host.cmd_serve",
     "worker": "vaar.bench.host.cmd_worker",
     "host": "vaar.bench.host.cmd_host",

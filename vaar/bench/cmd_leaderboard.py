@@ -47,7 +47,7 @@ def _rescore(args: argparse.Namespace) -> int:
     truth = task.load_truth(source)
     secret = None
     if truth.sha256.startswith("hmac-sha256:"):  # a private split: entries name their files by HMAC
-        from vaar.curation.private import load_secret
+        from vaar.core.contracts.private_split import load_secret
 
         secret = load_secret(source.host_secret_file)
     board = load_board(args.leaderboard)

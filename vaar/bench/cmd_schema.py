@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "write leaderboard/schema/{entry,predictions}.schema.json from the contracts (vaar/contracts)"
+HELP = "write leaderboard/schema/{entry,predictions}.schema.json from the contracts (vaar/core/contracts)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,8 +17,8 @@ def schema_files() -> dict[str, str]:
     """File name -> text of every exported schema (what ``vaar-bench schema`` writes)."""
     import json
 
-    from vaar.contracts.entry import entry_schema
-    from vaar.contracts.predictions import predictions_schema
+    from vaar.core.contracts.entry import entry_schema
+    from vaar.core.contracts.predictions import predictions_schema
 
     def dump(schema: dict[str, object]) -> str:
         return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
@@ -27,9 +27,9 @@ def schema_files() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.bench.leaderboard import atomic_write
+    from vaar.core._util.atomic import atomic_write_text
 
     for name, text in schema_files().items():
-        atomic_write(args.out / name, text)
+        atomic_write_text(args.out / name, text)
         print(f"wrote {args.out / name}")
     return 0

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vaar.bench._args import add_truth_arguments, is_private, max_bytes, truth_source
+from vaar.bench._args import add_truth_arguments, max_bytes, truth_source
 
 HELP = "validate and score predictions (or a model), add the entry and re-render the leaderboard"
 
@@ -52,114 +52,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --remote: wait at most this long for the score (default 600; 0: do not wait)")
 
 
-def _run_model(args: argparse.Namespace, task: Any, truth: Any) -> tuple[str, Any]:
-    from vaar.bench.entry import Cost
-    from vaar.bench.sandbox import Limits, run_model
-    from vaar.errors import ConfigError
-
-    if args.dataset is None or not task.supports_dataset:
-        raise ConfigError("--model runs over a published VAAR dataset's media: give --dataset DIR "
-                          "(and a vaar-cls or vaar-binary --task; --labels FILE for private labels)")
-    if not 0 <= args.latency_clips <= 10_000 or (args.batch_size is not None and not 1 <= args.batch_size <= 256):
-        raise ConfigError("--latency-clips must be in [0, 10000] and --batch-size in [1, 256]")
-    if not 0 < args.model_timeout <= 7 * 24 * 3600 or not 64 <= args.model_memory_mb <= 1 << 22:
-        raise ConfigError("--model-timeout must be in (0, 604800] s and --model-memory-mb in [64, 4194304]")
-
-    from vaar._util.progress import ProgressBar
-
-    bar = ProgressBar("predict")
-    started = False
-
-    def progress(done: int, total: int) -> None:  # the bar starts once the model has answered
-        nonlocal started
-        if not started:
-            bar.start(total)
-            started = True
-        bar.update(done, total, "")
-
-    try:
-        text, m = run_model(args.model, args.dataset, args.split, truth.clip_ids, batch_size=args.batch_size,
-                            latency_clips=args.latency_clips, limits=Limits(args.model_timeout, args.model_memory_mb),
-                            progress=progress)
-    finally:
-        if started:
-            bar.stop()
-    return text, Cost(parameters=m.parameters, latency_ms_per_clip=m.latency_ms_per_clip,
-                      latency_clips=m.latency_clips, device="cpu", threads=m.threads, measured=True,
-                      measurement=m.measurement)
-
-
 def run(args: argparse.Namespace) -> int:
-    import tempfile
+    from vaar.bench.submit import ModelRun, Submission, submit
+    from vaar.core.errors import ConfigError
 
-    from vaar.bench.entry import Cost, DatasetRef, Entry, load_meta, slugify
-    from vaar.bench.leaderboard import entry_path, submit_entry
-    from vaar.bench.tasks import get_task
-    from vaar.bench.truth import keyed_file_identity
-    from vaar.errors import ConfigError, SubmissionError
-
-    if (args.predictions is None) == (args.model is None):
-        raise ConfigError("give a PREDICTIONS file or --model PKG.MODULE:FACTORY (one of them)")
-    if args.remote is not None:
+    if args.remote is not None:  # the hosted benchmark: upload, wait, print what the host releases
+        if (args.predictions is None) == (args.model is None):
+            raise ConfigError("give a PREDICTIONS file or --model FILE.py[:factory] (one of them)")
         from vaar.bench.host.cli_submit import submit_remote
 
         return submit_remote(args)
     if args.name is None:
         raise ConfigError("--name is required: the model name shown on the leaderboard")
-    if args.robustness and (args.model is None or args.task != "vaar-cls"):
-        raise ConfigError("--robustness runs a --model on corrupted media: give --model and --task vaar-cls")
-    task = get_task(args.task)
-    source = truth_source(args)
-    slug = slugify(args.name)
-    meta = load_meta(args.meta, args.name)
-    target = entry_path(args.leaderboard, task.name, slug)
-    if target.exists() and not args.replace:  # checked again under the lock
-        raise SubmissionError(f"{target}: an entry {slug!r} for {task.name} exists; "
-                              "pass --replace to overwrite it, or choose another --name")
-    truth = task.load_truth(source)
-    private = is_private(args, task)
-    cost = Cost()
-    with tempfile.TemporaryDirectory(prefix="vaar-bench-") as tmp:
-        preds_path = args.predictions
-        if args.model is not None:
-            text, cost = _run_model(args, task, truth)
-            preds_path = Path(args.save_predictions or Path(tmp) / "predictions.csv")
-            preds_path.write_text(text, encoding="utf-8")
-        preds = task.read_predictions(preds_path, truth, max_bytes=max_bytes(args))
-        preds_id = keyed_file_identity(truth.sha256, Path(preds_path), preds.sha256, source.host_secret_file)
-    report = task.score(preds, truth, resamples=args.bootstrap, seed=args.seed)
-    dataset = DatasetRef(
-        source=(args.dataset.resolve().name if args.dataset is not None else Path(truth.source).name),
-        split=args.split if args.dataset is not None else None,
-        split_sha256=report.split_sha256,
-        version=getattr(truth, "dataset_version", None),
-        private=private,
-    )
-    entry = Entry(slug=slug, model=meta, report=report, dataset=dataset,
-                  predictions_sha256=preds_id, cost=cost).to_dict()
-    if args.robustness:  # the robustness track (vaar.bench.robustness.submit), in the same sandbox
-        from vaar._util.progress import progress_bar
-        from vaar.bench.robustness.submit import model_predict, robustness_for_entry
-        from vaar.bench.sandbox import Limits
-
-        with model_predict(args.model, Limits(args.model_timeout, args.model_memory_mb)) as predict, \
-                progress_bar("robustness") as bar:  # fmt: skip
-
-            def update(done: int, total: int, text: str) -> None:
-                if text.startswith("plan: "):  # the estimate, printed before the work starts
-                    print(f"  robustness: {text[6:]}", file=sys.stderr)
-                bar(done, total, "" if text.startswith("plan: ") else text)
-
-            entry["robustness"] = robustness_for_entry(
-                predict, args.dataset, args.split, args.leaderboard, task.name, slug,
-                resamples=args.bootstrap, seed=args.seed, name=args.name, progress=update,
-                predictions_dir=args.save_predictions.parent if args.save_predictions else None)
-    path, board = submit_entry(args.leaderboard, entry, replace=args.replace, lock_timeout=args.lock_timeout)
-    for line in board.skipped:
+    model = None if args.model is None else ModelRun(
+        args.model, batch_size=args.batch_size, latency_clips=args.latency_clips, timeout_s=args.model_timeout,
+        memory_mb=args.model_memory_mb, save_predictions=args.save_predictions)
+    sub = Submission(name=args.name, source=truth_source(args), task=args.task, dataset=args.dataset, split=args.split,
+                     predictions=args.predictions, model=model, leaderboard=args.leaderboard, meta=args.meta,
+                     replace=args.replace, lock_timeout=args.lock_timeout, robustness=args.robustness,
+                     resamples=args.bootstrap, seed=args.seed, max_bytes=max_bytes(args))
+    with _Bars() as bars:
+        res = submit(sub, progress=bars.update)
+    for line in res.skipped:
         print(f"warning: {line}", file=sys.stderr)
+    report, cost, task = res.report, res.cost, res.task
     main = report.scores.get(report.main_score)
     shown = "n/a" if main is None else f"{100 * main:.2f}"
-    print(f"{task.name}: {args.name} {task.score_labels[report.main_score]} {shown} -> {path}")
+    print(f"{task.name}: {args.name} {task.score_labels[report.main_score]} {shown} -> {res.path}")
     if cost.measured:
         params = "not measured (no torch modules)" if cost.parameters is None else str(cost.parameters)
         lat = "n/a" if cost.latency_ms_per_clip is None else f"{cost.latency_ms_per_clip:.1f} ms/clip"
@@ -169,9 +88,41 @@ def run(args: argparse.Namespace) -> int:
         if box:
             print(f"  sandbox: {box.get('user')}; {box.get('processes')}; memory {box.get('memory')}; "
                   f"network {box.get('network')}")
-    if "robustness" in entry:
-        rb = entry["robustness"]
+    if "robustness" in res.entry:
+        rb = res.entry["robustness"]
+        slug = res.path.stem
         print(f"  robustness: mCF1 {100 * rb['mcf1']:.2f} (clean {100 * rb['clean_macro_f1']:.2f}), "
               f"heat map {args.leaderboard / 'robustness' / task.name / (slug + '.png')}")
     print(f"  re-rendered {args.leaderboard / 'LEADERBOARD.md'} and {args.leaderboard / 'index.html'}")
     return 0
+
+
+class _Bars:
+    """One progress bar a stage of :func:`vaar.bench.submit.submit`, started on the stage's first report."""
+
+    def __init__(self) -> None:
+        self._stage: str | None = None
+        self._bar: Any = None
+
+    def update(self, stage: str, done: int, total: int, text: str) -> None:
+        if text.startswith("plan: "):  # the robustness track's estimate, printed before the work starts
+            print(f"  {stage}: {text[6:]}", file=sys.stderr)
+            text = ""
+        if stage != self._stage:
+            from vaar.core._util.progress import ProgressBar
+
+            self._stop()
+            self._stage, self._bar = stage, ProgressBar(stage)
+            self._bar.start(total)
+        self._bar.update(done, total, text)
+
+    def _stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()

@@ -3,7 +3,7 @@
 ::
 
     leaderboard/
-      entries/<task>/<slug>.json     one entry a submission (contract: vaar.contracts.entry)
+      entries/<task>/<slug>.json     one entry a submission (contract: vaar.core.contracts.entry)
       test_sets.json                 the one split identity per task (pinned by its first entry)
       LEADERBOARD.md                 generated: one table a task and test set
       index.html                     generated: self-contained page (vaar.bench.render)
@@ -33,18 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaar._util.atomic import FILE_MODE, atomic_write_text
-from vaar.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
-from vaar.errors import ManifestError, SubmissionError
+from vaar.core._util.atomic import FILE_MODE, atomic_write_text
+from vaar.core.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
+from vaar.core.errors import ManifestError, SubmissionError
 
 LOCK_TIMEOUT_S = 300.0
 TEST_SETS = "test_sets.json"
-__all__ = ["FILE_MODE", "Board", "atomic_write", "load_board", "rerender", "submit_entry"]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, mode 0644, via a temporary file and a rename (:mod:`vaar._util.atomic`)."""
-    atomic_write_text(path, text)
+__all__ = ["FILE_MODE", "Board", "load_board", "rerender", "submit_entry"]
 
 
 def entry_path(root: Path, task: str, slug: str) -> Path:
@@ -196,10 +191,10 @@ def submit_entry(root: Path, entry: Mapping[str, Any], *, replace: bool = False,
         board = Board([*others, dict(entry)], board.skipped, test_sets)
         outputs = _render_all(root, board)  # render before writing anything
         if pin:
-            atomic_write(root / TEST_SETS, json.dumps(test_sets, indent=2, sort_keys=True) + "\n")
-        atomic_write(target, dumps_entry(entry))
+            atomic_write_text(root / TEST_SETS, json.dumps(test_sets, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(target, dumps_entry(entry))
         for path, text in outputs.items():
-            atomic_write(path, text)
+            atomic_write_text(path, text)
     return target, board
 
 
@@ -209,5 +204,5 @@ def rerender(root: Path, *, lock_timeout: float = LOCK_TIMEOUT_S) -> tuple[list[
         board = load_board(root)
         outputs = _render_all(root, board)
         for path, text in outputs.items():
-            atomic_write(path, text)
+            atomic_write_text(path, text)
     return list(outputs), board

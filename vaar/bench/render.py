@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from html import escape as _escape
 from typing import Any
 
+from vaar.bench.hooks import LazySection
 from vaar.bench.reported import Reported, reported_for
-from vaar.bench.robustness import board as robust
 from vaar.bench.tasks import get_task, task_names
-from vaar.contracts.entry import URL
-from vaar.errors import ConfigError
+from vaar.core.contracts.entry import URL
+from vaar.core.errors import ConfigError
 
 Entry = Mapping[str, Any]
 DASH = "\u2014"
+#: the robustness track's column and section, filled by vaar.robustness.board (vaar.bench.hooks)
+robust = LazySection("robustness")
 
 
 def escape(value: object) -> str:
@@ -173,7 +175,7 @@ def _robustness_text(e: Entry) -> str:
     return text + (f" ({iv})" if iv else "")
 
 
-#: shown first among the columns once an entry of the task has a robustness score (vaar.bench.robustness)
+#: shown first among the columns once an entry of the task has a robustness score (vaar.robustness)
 ROBUSTNESS = Column("robustness", "Robustness (mCF1)", True, _robustness_text, lambda e: _num(robust.cell_text(e)[1]))
 
 

@@ -10,7 +10,7 @@ that does not match). An entry that also carries what a predictions file cannot 
 check it) and a ``robustness`` section (re-run the robustness track). Only ``ok`` passes; the
 command exits 1 when any entry is flagged. An entry whose interval does not contain its own point
 score, or whose cost claims ``measured`` without the scorer's record, is already invalid by the
-schema (:mod:`vaar.contracts.entry`) and is skipped with a warning before any re-scoring.
+schema (:mod:`vaar.core.contracts.entry`) and is skipped with a warning before any re-scoring.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from vaar._util.hashing import sha256_file
-from vaar.bench.tables import DEFAULT_MAX_BYTES
+from vaar.bench.hooks import RESCORERS
 from vaar.bench.tasks import Task
-from vaar.errors import InputError
+from vaar.core._util.hashing import sha256_file
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES
+from vaar.core.errors import InputError
 
 Status = Literal["ok", "DIFFERS", "unverified", "missing", "other-split", "invalid"]
 SUFFIXES = {".csv", ".parquet", ".pq", ".jsonl", ".ndjson"}
@@ -41,7 +42,7 @@ class Rescored:
 def index_predictions(folder: Path, secret: bytes | None = None) -> dict[str, Path]:
     """sha256 (or, with the host ``secret`` of a private split, its HMAC identity) -> file, for
     every predictions file under ``folder`` (symbolic links skipped)."""
-    from vaar.curation.private import file_identity
+    from vaar.core.contracts.private_split import file_identity
 
     out: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
@@ -83,10 +84,8 @@ def rescore(task: Task, truth: Any, entries: Sequence[dict[str, Any]], folder: P
         report = task.score(preds, truth, resamples=int(boot.get("resamples", 0) or 0), seed=int(boot.get("seed", 0) or 0))
         diffs = _differences(task, e, report)
         robustness_checked = False
-        if isinstance(e.get("robustness"), dict):  # the robustness track's matrix (vaar.bench.robustness)
-            from vaar.bench.robustness.rescore import rescore_block
-
-            status, detail = rescore_block(e["robustness"], truth, files, max_bytes)
+        if isinstance(e.get("robustness"), dict) and "robustness" in RESCORERS:  # the track's matrix (a hook)
+            status, detail = RESCORERS["robustness"](e["robustness"], truth, files, max_bytes)
             if status not in ("ok", "missing"):  # missing: no saved predictions, reported as unverified below
                 diffs.append(detail)
             robustness_checked = status == "ok"

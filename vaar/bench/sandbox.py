@@ -12,7 +12,7 @@ The protocol a submitted model implements::
 ``Clip`` (below) holds one clip of the published dataset: the encoded video (MP4 with its audio
 track) and audio bytes, undecoded, so a model decodes them with whatever it was trained with.
 ``scores`` has one row per clip, in batch order, and one column per class in taxonomy order
-(:func:`vaar.taxonomy.default_taxonomy` ``.slugs``): probabilities or logits, higher meaning more
+(:func:`vaar.core.taxonomy.default_taxonomy` ``.slugs``): probabilities or logits, higher meaning more
 likely; the predicted label is the row's arg-max. A torch tensor is accepted.
 
 This module is the scorer's side; :mod:`vaar.bench.sandbox_model` is what runs in the model's
@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar.bench.contain import Containment, Jail
-from vaar.errors import ConfigError, ManifestError
+from vaar.core.errors import ConfigError, ManifestError
 
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_LATENCY_CLIPS = 16
@@ -314,7 +314,7 @@ def _scores(reply: dict[str, Any], n: int, n_classes: int, spec: str) -> list[li
 
 
 def _slugs() -> tuple[str, ...]:
-    from vaar.taxonomy import default_taxonomy
+    from vaar.core.taxonomy import default_taxonomy
 
     return tuple(default_taxonomy().slugs)
 

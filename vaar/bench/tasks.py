@@ -14,7 +14,6 @@ Registered: ``vaar-cls`` and ``vaar-binary`` (:mod:`vaar.bench.vaar_tasks`), ``x
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,11 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vaar._util.registry import Registry
 from vaar.bench.metrics import FloatArray, percentile_interval
-from vaar.bench.tables import DEFAULT_MAX_BYTES
 from vaar.bench.truth import TruthSource
+from vaar.core._util.registry import Registry
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES
+from vaar.core.contracts.task_meta import TASKS as TASK_META
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -62,7 +62,9 @@ class ScoreReport:
 
 
 class Task(ABC):
-    """One benchmark task. Subclasses set the class attributes and implement three steps."""
+    """One benchmark task. Subclasses set ``name`` and ``truth_help`` and implement three steps;
+    ``title``, ``main_score`` and ``score_labels`` come from the task's row in
+    :data:`vaar.core.contracts.task_meta.TASKS` (the data the entry contract is built from)."""
 
     name: ClassVar[str]
     title: ClassVar[str]
@@ -72,6 +74,16 @@ class Task(ABC):
     #: what the labels are (for ``--help`` and errors)
     truth_help: ClassVar[str]
     supports_dataset: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return
+        meta = TASK_META.get(name)
+        if meta is None:
+            raise TypeError(f"task {name!r} has no row in vaar.core.contracts.task_meta.TASKS")
+        cls.title, cls.main_score, cls.score_labels = meta.title, meta.main_score, dict(meta.score_labels)
 
     @abstractmethod
     def load_truth(self, source: TruthSource) -> Any:
@@ -88,7 +100,7 @@ class Task(ABC):
 
 
 _T = TypeVar("_T", bound=type[Task])
-TASKS: Registry[type[Task]] = Registry("task")
+TASKS: Registry[type[Task]] = Registry("task", modules=_TASK_MODULES)
 
 
 def register_task(cls: _T) -> _T:
@@ -96,18 +108,11 @@ def register_task(cls: _T) -> _T:
     return cls
 
 
-def _load_all() -> None:
-    for module in _TASK_MODULES:
-        importlib.import_module(module)
-
-
 def task_names() -> tuple[str, ...]:
-    _load_all()
     return tuple(TASKS.names())
 
 
 def get_task(name: str) -> Task:
-    _load_all()
     return TASKS.get(name)()
 
 

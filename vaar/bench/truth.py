@@ -13,9 +13,9 @@ Published dataset folder (made by ``vaar build``)::
 **Private labels** (the host file written by ``vaar publish --private-test-labels``): a
 ``--labels`` file is private when its header has a ``dataset_version`` column (publish always
 writes ``clip_id,label,dataset_version``) or any of its clip ids is opaque (``t`` + 20 hex digits,
-:func:`vaar.curation.private.opaque_id`). Its identity is then not a plain sha256, which a
+:func:`vaar.core.contracts.private_split.opaque_id`). Its identity is then not a plain sha256, which a
 submitter could brute-force from the public ids, but the card's ``hmac-sha256:<hex>``
-(:func:`vaar.curation.private.split_identity` of the file's bytes), so the entry pins the same
+(:func:`vaar.core.contracts.private_split.split_identity` of the file's bytes), so the entry pins the same
 test set the card names. That needs the host secret that published it (``--host-secret-file`` or
 ``$VAAR_HOST_SECRET``); private labels without one are refused. A wrong secret gives another
 identity, which the leaderboard's pinned test set refuses.
@@ -50,9 +50,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vaar.csvsafe import checked, header_of
-from vaar.errors import ConfigError, ManifestError
-from vaar.taxonomy import Taxonomy, default_taxonomy
+from vaar.core.csvsafe import checked, header_of
+from vaar.core.errors import ConfigError, ManifestError
+from vaar.core.taxonomy import Taxonomy, default_taxonomy
 
 SPLIT_ALIASES = {"val": "validation", "validation": "val"}
 
@@ -115,7 +115,7 @@ def load_labels(source: TruthSource, taxonomy: Taxonomy | None = None) -> LabelS
     return _read_dataset_split(Path(source.dataset), source.split, tax)
 
 
-OPAQUE_CLIP_ID = re.compile(r"t[0-9a-f]{20}")  # vaar.curation.private.opaque_id
+OPAQUE_CLIP_ID = re.compile(r"t[0-9a-f]{20}")  # vaar.core.contracts.private_split.opaque_id
 
 
 def is_private_labels(fields: list[str], clip_ids: list[str]) -> bool:
@@ -129,14 +129,14 @@ def keyed_file_identity(truth_identity: str, path: Path, plain_sha256: str, secr
     labelling cannot be brute-forced back from the public entry."""
     if not truth_identity.startswith("hmac-sha256:"):
         return plain_sha256
-    from vaar.curation.private import file_identity, load_secret
+    from vaar.core.contracts.private_split import file_identity, load_secret
 
     return file_identity(load_secret(secret_file), path.read_bytes())
 
 
 def private_identity(path: Path, raw: bytes, secret_file: Path | None) -> str:
     """The card's ``hmac-sha256:<hex>`` of a private labels file; refused without the host secret."""
-    from vaar.curation.private import SECRET_ENV, load_secret, split_identity
+    from vaar.core.contracts.private_split import SECRET_ENV, load_secret, split_identity
 
     if secret_file is None and not os.environ.get(SECRET_ENV, "").strip():
         raise ConfigError(f"{path}: private test labels (a dataset_version column or opaque ids) are named by "
@@ -213,8 +213,8 @@ def _split_csv(root: Path, split: str) -> Path:
 
 
 def _verify_sums(root: Path, csv_path: Path) -> None:
-    """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.contracts.sums`)."""
-    from vaar.contracts.sums import verify_listed
+    """The split file must match ``splits/SHA256SUMS`` (one rule: :mod:`vaar.core.contracts.sums`)."""
+    from vaar.core.contracts.sums import verify_listed
 
     try:
         verify_listed(csv_path.parent, [csv_path.name])  # every listed file present and unchanged
@@ -233,7 +233,7 @@ def dataset_version(root: Path) -> str | None:
     end = text.find("\n---", 3)
     if end < 0:
         return None
-    from vaar._util.yamlsafe import YamlRefused, load_yaml
+    from vaar.core._util.yamlsafe import YamlRefused, load_yaml
 
     try:
         meta = load_yaml(text[3:end])

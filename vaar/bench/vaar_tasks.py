@@ -7,8 +7,8 @@ Predictions (CSV, Parquet or JSONL), one row per clip of the scored split, exact
 * optional ``score_<slug>`` for every class of the taxonomy (all or none), any finite numbers,
   higher meaning more likely; ``vaar-binary`` also accepts one ``score_anomaly`` column instead.
 
-The format and its checks live with the contract (:mod:`vaar.contracts.predictions`,
-:mod:`vaar.contracts.clip_predictions`); this module scores.
+The format and its checks live with the contract (:mod:`vaar.core.contracts.predictions`,
+:mod:`vaar.core.contracts.clip_predictions`); this module scores.
 
 The anomaly score is ``1 - score_normal`` (AVAR-Net and most models output softmax
 probabilities, for which this is P(anomaly)).
@@ -24,13 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.bench import metrics as M
-from vaar.bench.tables import DEFAULT_MAX_BYTES, Table, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
 from vaar.bench.truth import LabelSet, TruthSource, load_labels
-from vaar.contracts.clip_predictions import ClipPredictions, ClipSplit
-from vaar.contracts.clip_predictions import validate_clip_table as check_clip_table
-from vaar.contracts.predictions import ANOMALY
-from vaar.taxonomy import default_taxonomy
+from vaar.core.contracts.clip_predictions import ClipPredictions, ClipSplit
+from vaar.core.contracts.clip_predictions import validate_clip_table as check_clip_table
+from vaar.core.contracts.predictions import ANOMALY, DEFAULT_MAX_BYTES, Table, read_table
+from vaar.core.taxonomy import default_taxonomy
 
 __all__ = ["ANOMALY", "ClipPredictions", "VaarBinary", "VaarCls", "read_clip_predictions", "validate_clip_table"]
 
@@ -47,7 +46,7 @@ def read_clip_predictions(
 
 
 def validate_clip_table(table: Table, truth: LabelSet, *, binary: bool = False) -> ClipPredictions:
-    """The predictions contract's checks (:mod:`vaar.contracts.clip_predictions`) against ``truth``."""
+    """The predictions contract's checks (:mod:`vaar.core.contracts.clip_predictions`) against ``truth``."""
     tax = default_taxonomy()
     split = ClipSplit(truth.clip_ids, Path(truth.source).name, tax.slugs, tax.normal_class)
     return check_clip_table(table, split, binary=binary)
@@ -58,15 +57,6 @@ class VaarCls(Task):
     """Ten-class recognition on VAAR."""
 
     name = "vaar-cls"
-    title = "VAAR: 10-class audio-visual anomaly recognition"
-    main_score = "macro_f1"
-    score_labels = {
-        "macro_f1": "Macro-F1",
-        "accuracy": "Accuracy",
-        "mean_ap": "mAP",
-        "anomaly_ap": "Anomaly AP",
-        "anomaly_pr_auc": "Anomaly PR-AUC",
-    }
     truth_help = "labels CSV (clip_id,label) or --dataset DIR --split test"
 
     def load_truth(self, source: TruthSource) -> LabelSet:
@@ -195,9 +185,6 @@ class VaarBinary(Task):
     """Normal vs anomaly on VAAR (every class but ``normal`` is an anomaly)."""
 
     name = "vaar-binary"
-    title = "VAAR: normal vs anomaly"
-    main_score = "ap"
-    score_labels = {"ap": "AP", "pr_auc": "PR-AUC", "f1": "F1 (anomaly)", "accuracy": "Accuracy"}
     truth_help = VaarCls.truth_help
 
     def load_truth(self, source: TruthSource) -> LabelSet:

@@ -19,7 +19,7 @@ names without ``.mp4``, every one scored, each with exactly ``(frames - 1) // 16
 for its frame count in the host's ``frames.csv``. A missing, unknown, repeated or mis-sized
 video is refused (one line: the file, the videos, expected and got); so a submission cannot
 shorten the truth by sending fewer scores or leave out the normal videos. The checks live with
-the contract (:mod:`vaar.contracts.video_predictions`); this module scores.
+the contract (:mod:`vaar.core.contracts.video_predictions`); this module scores.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 
 from vaar.bench import metrics as M
-from vaar.bench.tables import DEFAULT_MAX_BYTES, read_table
 from vaar.bench.tasks import ScoreReport, Task, as_float, finish, register_task
 from vaar.bench.truth import (
     XD_NORMAL_MARKER,
@@ -40,8 +39,9 @@ from vaar.bench.truth import (
     load_xd_truth,
     xd_frame_truth,
 )
-from vaar.contracts.video_predictions import VideoScores, validate_video_table
-from vaar.errors import ConfigError
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES, read_table
+from vaar.core.contracts.video_predictions import VideoScores, validate_video_table
+from vaar.core.errors import ConfigError
 
 SNIPPET_FRAMES = 16
 NORMAL_MARKER = XD_NORMAL_MARKER
@@ -50,7 +50,7 @@ __all__ = ["NORMAL_MARKER", "SNIPPET_FRAMES", "VideoScores", "XDViolence", "read
 
 
 def read_video_scores(path: Path, truth: XDAnnotations, *, max_bytes: int = DEFAULT_MAX_BYTES) -> VideoScores:
-    """Read and validate XD-Violence predictions (:mod:`vaar.contracts.video_predictions`)."""
+    """Read and validate XD-Violence predictions (:mod:`vaar.core.contracts.video_predictions`)."""
     table = read_table(path, max_bytes=max_bytes)
     snippets = None if truth.frames is None else {v: truth.snippets(v) for v in truth.frames}
     return validate_video_table(table, snippets, truth.ranges, NORMAL_MARKER)
@@ -59,9 +59,6 @@ def read_video_scores(path: Path, truth: XDAnnotations, *, max_bytes: int = DEFA
 @register_task
 class XDViolence(Task):
     name = "xd-violence"
-    title = "XD-Violence: frame-level violence detection"
-    main_score = "pr_auc"
-    score_labels = {"pr_auc": "AP (official, PR-AUC)", "ap": "AP (scikit-learn)"}
     truth_help = "XD-Violence annotations.txt (frames.csv beside it)"
     supports_dataset = False
 

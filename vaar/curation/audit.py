@@ -42,13 +42,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from vaar._util.atomic import atomic_write_text
-from vaar._util.textsafe import one_line, strip_controls
-from vaar.csvsafe import write_rows
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core.contracts.source_list import read_rows
+from vaar.core.csvsafe import write_rows
+from vaar.core.errors import ConfigError, StageError
+from vaar.core.textsafe import one_line, strip_controls
 from vaar.curation.licences import clean_licence, licence_family
 from vaar.curation.netguard import NetworkPolicy
-from vaar.curation.sources import read_rows
-from vaar.errors import ConfigError, StageError
 
 AuditStatus = Literal["available", "removed", "private", "age_restricted", "geo_blocked", "error"]
 STATUSES: tuple[AuditStatus, ...] = ("available", "removed", "private", "age_restricted", "geo_blocked", "error")
@@ -141,7 +141,7 @@ class _Prober:
     def _ydl(self) -> Any:
         if not hasattr(self.local, "ydl"):
             # the build's guarded YoutubeDL: every request and redirect obeys the network policy
-            from vaar.curation.download import guarded_youtubedl
+            from vaar.curation.build.download import guarded_youtubedl
 
             params: dict[str, Any] = {
                 "quiet": True, "no_warnings": True, "skip_download": True, "noplaylist": True,

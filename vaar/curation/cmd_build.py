@@ -1,5 +1,5 @@
 """``vaar build``: from reviewed source lists to ``manifest.parquet`` and, unless ``--no-publish``,
-a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.publish` as
+a verified, loadable Hugging Face dataset (the same :func:`vaar.curation.publish.folder.publish` as
 ``vaar publish``).
 
 Exit codes: 0 built (and published); 1 built, but the dataset could not be published (the reason
@@ -18,8 +18,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from vaar._util.cpus import usable_cpus
-from vaar.curation.release import add_release_arguments
+from vaar.core._util.cpus import usable_cpus
+from vaar.curation.publish.release import add_release_arguments
 
 HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
 
@@ -94,7 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if args.candidates is not None:
         if args.sources or args.sample:
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sample:
         return _run_sample(args, cfg)
     if args.candidates is not None:  # previews: reviewed.csv may take these clip ids over
-        from vaar.curation.owners import mark_candidates_folder
+        from vaar.curation.build.owners import mark_candidates_folder
 
         mark_candidates_folder(args.out)
     rc = _run(args.sources, args.out, cfg, as_json=args.json)
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_only(sources: list[Path], *, candidates: bool) -> int:
     """Validate without downloading; a candidate list (``--candidates``) may have empty spans."""
-    from vaar.curation.sources import check_candidates, read_sources
+    from vaar.core.contracts.source_list import check_candidates, read_sources
 
     if candidates:
         n_valid, invalid = check_candidates(sources)
@@ -140,24 +140,24 @@ def _check_only(sources: list[Path], *, candidates: bool) -> int:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from vaar.curation.download import DownloadConfig
-    from vaar.curation.media import MediaConfig
-    from vaar.curation.pipeline import BuildConfig
-    from vaar.curation.publish import PublishConfig
-    from vaar.curation.quality import QCConfig
-    from vaar.curation.release import release_options
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
+    from vaar.curation.build.download import DownloadConfig
+    from vaar.curation.build.media import MediaConfig
+    from vaar.curation.build.pipeline import BuildConfig
+    from vaar.curation.build.quality import QCConfig
+    from vaar.curation.publish.folder import PublishConfig
+    from vaar.curation.publish.release import release_options
 
     for flag, value, least in (("--sleep-requests", args.sleep_requests, 0), ("--sleep-interval", args.sleep_interval, 0),
                                ("--per-host", args.per_host, 0), ("--max-bot-checks", args.max_bot_checks, 1)):
         if not value >= least:  # also refuses nan
             raise ConfigError(f"{flag} must be >= {least}, got {value}")
     if args.publish and args.private_test_labels:
-        from vaar.curation.private import load_secret
+        from vaar.core.contracts.private_split import load_secret
 
         load_secret(args.host_secret_file)  # a missing secret is one line before any work starts
     if args.backend == "ray":
-        from vaar.curation.backends import import_ray
+        from vaar.curation.build.backends import import_ray
 
         import_ray()  # a missing extra is one line before any work starts
     return BuildConfig(
@@ -186,8 +186,8 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
-    from vaar.curation.loopback import LoopbackServer
-    from vaar.curation.sample import make_sample_sources
+    from vaar.curation.build.loopback import LoopbackServer
+    from vaar.curation.build.sample import make_sample_sources
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -204,8 +204,8 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
 
 
 def _run(sources: list[Path], out: Path, cfg: Any, *, as_json: bool = False) -> int:
-    from vaar._util.progress import ProgressBar
-    from vaar.curation.pipeline import run_build
+    from vaar.core._util.progress import ProgressBar
+    from vaar.curation.build.pipeline import run_build
 
     # the bar starts once the source lists are read, so an unusable input is one clean line;
     # transient, so the summary below is the last thing printed
@@ -267,7 +267,7 @@ def _run_summary(con: Any, log: Any) -> None:
 
 def _write_config(out: Path, cfg: Any, sources: list[Path]) -> None:
     data = {"sources": [str(s) for s in sources], **asdict(cfg)}
-    from vaar._util.atomic import atomic_write_text
+    from vaar.core._util.atomic import atomic_write_text
 
     atomic_write_text(out / "build_config.json", json.dumps(data, indent=2, default=str) + "\n")
 
@@ -311,8 +311,9 @@ def _summary(report: Any) -> None:
     if report.publish_error:
         con.print(f"[red]dataset not published: {report.publish_error}")
     if report.publish is not None:
-        from vaar.curation.cmd_publish import print_result
+        from vaar.curation.publish.result_text import result_lines
 
-        print_result(con, report.publish)
+        for line in result_lines(report.publish):
+            con.print(line)
     elif not report.publish_error:
         con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

@@ -48,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from vaar.core.errors import ConfigError
+    from vaar.core.taxonomy import default_taxonomy, load_taxonomy
     from vaar.curation.discover import SeedOptions, discover, write_candidates
     from vaar.curation.discover.fetch import check_sha256
     from vaar.curation.discover.recipe import load_recipe, run_recipe
     from vaar.curation.netguard import NetworkPolicy
-    from vaar.errors import ConfigError
-    from vaar.taxonomy import default_taxonomy, load_taxonomy
 
     if args.taxonomy and not Path(args.taxonomy).is_file():
         raise ConfigError(f"{args.taxonomy}: no such taxonomy file")

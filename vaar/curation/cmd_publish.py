@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from vaar.curation.release import add_release_arguments
+from vaar.curation.publish.release import add_release_arguments
+from vaar.curation.publish.result_text import result_lines
 
 HELP = "publish the ok clips of a manifest as a Hugging Face dataset folder"
 
@@ -53,12 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from vaar.core.errors import ConfigError
+    from vaar.core.taxonomy import load_taxonomy
     from vaar.curation.licences import parse_families
-    from vaar.curation.publish import PublishConfig, publish
-    from vaar.curation.release import release_options
+    from vaar.curation.publish.folder import PublishConfig, publish
+    from vaar.curation.publish.release import release_options
     from vaar.curation.split import parse_ratios
-    from vaar.errors import ConfigError
-    from vaar.taxonomy import load_taxonomy
 
     if args.shard_mb < 1:
         raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")
@@ -68,22 +68,7 @@ def run(args: argparse.Namespace) -> int:
                         host_secret_file=args.host_secret_file, **release_options(args),
                         licenses=parse_families(args.licenses) if args.licenses is not None else None)  # fmt: skip
     res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))
-    print_result(Console(highlight=False, soft_wrap=True), res)
+    con = Console(highlight=False, soft_wrap=True)
+    for line in result_lines(res):
+        con.print(line)
     return 0
-
-
-def print_result(con: Any, res: Any) -> None:
-    """What a publish made, and what a user should know about it (``vaar publish`` and ``vaar build``)."""
-    counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
-    con.print(f"dataset:  {res.folder}  ({counts})")
-    for w in res.warnings:
-        con.print(f"[yellow]warning: {w}")
-    if res.not_ok_in_splits:
-        con.print(f"[yellow]{len(res.not_ok_in_splits)} clip(s) in the split files are not ok in the "
-                  f"manifest: {', '.join(res.not_ok_in_splits[:5])}")
-    if res.not_in_splits:
-        con.print(f"[yellow]{len(res.not_in_splits)} ok clip(s) are in no split file and were not "
-                  f"published: {', '.join(res.not_in_splits[:5])}")
-    if res.test_identity:
-        con.print(f"private test split identity: {res.test_identity}")
-    con.print(f"load it:  python -c \"import datasets; print(datasets.load_dataset('{res.folder}'))\"")

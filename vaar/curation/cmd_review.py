@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if args.agreement:
         if args.candidates or args.media or args.out:
@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(candidates: Path, media: Path, out: Path, port: int) -> int:
+    from vaar.core.errors import ConfigError
     from vaar.curation.review.server import ReviewServer
     from vaar.curation.review.session import ReviewSession
-    from vaar.errors import ConfigError
 
     if not media.is_dir():
         raise ConfigError(f"--media {media}: not a folder; give the build folder of `vaar build --candidates`")
@@ -66,8 +66,8 @@ def _agreement(a: Path, b: Path) -> int:
     from rich.markup import escape
     from rich.table import Table
 
+    from vaar.core.taxonomy import default_taxonomy
     from vaar.curation.review.agreement import agreement, read_calls
-    from vaar.taxonomy import default_taxonomy
 
     tax = default_taxonomy()
     rep = agreement(read_calls(a), read_calls(b), tax.slugs)

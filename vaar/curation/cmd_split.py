@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from vaar.core.taxonomy import Taxonomy
     from vaar.curation.split import CheckReport
-    from vaar.taxonomy import Taxonomy
 
 HELP = "split ok clips into train/validation/test (grouped, stratified), or --check a split"
 
@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from vaar.errors import ConfigError
-    from vaar.taxonomy import load_taxonomy
+    from vaar.core.errors import ConfigError
+    from vaar.core.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(args.taxonomy)
     console = Console(highlight=False, soft_wrap=True)
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 def _make(args: argparse.Namespace, taxonomy: Taxonomy, console: Console) -> int:
     from pathlib import Path
 
+    from vaar.core.errors import ConfigError
     from vaar.curation import split as sp
-    from vaar.errors import ConfigError
 
     ratios = sp.parse_ratios(args.ratios)
     if args.folds is not None and args.folds < 2:

@@ -41,8 +41,9 @@ def check_one(
     """The result object of one file: sync fields, or ``error``."""
     from pathlib import Path
 
-    from vaar.curation.sync import decode_clip, estimate_offset
-    from vaar.errors import VerifyError
+    from vaar.core.errors import VerifyError
+    from vaar.curation.build.decode import decode_clip
+    from vaar.curation.build.sync import estimate_offset
 
     try:
         est = estimate_offset(
@@ -58,8 +59,8 @@ def check_one(
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.curation.quality import QCConfig
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
+    from vaar.curation.build.quality import QCConfig
 
     if args.tolerance_ms < 0 or args.max_lag_ms <= 0:
         raise ConfigError("--tolerance-ms must be ≥ 0 and --max-lag-ms > 0")

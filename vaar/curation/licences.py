@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vaar.errors import ConfigError
-
-if TYPE_CHECKING:
-    from vaar.curation.ledger import Ledger
-    from vaar.curation.sources import SourceRow
+from vaar.core.errors import ConfigError
 
 #: the ids ``vaar publish --licenses`` accepts
 FAMILIES = ("cc0", "cc-by", "cc-by-sa", "cc-by-nd", "cc-by-nc", "cc-by-nc-sa", "cc-by-nc-nd", "other", "unknown")
@@ -57,17 +53,6 @@ def refreshed_provenance(built: Mapping[str, Any], reviewed: bool, row_license: 
         lic = {"license": None, "license_source": "unknown"}
     return {**lic, "annotation_source": annotation[0], "annotation_license": annotation[1]}
 
-
-def refresh_provenance(ledger: Ledger, kept: Sequence[SourceRow]) -> None:
-    """Clips reused from an earlier build take their row's licence and annotation fields as the
-    list states them now (a licence reviewed since, a stale claim dropped)."""
-    updates = {}
-    for r in kept:
-        built = ledger.get(r.clip_id) or {}
-        new = refreshed_provenance(built, r.license_reviewed, r.license, (r.annotation_source, r.annotation_license))
-        if any(built.get(k) != v for k, v in new.items()):
-            updates[r.clip_id] = new
-    ledger.update_fields(updates)
 
 
 def clean_licence(value: object) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaar.bench.host.config import HostConfig, init_host
-from vaar.taxonomy import default_taxonomy
+from vaar.core.taxonomy import default_taxonomy
 
 SLUGS = default_taxonomy().slugs
 REPO = Path(__file__).resolve().parents[3]

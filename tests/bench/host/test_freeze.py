@@ -20,7 +20,7 @@ from vaar.bench.host.store import add_team  # noqa: E402
 from vaar.bench.host.worker import run_worker  # noqa: E402
 from vaar.bench.leaderboard import load_board  # noqa: E402
 from vaar.bench.render import CSP as STATIC_CSP  # noqa: E402
-from vaar.errors import ConfigError  # noqa: E402
+from vaar.core.errors import ConfigError  # noqa: E402
 
 
 def test_freeze_ranks_selected_submissions_on_the_private_part(tmp_path: Path) -> None:

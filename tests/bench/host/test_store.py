@@ -97,7 +97,7 @@ def test_claims_are_exclusive_and_expired_leases_requeue_then_fail(tmp_path: Pat
 
 
 def test_team_names_and_tokens(tmp_path: Path) -> None:
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     db = _db(tmp_path)
     for bad in ("", "!!!", "a\x1b[2Jb", "x" * 61):
@@ -144,7 +144,7 @@ def test_ladder_rule() -> None:
 
 
 def test_init_refuses_one_sided_partitions_and_reused_folders(tmp_path: Path) -> None:
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="public-fraction"):
         make_host(tmp_path, n=50, public_fraction=0.99)

@@ -35,7 +35,7 @@ from vaar.bench.host import store
 from vaar.bench.host.board import _iso, public_board
 from vaar.bench.host.config import HostConfig, HostPaths
 from vaar.bench.host.uploads import CappedReceive, TooLarge, Upload, accept
-from vaar.errors import ConfigError, SubmissionError
+from vaar.core.errors import ConfigError, SubmissionError
 
 #: multipart overhead allowed on top of the file cap (boundaries, headers, the meta part)
 OVERHEAD = 64 * 1024

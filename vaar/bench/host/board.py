@@ -5,7 +5,7 @@ and its count of scored submissions; nothing of the private part is shown. ``vaa
 freeze`` closes submissions, takes each team's selected submissions (at most 2; its best public
 one if it selected none), ranks the teams by their best private-part score with its bootstrap
 interval, and writes one leaderboard entry a team (the existing contract,
-:mod:`vaar.contracts.entry`, with the host's provenance in ``details.host``) to
+:mod:`vaar.core.contracts.entry`, with the host's provenance in ``details.host``) to
 ``HOSTDIR/leaderboard/``, rendered by :mod:`vaar.bench.render` as ``LEADERBOARD.md`` and
 ``index.html`` -- the same page the static leaderboard is.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from vaar.bench.host import store
 from vaar.bench.host.config import HOST_TASKS, load_config
-from vaar.errors import ConfigError
+from vaar.core.errors import ConfigError
 
 
 def _iso(t: float | None) -> str | None:
@@ -71,7 +71,7 @@ def _candidates(conn: sqlite3.Connection, task: str) -> dict[int, list[sqlite3.R
 
 
 def _entry(task: str, team: str, row: sqlite3.Row, report: dict[str, Any]) -> dict[str, Any]:
-    from vaar.bench.entry import Cost, DatasetRef, Entry, ModelMeta, slugify
+    from vaar.bench.make_entry import Cost, DatasetRef, Entry, ModelMeta, slugify
     from vaar.bench.tasks import ScoreReport
 
     prov = json.loads(row["provenance"])

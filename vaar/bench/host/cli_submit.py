@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vaar.errors import ConfigError
+from vaar.core.errors import ConfigError
 
 
 def submit_remote(args: argparse.Namespace) -> int:

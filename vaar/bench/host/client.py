@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vaar.errors import ConfigError, SubmissionError
+from vaar.core.errors import ConfigError, SubmissionError
 
 MAX_TOKEN_BYTES = 1024
 TERMINAL = ("scored", "failed")

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaar.errors import ConfigError, MissingDependencyError
+    from vaar.core.errors import ConfigError, MissingDependencyError
 
     if not 0 < args.port < 65536:
         raise ConfigError("--port must be in [1, 65535]")

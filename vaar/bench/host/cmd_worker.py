@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vaar.bench.host.config import load_config
     from vaar.bench.host.worker import run_worker
-    from vaar.errors import ConfigError
+    from vaar.core.errors import ConfigError
 
     if not 0.05 <= args.poll <= 3600:
         raise ConfigError("--poll must be in [0.05, 3600] seconds")

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from vaar._util.atomic import atomic_write_bytes, atomic_write_text
 from vaar.bench.host.ladder import Release
 from vaar.bench.host.store import DB_NAME, audit, init_db, opened, transaction
-from vaar.contracts.predictions import DEFAULT_MAX_BYTES
-from vaar.errors import ConfigError
+from vaar.core._util.atomic import atomic_write_bytes, atomic_write_text
+from vaar.core.contracts.predictions import DEFAULT_MAX_BYTES
+from vaar.core.errors import ConfigError
 
 CONFIG = "host.json"
 HOST_TASKS = ("vaar-cls", "vaar-binary")
@@ -120,7 +120,7 @@ def init_host(root: Path, *, labels: Path, secret_file: Path, dataset: Path | No
     """Create HOSTDIR: check the labels (with the secret), copy them into ``private/`` (0700),
     write ``host.json`` and the database. Returns the clip counts of the two parts."""
     from vaar.bench.truth import TruthSource, load_labels
-    from vaar.curation.private import load_secret
+    from vaar.core.contracts.private_split import load_secret
 
     _check(dataclasses.replace(cfg, dataset=None if dataset is None else str(dataset)))
     root = Path(root)

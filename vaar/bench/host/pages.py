@@ -28,7 +28,7 @@ from vaar.bench.host.api import read_upload, submit_upload
 from vaar.bench.host.board import public_board
 from vaar.bench.host.config import HOST_TASKS, HostConfig, HostPaths
 from vaar.bench.host.uploads import TooLarge
-from vaar.errors import ConfigError, SubmissionError
+from vaar.core.errors import ConfigError, SubmissionError
 
 SESSION_COOKIE = "vaar_session"
 LOGIN_COOKIE = "vaar_login"

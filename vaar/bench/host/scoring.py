@@ -24,8 +24,8 @@ from vaar.bench.host.config import HostConfig, HostPaths, in_public_part, part_i
 from vaar.bench.host.ladder import Scored
 from vaar.bench.tasks import ScoreReport, Task, get_task
 from vaar.bench.truth import LabelSet, TruthSource, load_labels
-from vaar.contracts.clip_predictions import ClipPredictions
-from vaar.errors import SubmissionError
+from vaar.core.contracts.clip_predictions import ClipPredictions
+from vaar.core.errors import SubmissionError
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class HostTruth:
 
 @functools.lru_cache(maxsize=4)
 def _host_truth(labels: Path, secret_path: Path, fraction: float, mtime_ns: int) -> HostTruth:
-    from vaar.curation.private import load_secret
+    from vaar.core.contracts.private_split import load_secret
 
     secret = load_secret(secret_path)
     full = load_labels(TruthSource(labels=labels, host_secret_file=secret_path))
@@ -79,7 +79,7 @@ def _subset(preds: ClipPredictions, idx: np.ndarray) -> ClipPredictions:
 def _correct(task: Task, preds: ClipPredictions, truth: LabelSet) -> bytes:
     """Per-clip 0/1 correctness of the predicted label (the Ladder's paired loss)."""
     if task.name == "vaar-binary":
-        from vaar.taxonomy import default_taxonomy
+        from vaar.core.taxonomy import default_taxonomy
 
         normal = default_taxonomy().index(default_taxonomy().normal_class)
         ok = (preds.labels != normal) == (truth.labels != normal)

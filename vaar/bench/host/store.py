@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaar.errors import ConfigError, VaarError
+from vaar.core.errors import ConfigError, VaarError
 
 DB_NAME = "host.db"
 MAX_ATTEMPTS = 3

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from vaar import __version__
-from vaar._util.atomic import atomic_path
 from vaar.bench.host import store
 from vaar.bench.host.config import HOST_TASKS, HostConfig, HostPaths
 from vaar.bench.host.scoring import host_truth, validate_upload
-from vaar.errors import ConfigError, SubmissionError
+from vaar.core._util.atomic import atomic_path
+from vaar.core.errors import ConfigError, SubmissionError
 
 MAX_META_BYTES = 16 * 1024
 SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
@@ -109,7 +109,7 @@ def _meta(raw: bytes | None, team: str) -> dict[str, Any]:
         raise SubmissionError(f"meta: over {MAX_META_BYTES // 1024} KB; keep it to a few fields")
     import tempfile
 
-    from vaar.bench.entry import load_meta
+    from vaar.bench.make_entry import load_meta
 
     with tempfile.TemporaryDirectory(prefix="vaar-host-meta-") as tmp:
         p = Path(tmp) / "meta.yaml"

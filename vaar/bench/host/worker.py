@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaar._util.atomic import atomic_write_text
 from vaar.bench.host import store
 from vaar.bench.host.config import HostConfig, HostPaths, load_config
 from vaar.bench.host.ladder import record
 from vaar.bench.host.scoring import host_truth, score_upload
-from vaar.errors import InputError
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core.errors import InputError
 
 
 @dataclass
@@ -79,7 +79,7 @@ def score_job(root: Path, job: store.Job, owner: str, conn: store.sqlite3.Connec
         result = score_upload(job.task, upload, truth, cfg, name)
         if cost:
             result.provenance["cost"] = cost
-        from vaar.curation.private import file_identity
+        from vaar.core.contracts.private_split import file_identity
 
         result.provenance["predictions_hmac_sha256"] = file_identity(truth.secret, upload.read_bytes())
         result.provenance["split_identity"] = truth.full.sha256  # the card's identity of the hidden test set

@@ -18,7 +18,7 @@ reviewed list under ``curation/sources/``.
 from __future__ import annotations
 
 from vaar.curation.discover.candidate import CANDIDATE_COLUMNS, Candidate, write_candidates
-from vaar.curation.discover.registry import SeedOptions, get_seed, seed_names
+from vaar.curation.discover.seeds import SeedOptions, get_seed, seed_names
 from vaar.curation.discover.select import DiscoverResult, discover
 
 __all__ = [

@@ -20,11 +20,11 @@ import csv
 import json
 from collections import Counter
 
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import YOUTUBE_ID_RE, Candidate
 from vaar.curation.discover.fetch import read_text
-from vaar.curation.discover.registry import SeedOptions, SeedResult, register_seed
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, SeedResult, register_seed
 
 
 def parse_ontology(text: str, where: str) -> dict[str, str]:

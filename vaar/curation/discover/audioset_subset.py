@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaar._util.atomic import atomic_write_bytes
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.core._util.atomic import atomic_write_bytes
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 
 FILES = ("balanced_train_segments.csv", "eval_segments.csv", "unbalanced_train_segments.csv")
 SUBSET = "segments-subset.csv.gz"

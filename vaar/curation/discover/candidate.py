@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaar._util.atomic import atomic_write_text
-from vaar.csvsafe import safe_cell
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core.csvsafe import safe_cell
 
 CANDIDATE_COLUMNS = (
     "clip_id", "url", "start", "end", "label", "source_id", "license",

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from vaar.core.errors import ConfigError
 from vaar.curation.netguard import NetworkPolicy
-from vaar.errors import ConfigError
 
 MAX_BYTES = 1 << 30  # the largest public list (AudioSet unbalanced_train) is ~200 MB
 

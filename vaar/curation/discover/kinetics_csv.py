@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import YOUTUBE_ID_RE, Candidate
 from vaar.curation.discover.fetch import read_text
-from vaar.curation.discover.registry import SeedOptions, SeedResult, register_seed
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, SeedResult, register_seed
 
 COLUMNS = ("label", "youtube_id", "time_start", "time_end")
 ANNOTATION_LICENSE = "CC-BY-4.0"

@@ -31,14 +31,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
-from vaar._util.yamlsafe import YamlRefused, load_yaml
+from vaar.core._util.yamlsafe import YamlRefused, load_yaml
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import Candidate
 from vaar.curation.discover.fetch import check_sha256, read_text
-from vaar.curation.discover.registry import SeedOptions, get_seed
+from vaar.curation.discover.seeds import SeedOptions, get_seed
 from vaar.curation.discover.select import DiscoverResult, select
-from vaar.curation.discover.xd_violence import release_name
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.xd_violence_list import release_name
 
 MAX_RECIPE_BYTES = 64 * 1024
 _YT_NAME = re.compile(r"^v=(?P<id>[A-Za-z0-9_-]{11})__#")

@@ -17,10 +17,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import Candidate
-from vaar.curation.discover.registry import SeedOptions, get_seed
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, get_seed
 
 
 @dataclass

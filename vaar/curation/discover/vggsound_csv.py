@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import YOUTUBE_ID_RE, Candidate
 from vaar.curation.discover.fetch import read_text
-from vaar.curation.discover.registry import SeedOptions, SeedResult, register_seed
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, SeedResult, register_seed
 
 CLIP_S = 10.0
 ANNOTATION_LICENSE = "CC-BY-4.0"  # of the labels; the videos are their uploaders'

@@ -19,10 +19,10 @@ import re
 from collections import Counter
 from importlib import metadata, resources
 
+from vaar.core.errors import ConfigError, MissingDependencyError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import YOUTUBE_ID_RE, Candidate
-from vaar.curation.discover.registry import SeedOptions, SeedResult, register_seed
-from vaar.errors import ConfigError, MissingDependencyError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, SeedResult, register_seed
 
 DATA_FILE = "data/vggsounder+background-music.csv"  # all videos; background music is a column
 COLUMNS = ("video_id", "label", "modality", "background_music", "static_image", "voice_over")

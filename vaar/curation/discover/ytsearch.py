@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from vaar.core.errors import ConfigError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.discover.candidate import YOUTUBE_ID_RE, Candidate
-from vaar.curation.discover.registry import SeedOptions, SeedResult, register_seed
-from vaar.errors import ConfigError
-from vaar.taxonomy import Taxonomy
+from vaar.curation.discover.seeds import SeedOptions, SeedResult, register_seed
 
 
 def _clean(value: Any) -> str:

@@ -9,7 +9,7 @@
     │   └── avc.py     the H.264 picture size from the sequence parameter set
     (edit lists and start times live in facts.py)
 
-Used by :mod:`vaar.curation.verify` to check the clips vaar's ffmpeg writes without starting
+Used by :mod:`vaar.curation.build.verify` to check the clips vaar's ffmpeg writes without starting
 ffprobe; anything the reader is not sure of is ``None``, and verify asks ffprobe.
 """
 

@@ -5,7 +5,7 @@ the SPS count and each SPS with a 16-bit length) and ITU-T H.264 §7.3.2.1.1 (SP
 codes) and §7.4.2.1.1 (size = macroblocks × 16 less the cropping, in chroma units).
 
 ffprobe reports the decoder's size, not the sample entry's; the two agree in every file ffmpeg
-writes, so :mod:`vaar.curation.mp4.entry` accepts an ``avc1`` entry only when they do. An SPS
+writes, so :mod:`vaar.curation.mp4.sample_entry` accepts an ``avc1`` entry only when they do. An SPS
 this parser does not follow (scaling matrices, an unknown profile layout) is a
 :class:`~vaar.curation.mp4.box.BoxError`.
 """

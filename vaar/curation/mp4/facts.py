@@ -1,6 +1,6 @@
 """The stream facts ffprobe reports for an MP4, read from its ``moov`` box without a process.
 
-:mod:`vaar.curation.verify` needs, for the MP4 that vaar's own ffmpeg just wrote, what
+:mod:`vaar.curation.build.verify` needs, for the MP4 that vaar's own ffmpeg just wrote, what
 ``ffprobe -count_packets`` would say: per track the codec, frame count and average frame rate,
 picture size, audio rate and channels, the start time; and the container's duration. Starting
 ffprobe costs about 70 ms of CPU, a seventh of a clip's budget; reading the ``moov`` box
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 from vaar.curation.mp4.box import Box, BoxError, child, children, optional_child, read_moov
-from vaar.curation.mp4.entry import aac_entry, sample_entry, video_entry
+from vaar.curation.mp4.sample_entry import aac_entry, sample_entry, video_entry
 from vaar.curation.mp4.table import SampleTable
 
 INT_MAX = (1 << 31) - 1

@@ -26,9 +26,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaar.csvsafe import checked, header_of
+from vaar.core.csvsafe import checked, header_of
+from vaar.core.errors import ConfigError
 from vaar.curation.review.decisions import review_paths
-from vaar.errors import ConfigError
 
 REJECTED = "rejected"
 SPAN_TOLERANCE_S = 0.5

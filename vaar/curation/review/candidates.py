@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaar.csvsafe import checked, header_of
-from vaar.curation.sources import CLIP_ID_RE, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from vaar.errors import SourceListError
+from vaar.core.contracts.source_list import CLIP_ID_RE, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from vaar.core.csvsafe import checked, header_of
+from vaar.core.errors import SourceListError
 
 SOURCE_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_CANDIDATES = 200_000

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from vaar._util.atomic import atomic_write_text
-from vaar.csvsafe import write_rows
+from vaar.core._util.atomic import atomic_write_text
+from vaar.core.contracts.source_list import SourceLimits
+from vaar.core.csvsafe import write_rows
+from vaar.core.errors import ConfigError, InputError
+from vaar.core.taxonomy import Taxonomy
 from vaar.curation.review.candidates import Candidate
-from vaar.curation.sources import SourceLimits
-from vaar.errors import ConfigError, InputError
-from vaar.taxonomy import Taxonomy
 
 Action = Literal["accept", "reject"]
 MAX_REASON = 300
@@ -173,6 +173,6 @@ def _num(value: Any) -> float | None:
 
 
 def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()  # vaar.csvsafe, header included: a candidate list's column name is untrusted text
+    buf = io.StringIO()  # vaar.core.csvsafe, header included: a candidate list's column name is untrusted text
     write_rows(buf, columns, ([r.get(c, "") for c in columns] for r in rows))
     return buf.getvalue()

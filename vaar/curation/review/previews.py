@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Literal
 
-from vaar._util.atomic import atomic_path
-from vaar.curation.media import run_tool
-from vaar.errors import StageError
+from vaar.core._util.atomic import atomic_path
+from vaar.core.errors import StageError
+from vaar.curation.build.media import run_tool
 
 Kind = Literal["strip", "wave", "spec"]
 KINDS: tuple[Kind, ...] = ("strip", "wave", "spec")

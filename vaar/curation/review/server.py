@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from vaar._util.serving import BackgroundServer
+from vaar.core._util.serving import BackgroundServer
+from vaar.core.contracts.source_list import CLIP_ID_RE
+from vaar.core.errors import StageError
 from vaar.curation.review import page
 from vaar.curation.review.decisions import DecisionError
 from vaar.curation.review.previews import KINDS, Kind
 from vaar.curation.review.session import ReviewSession
-from vaar.curation.sources import CLIP_ID_RE
-from vaar.errors import StageError
 
 HOST = "127.0.0.1"
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4", ".flac": "audio/flac",

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from vaar.curation.manifest import read_manifest
+from vaar.core.contracts.manifest_file import read_manifest
+from vaar.core.errors import StageError
+from vaar.core.taxonomy import Taxonomy, default_taxonomy
 from vaar.curation.review.candidates import Candidate, read_candidates
 from vaar.curation.review.decisions import DecisionStore
 from vaar.curation.review.previews import KINDS, PreviewCache
-from vaar.errors import StageError
-from vaar.taxonomy import Taxonomy, default_taxonomy
 
 # manifest columns the page shows (QC flags and the sync verdict of the build)
 SHOWN = ("status", "error", "stage", "start", "end", "duration", "fps", "width", "height",

@@ -28,20 +28,8 @@ Modules: :mod:`.params` (names, ratios, ``split.json``), :mod:`.algorithm` (assi
 
 from __future__ import annotations
 
-from vaar._util.hashing import sha256_bytes as sha256_hex
-from vaar.curation.split.algorithm import (
-    assign_folds,
-    assign_splits,
-    development_pool,
-    group_clips,
-)
-from vaar.curation.split.check import (
-    CheckReport,
-    Deviation,
-    check_split_dir,
-    summarize_split,
-)
-from vaar.curation.split.files import (
+from vaar.core._util.hashing import sha256_bytes as sha256_hex
+from vaar.core.contracts.split_files import (
     SplitDir,
     SplitRow,
     Violation,
@@ -53,12 +41,7 @@ from vaar.curation.split.files import (
     write_files,
     write_split_dir,
 )
-from vaar.curation.split.inputs import (
-    ManifestClip,
-    load_split_items,
-    read_manifest_clips,
-)
-from vaar.curation.split.params import (
+from vaar.core.contracts.split_params import (
     ALGORITHM,
     BALANCE_MIN_CLIPS,
     DEFAULT_RATIOS,
@@ -75,6 +58,23 @@ from vaar.curation.split.params import (
     SplitParams,
     parse_ratios,
     validate_ratios,
+)
+from vaar.curation.split.algorithm import (
+    assign_folds,
+    assign_splits,
+    development_pool,
+    group_clips,
+)
+from vaar.curation.split.check import (
+    CheckReport,
+    Deviation,
+    check_split_dir,
+    summarize_split,
+)
+from vaar.curation.split.inputs import (
+    ManifestClip,
+    load_split_items,
+    read_manifest_clips,
 )
 
 __all__ = [

@@ -6,7 +6,7 @@ Greedy grouped stratification, a deterministic cousin of iterative stratificatio
 (Sechidis, Tsoumakas & Vlahavas, "On the stratification of multi-label data", ECML PKDD 2011)
 and of scikit-learn's ``StratifiedGroupKFold``:
 
-1. **Groups.** Connected components (:mod:`vaar._util.graph`) of clips sharing a ``source_id``
+1. **Groups.** Connected components (:mod:`vaar.core._util.graph`) of clips sharing a ``source_id``
    or a ``dup_group`` (transitively);
    a clip with neither is its own group. A group is named by its smallest ``clip_id`` and carries
    its per-label clip counts (a group may hold several labels).
@@ -49,8 +49,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from vaar._util.graph import components_by_key
-from vaar.curation.split.params import (
+from vaar.core._util.graph import components_by_key
+from vaar.core.contracts.split_params import (
     DEFAULT_RATIOS,
     FOLD_POOL,
     SPLITS,
@@ -58,8 +58,8 @@ from vaar.curation.split.params import (
     show_ids,
     validate_ratios,
 )
-from vaar.errors import ConfigError, ManifestError
-from vaar.taxonomy import Taxonomy, default_taxonomy
+from vaar.core.errors import ConfigError, ManifestError
+from vaar.core.taxonomy import Taxonomy, default_taxonomy
 
 # ----------------------------------------------------------------------------- validation
 

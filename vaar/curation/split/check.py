@@ -7,13 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaar._util.graph import components_by_key
-from vaar._util.hashing import sha256_bytes
-from vaar.contracts.sums import check_file
-from vaar.curation.split.algorithm import group_clips
-from vaar.curation.split.files import SplitDir, SplitRow, Violation, load_split_dir, parse_sums
-from vaar.curation.split.inputs import ManifestClip, read_manifest_clips
-from vaar.curation.split.params import (
+from vaar.core._util.graph import components_by_key
+from vaar.core._util.hashing import sha256_bytes
+from vaar.core.contracts.split_files import (
+    SplitDir,
+    SplitRow,
+    Violation,
+    load_split_dir,
+    parse_sums,
+)
+from vaar.core.contracts.split_params import (
     BALANCE_MIN_CLIPS,
     BALANCE_POINTS,
     DEFAULT_RATIOS,
@@ -26,7 +29,10 @@ from vaar.curation.split.params import (
     SplitParams,
     show_ids,
 )
-from vaar.taxonomy import Taxonomy, default_taxonomy
+from vaar.core.contracts.sums import check_file
+from vaar.core.taxonomy import Taxonomy, default_taxonomy
+from vaar.curation.split.algorithm import group_clips
+from vaar.curation.split.inputs import ManifestClip, read_manifest_clips
 
 # ----------------------------------------------------------------------------- checking
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from vaar.curation.split.params import MANIFEST_COLUMNS_NEEDED, SplitItem
-from vaar.errors import ManifestError
-from vaar.taxonomy import Taxonomy, default_taxonomy
+from vaar.core.contracts.split_params import MANIFEST_COLUMNS_NEEDED, SplitItem
+from vaar.core.errors import ManifestError
+from vaar.core.taxonomy import Taxonomy, default_taxonomy
 
 # ----------------------------------------------------------------------------- manifest
 
@@ -37,12 +37,12 @@ class ManifestClip(NamedTuple):
 def read_manifest_clips(manifest: str | Path) -> list[ManifestClip]:
     """Every row of ``manifest.parquet`` with the columns the splitter needs.
 
-    Read through :func:`vaar.curation.manifest.read_manifest` (the one manifest reader): raises
+    Read through :func:`vaar.core.contracts.manifest_file.read_manifest` (the one manifest reader): raises
     :class:`ManifestError` for a missing file, a file that is not Parquet, a missing needed column
     (``clip_id``, ``label``, ``status``, ``source_id``; ``dup_group`` is optional), a column of the
     wrong type or an unknown status.
     """
-    from vaar.curation.manifest import read_manifest
+    from vaar.core.contracts.manifest_file import read_manifest
 
     table = read_manifest(manifest, [*MANIFEST_COLUMNS_NEEDED, "dup_group", "source_file", "source_line",
                                      "extractor", "uploader"], required=MANIFEST_COLUMNS_NEEDED)

@@ -74,7 +74,7 @@ def test_seeds_tasks_and_corruptions_come_from_their_modules() -> None:
     from vaar.curation.discover.seeds import SEEDS, seed_names
     from vaar.robustness.corruptions import corruption_names
 
-    assert set(seed_names()) == {"audioset-csv", "vggsound-csv", "vggsounder", "xd-violence-list", "ytsearch"} and SEEDS.modules[0].startswith("vaar.curation.discover.")
+    assert set(seed_names()) == {"audioset-csv", "kinetics-csv", "vggsound-csv", "vggsounder", "xd-violence-list", "ytsearch"} and SEEDS.modules[0].startswith("vaar.curation.discover.")
     assert {"vaar-cls", "vaar-binary", "xd-violence"} <= set(TASKS)
     assert {"fog", "noise_white", "audio_missing"} <= set(corruption_names())
 

@@ -1,4 +1,4 @@
-"""The model's side of the ``--model`` sandbox: what runs in ``python -I -m vaar.bench.sandbox_model``.
+"""The model's side of the ``--model`` sandbox: what runs in the model's ``python -I`` process.
 
 It sets the memory limit, moves the model's prints to stderr, imports the submitted factory,
 counts its ``torch.nn.Module`` parameters itself, then answers one JSON line of scores per JSON
@@ -73,7 +73,9 @@ def _serve(reply: IO[str]) -> None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        _send(reply, {"error": f"cannot import {module_name} ({exc})"})
+        _send(reply, {"error": f"cannot import {module_name} ({exc}); modules are looked up in the folder "
+                               f"submit runs in ({hello['sys_path'][0]}), then the installed packages: cd to the "
+                               f"folder that holds {module_name.split('.')[0]}.py (or its package), or pip install it"})
         return
     factory = getattr(module, attr, None)
     if not callable(factory):
@@ -98,15 +100,15 @@ def _serve(reply: IO[str]) -> None:
 
         no_grad = torch.inference_mode
     for line in sys.stdin:
-        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video_path"],
-                      c["audio_path"]) for c in json.loads(line)["clips"]]
+        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video"], c["audio"],
+                      c["video_path"], c["audio_path"]) for c in json.loads(line)["clips"]]
         with no_grad():
             rows = as_rows(model.predict(clips), len(clips), n_classes)
         _send(reply, {"scores": rows})
 
 
 def main(argv: Sequence[str]) -> int:
-    """The model's process: ``python -I -m vaar.bench.sandbox_model MEMORY_MB`` (started by :class:`ModelProcess`)."""
+    """The model's process: ``main([MEMORY_MB])`` in ``python -I`` (started by :class:`ModelProcess`)."""
     import resource
 
     limit = int(argv[0]) * 1024 * 1024

@@ -81,10 +81,16 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--candidates LIST builds one candidate list; give no other source list or --sample")
         args.sources = [args.candidates]
         args.publish = False
+    else:
+        from vaar.curation.review.candidates import refuse_unreviewed
+
+        refuse_unreviewed(args.sources)
     if args.sample and args.sources:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
         raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
+    if not args.sample:
+        _warn_xd_test(args.sources)
     if args.check_only:
         if args.sample:
             raise ConfigError("--check-only validates source lists; the embedded --sample needs no check")
@@ -94,10 +100,27 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.sample:
         return _run_sample(args, cfg)
-    rc = _run(args.sources, args.out, cfg)
+    rc = _run(args.sources, args.out, cfg, candidates=args.candidates is not None)
     if args.candidates is not None:
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
     return rc
+
+
+def _warn_xd_test(sources: list[Path]) -> None:
+    """One warning line for rows cut from XD-Violence test videos (an unreadable list is reported later)."""
+    from vaar.curation.sources import read_rows
+    from vaar.curation.xd_overlap import overlapping, warning
+    from vaar.errors import SourceListError
+
+    rows: list[tuple[str, str]] = []
+    for path in sources:
+        try:
+            rows += [(r.get("clip_id", ""), r.get("url", "")) for _, r in read_rows(path)]
+        except SourceListError:
+            continue
+    line = warning(overlapping(rows))
+    if line:
+        print(line, file=sys.stderr)
 
 
 def _check_only(sources: list[Path], *, candidates: bool) -> int:
@@ -171,7 +194,7 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
     return rc
 
 
-def _run(sources: list[Path], out: Path, cfg: Any) -> int:
+def _run(sources: list[Path], out: Path, cfg: Any, *, candidates: bool = False) -> int:
     from vaar._util.progress import ProgressBar
     from vaar.curation.pipeline import run_build
 
@@ -188,7 +211,7 @@ def _run(sources: list[Path], out: Path, cfg: Any) -> int:
         progress.stop()
     sys.stderr.flush()
     _write_config(out, cfg, sources)
-    _summary(report)
+    _summary(report, candidates=candidates)
     sys.stdout.flush()
     return 1 if report.publish_error else 0
 
@@ -206,7 +229,7 @@ def _print_excluded(con: Any, excluded: list[str]) -> None:
         con.print(f"excluded {len(excluded)} clip(s) named in the takedown file: {ids}")
 
 
-def _summary(report: Any) -> None:
+def _summary(report: Any, *, candidates: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -241,5 +264,7 @@ def _summary(report: Any) -> None:
         from vaar.curation.cmd_publish import print_result
 
         print_result(con, report.publish)
+    elif candidates:  # unreviewed: never a dataset; the next step is review
+        con.print("candidates built for review only (never published)")
     elif not report.publish_error:
         con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

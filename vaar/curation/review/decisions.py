@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from vaar._util.atomic import atomic_write_text
 from vaar.csvsafe import safe_cell
-from vaar.curation.review.candidates import Candidate
+from vaar.curation.review.candidates import REVIEWED_COLUMN, Candidate
 from vaar.curation.sources import SourceLimits
 from vaar.errors import ConfigError, InputError
 from vaar.taxonomy import Taxonomy
@@ -42,6 +42,7 @@ class Decision:
     end: float | None
     reason: str = ""
     at: str = ""
+    reviewer: str = ""  # who decided (``vaar review --reviewer``); empty in logs older than the field
 
 
 class DecisionError(InputError):
@@ -64,11 +65,12 @@ class DecisionStore:
     """Holds the decisions of one review session; thread-safe (the server is threaded)."""
 
     def __init__(self, out: Path, candidates: list[Candidate], columns: list[str], taxonomy: Taxonomy,
-                 limits: SourceLimits | None = None) -> None:  # fmt: skip
+                 limits: SourceLimits | None = None, reviewer: str = "") -> None:  # fmt: skip
         self.out = out
         self.paths = review_paths(out)
         self.candidates = candidates
-        self.columns = columns
+        self.columns = columns if REVIEWED_COLUMN in columns else [*columns, REVIEWED_COLUMN]
+        self.reviewer = reviewer
         self.taxonomy = taxonomy
         self.limits = limits or SourceLimits()
         self._by_id = {c.clip_id: c for c in candidates}
@@ -126,7 +128,7 @@ class DecisionStore:
         elif not reason:
             raise DecisionError("a rejection needs a reason")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        return Decision(cid, action, label, start, end, reason, at)  # type: ignore[arg-type]
+        return Decision(cid, action, label, start, end, reason, at, self.reviewer)  # type: ignore[arg-type]
 
     def record(self, d: Decision) -> None:
         """Keep ``d`` and rewrite the three files (each atomically) before returning."""
@@ -145,6 +147,7 @@ class DecisionStore:
             if d is None or d.action != action:
                 continue
             row = dict(c.fields)
+            row[REVIEWED_COLUMN] = d.reviewer or "unknown"
             if action == "accept":
                 row.update(label=d.label, start=fmt_seconds(d.start), end=fmt_seconds(d.end))
             else:

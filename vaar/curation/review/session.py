@@ -31,7 +31,7 @@ class ClipMedia:
 
 class ReviewSession:
     def __init__(self, candidates_csv: Path, media_dir: Path, out: Path, taxonomy: Taxonomy | None = None,
-                 cache_dir: Path | None = None) -> None:  # fmt: skip
+                 cache_dir: Path | None = None, reviewer: str = "") -> None:  # fmt: skip
         self.taxonomy = taxonomy or default_taxonomy()
         self.candidates_csv = candidates_csv
         self.media_dir = media_dir.resolve()
@@ -39,7 +39,7 @@ class ReviewSession:
         self.candidates: list[Candidate] = candidates
         table = read_manifest(self.media_dir / "manifest.parquet", ["clip_id", "video_path", "video_sha256", *SHOWN])
         self.built: dict[str, dict[str, Any]] = {r["clip_id"]: r for r in table.to_pylist()}
-        self.store = DecisionStore(out, candidates, columns, self.taxonomy)
+        self.store = DecisionStore(out, candidates, columns, self.taxonomy, reviewer=reviewer)
         self.previews = PreviewCache(cache_dir or out.with_name(f".{out.name}.previews"))
 
     def media(self, clip_id: str) -> ClipMedia | None:

@@ -102,8 +102,32 @@ def run(args: argparse.Namespace) -> int:
         return _run_sample(args, cfg)
     rc = _run(args.sources, args.out, cfg, candidates=args.candidates is not None)
     if args.candidates is not None:
+        _spanless_previews(args.candidates, args.out, cfg)
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
     return rc
+
+
+def _spanless_previews(candidates: Path, out: Path, cfg: Any) -> None:
+    """A whole-source preview for each spanless candidate (:mod:`vaar.curation.review.source_preview`)."""
+    from vaar._util.progress import ProgressBar
+    from vaar.curation.review.source_preview import PREVIEW_SECONDS, make_previews, spanless_rows
+    from vaar.curation.sources import read_rows
+
+    rows = spanless_rows(read_rows(candidates))
+    if not rows:
+        return
+    bar = ProgressBar("previews", transient=True)
+    bar.start(len(rows))
+    try:
+        made = make_previews(rows, out, cfg.download, on_row=lambda p: bar.advance(f"{p.clip_id}: {p.error or 'ok'}"))
+    finally:
+        bar.stop()
+    ok = [p for p in made if p.error is None]
+    print(f"{len(ok)} of {len(rows)} spanless candidate(s) got a whole-source preview (the first "
+          f"{PREVIEW_SECONDS / 60:g} min of each source, small) in {out / 'previews'}: mark their spans in `vaar review`")
+    for p in made:
+        if p.error is not None:
+            print(f"  no preview for {p.clip_id}: {p.error}")
 
 
 def _warn_xd_test(sources: list[Path]) -> None:

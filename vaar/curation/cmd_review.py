@@ -62,8 +62,10 @@ def _serve(candidates: Path, media: Path, out: Path, port: int, reviewer: str) -
     except OSError as exc:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port or 0") from None
     n, done = len(session.candidates), len(session.store.decisions)
-    built = sum(1 for c in session.candidates if session.media(c.clip_id) is not None)
-    print(f"{reviewer} reviewing {n} candidate(s) ({built} with a built clip, {done} already decided) -> {out}")
+    kinds = [m.kind for c in session.candidates if (m := session.media(c.clip_id)) is not None]
+    built, previews = kinds.count("clip"), kinds.count("source")
+    print(f"{reviewer} reviewing {n} candidate(s) ({built} with a built clip, {previews} with a source preview, "
+          f"{done} already decided) -> {out}")
     print(f"open {server.url}  (Ctrl-C to stop; every decision is saved as it is made)", flush=True)
     try:
         server.serve_forever()

@@ -121,6 +121,8 @@ class DecisionStore:
                 raise DecisionError(f"label {label!r} is not a class; use one of {', '.join(self.taxonomy.slugs)}")
             if start is None or end is None:
                 raise DecisionError("an accepted clip needs a start and an end (trim it first)")
+            if end <= start:
+                raise DecisionError(f"end ({fmt_seconds(end)} s) must be after start ({fmt_seconds(start)} s)")
             dur = end - start
             if not self.limits.min_duration <= dur <= self.limits.max_duration:
                 raise DecisionError(f"span {dur:.3f} s outside [{self.limits.min_duration:g}, "

@@ -29,7 +29,7 @@ from vaar.curation.sources import SourceLimits
 from vaar.errors import ConfigError, InputError
 from vaar.taxonomy import Taxonomy
 
-Action = Literal["accept", "reject"]
+Action = Literal["accept", "reject", "undo"]  # undo: the clip's earlier decision is withdrawn (``z``)
 MAX_REASON = 300
 
 
@@ -92,7 +92,7 @@ class DecisionStore:
                 raise ConfigError(f"{log}:{n}: not a decision record; restore the file or move it away") from None
             self._log.append(d)
             if d.clip_id in self._by_id:
-                self.decisions[d.clip_id] = d
+                self._apply(d)
 
     def first_undecided(self) -> int:
         for i, c in enumerate(self.candidates):
@@ -106,8 +106,10 @@ class DecisionStore:
         if not isinstance(cid, str) or cid not in self._by_id:
             raise DecisionError(f"unknown clip_id {cid!r}")
         action = data.get("action")
-        if action not in ("accept", "reject"):
-            raise DecisionError("action must be accept or reject")
+        if action not in ("accept", "reject", "undo"):
+            raise DecisionError("action must be accept, reject or undo")
+        if action == "undo":
+            return self._undo(cid)
         label = data.get("label")
         if not isinstance(label, str):
             raise DecisionError("label must be a string")
@@ -136,11 +138,23 @@ class DecisionStore:
         """Keep ``d`` and rewrite the three files (each atomically) before returning."""
         with self._lock:
             self._log.append(d)
-            self.decisions[d.clip_id] = d
+            self._apply(d)
             reviewed, rejected, log = self.paths
             atomic_write_text(log, "".join(json.dumps(asdict(x), ensure_ascii=False) + "\n" for x in self._log))
             atomic_write_text(reviewed, self._accepted_csv())
             atomic_write_text(rejected, self._rejected_csv())
+
+    def _undo(self, cid: str) -> Decision:
+        if cid not in self.decisions:
+            raise DecisionError(f"{cid} has no decision to undo")
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return Decision(cid, "undo", "", None, None, "", at, self.reviewer)
+
+    def _apply(self, d: Decision) -> None:
+        if d.action == "undo":
+            self.decisions.pop(d.clip_id, None)
+        else:
+            self.decisions[d.clip_id] = d
 
     def _rows(self, action: Action) -> list[dict[str, str]]:
         rows = []

@@ -94,7 +94,7 @@ main{display:grid;grid-template-columns:minmax(0,1fr) minmax(280px,380px);gap:16
 video{width:100%;max-height:56vh;background:#000;display:block}
 #transport{font-variant-numeric:tabular-nums;color:#ccc;margin:4px 0;display:flex;gap:14px;flex-wrap:wrap}
 .track{position:relative;width:100%;margin-top:4px;background:#000;min-height:24px;cursor:crosshair;
- touch-action:none;user-select:none;padding-bottom:16px}
+ touch-action:none;user-select:none;padding-bottom:16px;overflow:hidden}
 .track img{display:block;width:100%;pointer-events:none}
 .span{position:absolute;top:0;bottom:16px;border:3px solid #ffd400;box-shadow:0 0 0 9999px rgba(0,0,0,.5);
  pointer-events:none}

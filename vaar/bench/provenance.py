@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: the build-metadata part of a synthetic sample's version (``0.1.0+synthetic-sample``)
-SAMPLE_MARK = "synthetic-sample"
+from vaar.curation.sample import SAMPLE_MARK
 
 Entry = Mapping[str, Any]
 

@@ -202,8 +202,10 @@ def _config(args: argparse.Namespace) -> Any:
 
 def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
     from vaar.curation.loopback import LoopbackServer
-    from vaar.curation.sample import make_sample_sources
+    from vaar.curation.sample import SAMPLE_NAME, make_sample_sources, sample_version
 
+    # the sample says what it is: its name, card, datasheet and version (entries carry the version)
+    cfg = replace(cfg, publish=replace(cfg.publish, name=SAMPLE_NAME, version=sample_version(cfg.publish.version)))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     media = Path(tempfile.mkdtemp(prefix="vaar-sample-"))

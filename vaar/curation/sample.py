@@ -29,6 +29,22 @@ from vaar.csvsafe import write_rows
 from vaar.errors import MediaError
 from vaar.taxonomy import Taxonomy, default_taxonomy
 
+#: how the sample says what it is: its published name, and the build metadata of its version
+#: (``0.1.0+synthetic-sample``), which leaderboard entries carry (:mod:`vaar.bench.provenance`)
+SAMPLE_NAME = "VAAR synthetic sample"
+SAMPLE_MARK = "synthetic-sample"
+
+
+def sample_version(given: str | None) -> str:
+    """The sample's dataset version: ``given`` (default 0.1.0) with :data:`SAMPLE_MARK` as build metadata."""
+    base = given or "0.1.0"
+    return f"{base}{'.' if '+' in base else '+'}{SAMPLE_MARK}"
+
+
+def is_sample_version(version: str | None) -> bool:
+    return SAMPLE_MARK in str(version or "")
+
+
 SOUND_GROUPS = (("abuse", "baby_cry"), ("brawling", "crash"), ("explosion", "intruder"), ("normal", "pain"),
                 ("police_siren", "vandalism"))  # fmt: skip
 PICTURE_GROUPS = (("baby_cry", "brawling"), ("crash", "explosion"), ("intruder", "normal"),

@@ -104,3 +104,11 @@ def test_missing_module_says_where_it_was_looked_up(dataset: Path, tmp_path: Pat
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert "No module named 'mymodel'" in lines[0] and str(elsewhere) in lines[0] and "cd to the folder" in lines[0]
+
+
+def test_temporary_media_names_take_only_a_known_suffix() -> None:
+    from vaar.bench.sandbox import _suffix
+
+    assert _suffix("clip.MP4", ".mp4") == ".mp4" and _suffix("a.flac", ".bin") == ".flac"
+    for hostile in ("../../x.sh", "x.mp4/../../y", "a.py", "a.mp4\x00.sh", None, ""):
+        assert _suffix(hostile, ".mp4") == ".mp4"

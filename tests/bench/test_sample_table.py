@@ -70,3 +70,16 @@ def test_sample_card_and_datasheet_say_synthetic() -> None:
     assert "synthetic" not in real and "vaar[video]" in real
     assert "synthetic sample" in _motivation(sample_version("2.0.0"))[0] and sample_version("2.0.0") == "2.0.0+synthetic-sample"
     assert "public videos" in _motivation("1.0.0")[0]
+
+
+def test_provenance_of_hostile_entries_is_text() -> None:
+    from vaar.bench.render import render_html, render_markdown
+
+    e = {"task": "vaar-cls", "slug": "x", "model": {"name": "m"}, "n": 20, "main_score": "macro_f1",
+         "scores": {"macro_f1": 0.5}, "ci95": {"macro_f1": [0.4, 0.6]}, "date": "2026-01-01",
+         "dataset": {"source": "<script>alert(1)</script>|[x](javascript:y)", "split": "test",
+                     "split_sha256": "a" * 64, "version": "1.0.0"}}  # fmt: skip
+    html = render_html([e])
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    md = render_markdown([e])
+    assert "[x](javascript:y)" not in md and "<script>" not in md

@@ -82,3 +82,12 @@ def test_candidates_build_never_suggests_publishing(tmp_path: Path, capsys: pyte
     out, _ = capsys.readouterr()
     assert "publish with" not in out and "vaar publish" not in out
     assert "never published" in out and "review them: vaar review" in out
+
+
+def test_reviewer_id_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cands = write(tmp_path / "c.csv", [row()], COLUMNS)
+    (tmp_path / "media").mkdir()
+    rc, _, err = run(capsys, "review", cands, "--media", tmp_path / "media", "--out", tmp_path / "r.csv",
+                     "--reviewer", "<script>x</script>")  # fmt: skip
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and "--reviewer" in lines[0]

@@ -100,3 +100,26 @@ def test_preview_refuses_a_private_address_without_the_flag(tmp_path: Path) -> N
     with LoopbackServer(www) as server:
         made = make_previews([("p", server.url("s.mp4"))], tmp_path / "b", DownloadConfig())
     assert made[0].error and not (tmp_path / "b" / "previews" / "p.mp4").exists()
+
+
+def test_a_forged_preview_index_reaches_no_file_outside_the_build(tmp_path: Path) -> None:
+    """previews/index.json is read back by the review page: a path out of the build, or not an MP4, is ignored."""
+    build = tmp_path / "build"
+    (build / "previews").mkdir(parents=True)
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"not for the page")
+    (build / "previews" / "note.txt").write_text("x")
+    (build / "previews" / "index.json").write_text(json.dumps({
+        "a": {"path": "../secret.mp4", "duration": 1.0}, "b": {"path": str(secret), "duration": 1.0},
+        "c": {"path": "previews/note.txt", "duration": 1.0}, "d": {"path": None}, "e": "junk",
+    }))  # fmt: skip
+    from vaar.curation.manifest import write_manifest
+
+    write_manifest([], build / "manifest.parquet")
+    cands = tmp_path / "c.csv"
+    with open(cands, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows([spanless(c, "https://example.org/v.mp4") for c in "abcde"])
+    session = ReviewSession(cands, build, tmp_path / "reviewed.csv")
+    assert all(session.media(c) is None for c in "abcde")

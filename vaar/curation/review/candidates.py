@@ -37,7 +37,8 @@ def refuse_unreviewed(paths: list[Path]) -> None:
             raise SourceListError(
                 f"{path}: a candidates file from `vaar discover` (columns {', '.join(found)}; no {REVIEWED_COLUMN}), "
                 f"not a reviewed source list; build its clips with `vaar build --candidates {path} --out DIR`, "
-                f"review them with `vaar review {path} --media DIR --out reviewed.csv`, then build reviewed.csv")
+                f"review them with `vaar review {path} --media DIR --out reviewed.csv`, then build reviewed.csv "
+                f"(a list reviewed by an older vaar: add a {REVIEWED_COLUMN} column)")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ def test_template_decodes_the_clip_files(dataset: Path, tmp_path: Path) -> None:
         files = _to_files(batch, tmp_path)
         clips = [type(c)(c.clip_id, c.video, c.audio, f["video"], f["audio"], f["video_path"], f["audio_path"])
                  for c, f in zip(batch, files, strict=True)]
-        feats = [mymodel.features(c) for c in clips]
+        decoded = mymodel.decode_batch(clips)  # one ffmpeg process for the batch
+        assert all(len(w) >= 15_000 and f.shape[1:] == (8, 8, 3) and len(f) >= 1 for w, f in decoded)
+        feats = [mymodel.features(w, f) for w, f in decoded]
         assert all(f[8:11].sum() > 0 and f[:8].sum() > 0 for f in feats)  # colour and audio bands decoded
         assert len({round(float(f[:8].sum()), 3) for f in feats}) > 1  # clips differ
         assert mymodel.factory().predict(clips).shape == (10, 10)

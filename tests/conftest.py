@@ -39,3 +39,11 @@ def server(tmp_path: Path) -> Iterator[FaultyServer]:
     root.mkdir()
     with FaultyServer(root) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests leave their screenshots: $VAAR_TEST_ARTEFACTS, else pytest's temp folder."""
+    folder = Path(os.environ.get("VAAR_TEST_ARTEFACTS") or tmp_path_factory.getbasetemp() / "artefacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

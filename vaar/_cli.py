@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vaar import __version__
+from vaar.core._util.quiet import quiet_third_party
 from vaar.core.errors import InputError, MissingDependencyError
 
 
@@ -30,13 +31,17 @@ def make_main(prog: str, description: str, commands: dict[str, str]) -> Callable
             module = importlib.import_module(module_path)
             p = sub.add_parser(name, help=module.HELP, description=module.HELP)
             module.add_arguments(p)
+            if not any("--verbose" in a.option_strings for a in p._actions):
+                p.add_argument("--verbose", action="store_true",
+                               help="also show third-party libraries' warnings, logs and progress bars")
             runners[name] = module.run
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
             return 2
         try:
-            return int(runners[args.command](args))
+            with quiet_third_party(not getattr(args, "verbose", False)):
+                return int(runners[args.command](args))
         except (InputError, MissingDependencyError) as exc:
             print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
             return exc.exit_code

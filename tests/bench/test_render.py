@@ -139,7 +139,7 @@ def launch(pw: Any) -> Any:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_page_in_headless_chromium(tmp_path: Path) -> None:
+def test_page_in_headless_chromium(tmp_path: Path, artefacts: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     entries = fixed_entries()
@@ -174,16 +174,31 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
             page.click(f"{table} thead th:nth-child(2)")  # Model, ascending
             got = names()
             assert got == sorted(got, key=str.lower)
-            page.click(f"{table} thead th[data-key=latency]")  # numbers: descending first
+            page.click(f"{table} thead th[data-key=latency]")  # the best first: the fastest
             lat = [v for v in column("latency") if v is not None]
-            assert lat == sorted(lat, reverse=True) and len(lat) == 2
+            assert lat == sorted(lat) and len(lat) == 2
             assert column("latency")[-1] is None  # missing values last
+            assert page.get_attribute(f"{table} thead th[data-key=latency]", "aria-sort") == "ascending"
             page.click(f"{table} thead th[data-key=latency]")
             lat = [v for v in column("latency") if v is not None]
-            assert lat == sorted(lat)
-            assert page.get_attribute(f"{table} thead th[data-key=latency]", "aria-sort") == "ascending"
+            assert lat == sorted(lat, reverse=True)
+            page.click(f"{table} thead th[data-key=macro_f1]")  # a score: the highest first
+            main = [v for v in column("macro_f1") if v is not None]
+            assert main == sorted(main, reverse=True)
             assert page.locator("#plot-vaar-cls circle.point").count() == 2
             assert page.locator("#plot-xd-violence line[stroke-dasharray]").count() == 5  # reported XD results, CFA included
+            # every table says what it compares on; the plot lists what it could not place
+            assert "Compared on: dataset" in page.inner_text("#task-vaar-cls p.provenance")
+            assert "Not on the plot" in page.inner_text("#task-vaar-cls")
+            for width in (1024, 1440):
+                page.set_viewport_size({"width": width, "height": 900})
+                # model names stay on one line (no towers); nothing runs off the page
+                lines = page.eval_on_selector_all(f"{table} td.m", """ts => ts.map(t => {
+                    const w = document.createTreeWalker(t, NodeFilter.SHOW_TEXT); const n = w.nextNode();
+                    const r = document.createRange(); r.selectNodeContents(n); return r.getClientRects().length; })""")
+                assert lines and max(lines) == 1, lines
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                page.screenshot(path=str(artefacts / f"leaderboard-{width}.png"), full_page=True)
         finally:
             browser.close()
     assert errors == []

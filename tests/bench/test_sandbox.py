@@ -30,6 +30,9 @@ class Model:
         out = np.zeros((len(batch), len(SLUGS)))
         for i, clip in enumerate(batch):
             assert clip.video.startswith(b"MP4") and clip.audio.startswith(b"WAV")
+            with open(clip.video_path, "rb") as f:      # an openable path, with the stored suffix
+                assert f.read() == clip.video and clip.video_path.endswith(".mp4")
+            assert clip.audio_path.endswith(".wav") and clip.video_name == clip.clip_id + ".mp4"
             print("a model may print; it must not break the protocol")
             out[i, SLUGS.index(clip.video[4:].decode())] = 1.0
         return out

@@ -22,7 +22,7 @@ from vaar.curation.audit import AuditConfig, audit_sources, classify
 from vaar.curation.build.download import DownloadConfig
 from vaar.curation.build.pipeline import BuildConfig, run_build
 
-HEADER = "clip_id,url,start,end,label,source_id,license,notes,seed,seed_label,seed_flags\n"
+HEADER = "clip_id,url,start,end,label,source_id,license,notes,seed,seed_label,seed_flags,reviewed_by\n"  # a reviewed list
 
 
 class GoneHandler(FaultyHandler):

@@ -340,7 +340,7 @@ def test_vaar_open_v1_has_every_class_and_is_reproducible(tmp_path: Path, capsys
     assert all(r["license"] == "" for r in got) and all(r["annotation_source"] for r in got)
     # XD-Violence test videos never enter through the XD seed (training list only)
     test_ids = {ln[2:13] for ln in (SEEDS / "xd-violence" / "test_videos.txt").read_text().splitlines() if ln.startswith("v=")}
-    assert not any(r["url"][-11:] in test_ids and "xd_test" not in r["seed_flags"] for r in got)
+    assert not any(r["url"][-11:] in test_ids and "xd_violence_test" not in r["seed_flags"] for r in got)
     # the README's table states each class's count, stand-ins and seeds
     readme = (REPO / "curation" / "sources" / "README.md").read_text(encoding="utf-8")
     assert V1_CMD in (REPO / "curation" / "sources" / "candidates" / "README.md").read_text(encoding="utf-8")

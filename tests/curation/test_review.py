@@ -257,7 +257,7 @@ def _review_cli(cands: Path, media: Path, out: Path) -> Iterator[tuple[subproces
 def test_cli_serves_on_loopback_and_stops_cleanly(built: tuple[Path, Path], tmp_path: Path) -> None:
     cands, media = built
     with _review_cli(cands, media, tmp_path / "reviewed.csv") as (proc, first, url):
-        assert "5 candidate(s) (4 with a built clip, 0 already decided)" in first
+        assert "5 candidate(s) (4 with a built clip, 1 with a source preview, 0 already decided)" in first
         with urllib.request.urlopen(url, timeout=30) as r:
             assert r.status == 200 and b"vaar review" in r.read()
         proc.send_signal(signal.SIGINT)
@@ -285,7 +285,9 @@ def test_previews_drawn_once_and_cached(built: tuple[Path, Path], tmp_path: Path
 
     s = ReviewSession(*built, tmp_path / "reviewed.csv", cache_dir=tmp_path / "cache")
     m = s.media("cand-1-0")
-    assert m is not None and s.media("xd-nospan") is None
+    assert m is not None and m.kind == "clip" and m.source_start == 0.5
+    spanless = s.media("xd-nospan")  # a whole-source preview (source time 0 = its time 0), not a clip
+    assert spanless is not None and spanless.kind == "source" and spanless.source_start == 0.0
     paths = {k: s.previews.get(k, m.video, m.key, m.duration) for k in KINDS}
     assert len(set(paths.values())) == 3
     for p in paths.values():

@@ -99,8 +99,11 @@ def test_keyboard_review_with_reload(built: tuple[Path, Path], tmp_path: Path, b
         assert "rejected: no audible event" in page.inner_text("#decision")
         page.keyboard.press("j")
         page.keyboard.press("5")  # relabel: explosion
-        page.keyboard.press(".")
+        page.keyboard.press(".")  # the end one frame past what was built (2.5-4.5 s): a warning first
         page.keyboard.press("a")
+        wait_js(page, "document.getElementById('status').textContent.includes('runs outside what was built')")
+        assert page.get_attribute("body", "data-clip") == "cand-1-1"
+        page.keyboard.press("a")  # accepted on the second press
         page.wait_for_selector('body[data-clip="xd-nospan"]')
         # a candidate without a span cannot be accepted until it is trimmed
         page.keyboard.press("a")

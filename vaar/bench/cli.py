@@ -9,6 +9,7 @@ from vaar._cli import make_main
 COMMANDS: dict[str, str] = {
     "score": "vaar.bench.cmd_score",
     "submit": "vaar.bench.cmd_submit",
+    "init-model": "vaar.bench.cmd_init_model",
     "leaderboard": "vaar.bench.cmd_leaderboard",
     "schema": "vaar.bench.cmd_schema",
     "robustness": "vaar.robustness.cmd_robustness",

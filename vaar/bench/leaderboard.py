@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vaar.bench.provenance import is_sample
 from vaar.core._util.atomic import FILE_MODE, atomic_write_text
 from vaar.core.contracts.entry import SPLIT_IDENTITY, EntryError, read_entry, validate_entry
 from vaar.core.errors import ManifestError, SubmissionError
@@ -114,6 +115,8 @@ def expected_splits(board: Board) -> dict[str, str]:
     """The one split identity per task: ``test_sets.json``, else the most common among entries."""
     counts: dict[str, Counter[str]] = {}
     for e in board.entries:
+        if is_sample(e):  # the synthetic sample never becomes a task's test set
+            continue
         counts.setdefault(e["task"], Counter())[e["dataset"]["split_sha256"]] += 1
     out = {task: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for task, c in counts.items()}
     out.update(board.test_sets)
@@ -176,7 +179,8 @@ def submit_entry(root: Path, entry: Mapping[str, Any], *, replace: bool = False,
         others = [e for e in board.entries if (e["task"], e["slug"]) != (task, slug)]
         previous = [e for e in board.entries if (e["task"], e["slug"]) == (task, slug)]
         got = entry["dataset"]["split_sha256"]
-        want = expected_splits(Board(others, [], board.test_sets)).get(task, got)
+        sample = is_sample(entry)  # its own table; never pins test_sets.json
+        want = got if sample else expected_splits(Board(others, [], board.test_sets)).get(task, got)
         if got != want:
             raise SubmissionError(
                 f"{task}: scored on split {got[:16]}..., but this leaderboard ranks {task} on split "
@@ -186,8 +190,8 @@ def submit_entry(root: Path, entry: Mapping[str, Any], *, replace: bool = False,
             validate_entry(entry)
         except EntryError as exc:
             raise SubmissionError(f"{target}: the entry would be invalid: {exc}") from None
-        pin = task not in board.test_sets  # the first entry of a task pins its test set
-        test_sets = {**board.test_sets, task: want}
+        pin = task not in board.test_sets and not sample  # the first entry of a task pins its test set
+        test_sets = board.test_sets if sample else {**board.test_sets, task: want}
         board = Board([*others, dict(entry)], board.skipped, test_sets)
         outputs = _render_all(root, board)  # render before writing anything
         if pin:

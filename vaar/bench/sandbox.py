@@ -10,7 +10,14 @@ The protocol a submitted model implements::
         batch_size: int = 8                  # optional: clips per predict() call
 
 ``Clip`` (below) holds one clip of the published dataset: the encoded video (MP4 with its audio
-track) and audio bytes, undecoded, so a model decodes them with whatever it was trained with.
+track) and audio bytes, undecoded, so a model decodes them with whatever it was trained with. In
+``predict`` the same media are also files: ``clip.video_path`` / ``clip.audio_path`` are paths to
+temporary copies (``.mp4`` / ``.flac`` as published) that a decoder can open (torchcodec,
+torchaudio, ffmpeg); ``clip.video_name`` / ``clip.audio_name`` are the names the dataset stores.
+
+``PKG.MODULE`` is imported from the folder ``submit`` runs in first (as ``python -m`` would), then
+from the installed packages: ``cd`` to the folder that holds ``mymodel.py`` and give
+``--model mymodel:factory``. ``vaar-bench init-model DIR`` writes a template that submits as is.
 ``scores`` has one row per clip, in batch order, and one column per class in taxonomy order
 (:func:`vaar.core.taxonomy.default_taxonomy` ``.slugs``): probabilities or logits, higher meaning more
 likely; the predicted label is the row's arg-max. A torch tensor is accepted.
@@ -86,8 +93,10 @@ class Clip:
     clip_id: str
     video: bytes  # encoded video file (MP4: H.264 video + AAC audio), as published
     audio: bytes | None  # encoded audio file as published (e.g. FLAC), None if absent
-    video_path: str | None  # the file name stored beside the bytes in the dataset
+    video_path: str | None  # in predict(): a file path a decoder can open; scorer side: the stored name
     audio_path: str | None
+    video_name: str | None = None  # the file name the dataset stores beside the bytes
+    audio_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,8 @@ class Measured:
     measurement: dict[str, Any] | None = None  # how both were measured, and the sandbox (the entry's record)
 
 
+#: the model's process runs this very copy of vaar (``-I`` drops PYTHONPATH; a source checkout
+#: and an installed vaar must not answer each other's protocol)
 class ModelProcess:
     """The model's process: start, one JSON line per request, limits, kill."""
 
@@ -175,7 +186,7 @@ class ModelProcess:
         reply = self._read_line()
         if "error" in reply:
             self.kill()
-            raise ConfigError(f"--model {self.spec}: {str(reply['error'])[:300]}")
+            raise ConfigError(f"--model {self.spec}: {str(reply['error'])[:600]}")
         return reply
 
     def _read_line(self) -> dict[str, Any]:
@@ -281,18 +292,30 @@ def iter_media(root: Path, split: str, batch_size: int) -> Iterator[list[Clip]]:
             yield batch
 
 
+#: file suffixes a temporary media copy may take from the stored name (anything else: the default)
+_SUFFIXES = frozenset({".mp4", ".m4a", ".mkv", ".webm", ".flac", ".wav", ".ogg", ".mp3", ".aac"})
+
+
+def _suffix(name: str | None, default: str) -> str:
+    """The stored name's suffix if it is a known media one, so decoders that look at it are happy."""
+    suffix = Path(name).suffix.lower() if name else ""
+    return suffix if suffix in _SUFFIXES else default
+
+
 def _to_files(batch: Sequence[Clip], folder: Path) -> list[dict[str, Any]]:
-    """Write each clip's media to numbered files (names never come from the data)."""
+    """Write each clip's media to numbered files (names never come from the data; only a known suffix)."""
     out = []
     for k, clip in enumerate(batch):
-        video = folder / f"{k}.video"
+        vname = clip.video_name or clip.video_path
+        aname = clip.audio_name or clip.audio_path
+        video = folder / f"{k}{_suffix(vname, '.mp4')}"
         video.write_bytes(clip.video)
         audio = None
         if clip.audio is not None:
-            audio = folder / f"{k}.audio"
+            audio = folder / f"{k}{_suffix(aname, '.flac')}"
             audio.write_bytes(clip.audio)
         out.append({"clip_id": clip.clip_id, "video": str(video), "audio": str(audio) if audio else None,
-                    "video_path": clip.video_path, "audio_path": clip.audio_path})
+                    "video_path": vname, "audio_path": aname})
     return out
 
 
@@ -311,6 +334,14 @@ def _scores(reply: dict[str, Any], n: int, n_classes: int, spec: str) -> list[li
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
                 raise ConfigError(f"--model {spec}: predict() returned non-finite or non-numeric scores")
     return [[float(x) for x in r] for r in rows]
+
+
+def model_search_path() -> list[str]:
+    """Where the model's process looks for ``PKG.MODULE``: the current folder first (as
+    ``python -m`` does; a console script's own ``sys.path`` lacks it), then this process's path."""
+    cwd = os.getcwd()
+    rest = [cwd if p == "" else p for p in sys.path]
+    return [cwd, *(p for p in rest if p != cwd)]
 
 
 def _slugs() -> tuple[str, ...]:
@@ -333,7 +364,7 @@ class SandboxedPredict:
         self._tmp = tempfile.TemporaryDirectory(prefix="vaar-model-")
         self.work = Path(self._tmp.name)
         self.proc = ModelProcess(spec, limits, self.work)
-        search = [os.getcwd() if p == "" else p for p in sys.path]
+        search = model_search_path()
         t0 = time.perf_counter()
         try:
             self.ready = self.proc.request({"spec": spec, "sys_path": search, "n_classes": self.n_classes})

@@ -1,4 +1,4 @@
-"""The model's side of the ``--model`` sandbox: what runs in ``python -I -m vaar.bench.sandbox_model``.
+"""The model's side of the ``--model`` sandbox: what runs in the model's ``python -I`` process.
 
 It sets the memory limit, moves the model's prints to stderr, imports the submitted factory,
 then answers one JSON line of scores per JSON line of clips (file paths, never labels), and after
@@ -103,7 +103,9 @@ def _serve(reply: IO[str]) -> None:
                   and not os.access(p, os.R_OK | os.X_OK)]
         hint = (f"; the model runs as its own user (uid {os.getuid()}), who cannot read {closed[0]}: keep the "
                 "model's code in a folder other users may read (chmod o+rX)") if closed and os.getuid() else ""
-        _send(reply, {"error": f"cannot import {module_name} ({exc}){hint}"})
+        _send(reply, {"error": f"cannot import {module_name} ({exc}); modules are looked up in the folder "
+                               f"submit runs in ({hello['sys_path'][0]}), then the installed packages: cd to the "
+                               f"folder that holds {module_name.split('.')[0]}.py (or its package), or pip install it{hint}"})
         return
     factory = getattr(module, attr, None)
     if not callable(factory):
@@ -129,8 +131,8 @@ def _serve(reply: IO[str]) -> None:
 
         no_grad = torch.inference_mode
     for line in sys.stdin:
-        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video_path"],
-                      c["audio_path"]) for c in json.loads(line)["clips"]]
+        clips = [Clip(c["clip_id"], _read_file(c["video"]) or b"", _read_file(c["audio"]), c["video"], c["audio"],
+                      c["video_path"], c["audio_path"]) for c in json.loads(line)["clips"]]
         with no_grad():
             rows = as_rows(model.predict(clips), len(clips), n_classes)
         del clips
@@ -140,7 +142,7 @@ def _serve(reply: IO[str]) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    """The model's process: ``python -I -m vaar.bench.sandbox_model MEMORY_MB`` (started by :class:`ModelProcess`)."""
+    """The model's process: ``main([MEMORY_MB])`` in ``python -I`` (started by :class:`ModelProcess`)."""
     import resource
 
     limit = int(argv[0]) * 1024 * 1024

@@ -101,10 +101,16 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--candidates LIST builds one candidate list; give no other source list or --sample")
         args.sources = [args.candidates]
         args.publish = False
+    else:
+        from vaar.curation.review.candidates import refuse_unreviewed
+
+        refuse_unreviewed(args.sources)
     if args.sample and args.sources:
         raise ConfigError("give either source lists or --sample, not both")
     if not args.sample and not args.sources:
         raise ConfigError("no source list given: pass SOURCES.csv, or --sample for the embedded demo")
+    if not args.sample:
+        _warn_xd_test(args.sources)
     if args.check_only:
         if args.sample:
             raise ConfigError("--check-only validates source lists; the embedded --sample needs no check")
@@ -118,10 +124,51 @@ def run(args: argparse.Namespace) -> int:
         from vaar.curation.build.owners import mark_candidates_folder
 
         mark_candidates_folder(args.out)
-    rc = _run(args.sources, args.out, cfg, as_json=args.json)
+    rc = _run(args.sources, args.out, cfg, as_json=args.json, candidates=args.candidates is not None)
     if args.candidates is not None:
+        _spanless_previews(args.candidates, args.out, cfg)
         print(f"review them: vaar review {args.candidates} --media {args.out} --out reviewed.csv")
     return rc
+
+
+def _spanless_previews(candidates: Path, out: Path, cfg: Any) -> None:
+    """A whole-source preview for each spanless candidate (:mod:`vaar.curation.review.source_preview`)."""
+    from vaar.core._util.progress import ProgressBar
+    from vaar.core.contracts.source_list import read_rows
+    from vaar.curation.review.source_preview import PREVIEW_SECONDS, make_previews, spanless_rows
+
+    rows = spanless_rows(read_rows(candidates))
+    if not rows:
+        return
+    bar = ProgressBar("previews", transient=True)
+    bar.start(len(rows))
+    try:
+        made = make_previews(rows, out, cfg.download, on_row=lambda p: bar.advance(f"{p.clip_id}: {p.error or 'ok'}"))
+    finally:
+        bar.stop()
+    ok = [p for p in made if p.error is None]
+    print(f"{len(ok)} of {len(rows)} spanless candidate(s) got a whole-source preview (the first "
+          f"{PREVIEW_SECONDS / 60:g} min of each source, small) in {out / 'previews'}: mark their spans in `vaar review`")
+    for p in made:
+        if p.error is not None:
+            print(f"  no preview for {p.clip_id}: {p.error}")
+
+
+def _warn_xd_test(sources: list[Path]) -> None:
+    """One warning line for rows cut from XD-Violence test videos (an unreadable list is reported later)."""
+    from vaar.core.contracts.source_list import read_rows
+    from vaar.core.errors import SourceListError
+    from vaar.curation.xd_overlap import overlapping, warning
+
+    rows: list[tuple[str, str]] = []
+    for path in sources:
+        try:
+            rows += [(r.get("clip_id", ""), r.get("url", "")) for _, r in read_rows(path)]
+        except SourceListError:
+            continue
+    line = warning(overlapping(rows))
+    if line:
+        print(line, file=sys.stderr)
 
 
 def _check_only(sources: list[Path], *, candidates: bool) -> int:
@@ -186,9 +233,12 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
+    from vaar.core.contracts.sample_version import SAMPLE_NAME, sample_version
     from vaar.curation.build.loopback import LoopbackServer
     from vaar.curation.build.sample import make_sample_sources
 
+    # the sample says what it is: its name, card, datasheet and version (entries carry the version)
+    cfg = replace(cfg, publish=replace(cfg.publish, name=SAMPLE_NAME, version=sample_version(cfg.publish.version)))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     media = Path(tempfile.mkdtemp(prefix="vaar-sample-"))
@@ -203,7 +253,7 @@ def _run_sample(args: argparse.Namespace, cfg: Any) -> int:
     return rc
 
 
-def _run(sources: list[Path], out: Path, cfg: Any, *, as_json: bool = False) -> int:
+def _run(sources: list[Path], out: Path, cfg: Any, *, as_json: bool = False, candidates: bool = False) -> int:
     from vaar.core._util.progress import ProgressBar
     from vaar.curation.build.pipeline import run_build
 
@@ -223,7 +273,7 @@ def _run(sources: list[Path], out: Path, cfg: Any, *, as_json: bool = False) -> 
     if as_json:
         print(json.dumps(_as_json(report), indent=2, default=str))
     else:
-        _summary(report)
+        _summary(report, candidates=candidates)
     sys.stdout.flush()
     if report.run.stopped:
         print(f"vaar build: {report.run.stopped}", file=sys.stderr)
@@ -278,7 +328,7 @@ def _print_excluded(con: Any, excluded: list[str]) -> None:
         con.print(f"excluded {len(excluded)} clip(s) named in the takedown file: {ids}")
 
 
-def _summary(report: Any) -> None:
+def _summary(report: Any, *, candidates: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -315,5 +365,7 @@ def _summary(report: Any) -> None:
 
         for line in result_lines(report.publish):
             con.print(line)
+    elif candidates:  # unreviewed: never a dataset; the next step is review
+        con.print("candidates built for review only (never published)")
     elif not report.publish_error:
         con.print(f"not published (--no-publish); publish with: vaar publish {report.manifest} --out DATASET")

@@ -12,6 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("candidates", nargs="?", type=Path, help="candidate list CSV (e.g. from `vaar discover`)")
     p.add_argument("--media", type=Path, help="build folder of `vaar build --candidates` (its manifest and clips)")
     p.add_argument("--out", type=Path, help="reviewed source list to write (e.g. reviewed.csv); resumed if it exists")
+    p.add_argument("--reviewer", metavar="ID",
+                   help="who reviews (recorded with every decision and in reviewed_by; default: $USER)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--agreement", nargs=2, type=Path, metavar=("A", "B"),
                    help="compare two curators' reviewed.csv (or *.decisions.jsonl): Cohen's kappa, disagreements")  # fmt: skip
@@ -29,24 +31,41 @@ def run(args: argparse.Namespace) -> int:
                           "(or --agreement A.csv B.csv)")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number")
-    return _serve(args.candidates, args.media, args.out, args.port)
+    return _serve(args.candidates, args.media, args.out, args.port, _reviewer(args.reviewer))
 
 
-def _serve(candidates: Path, media: Path, out: Path, port: int) -> int:
+def _reviewer(given: str | None) -> str:
+    """The reviewer id: 1-64 letters, digits, ``._@-`` (it lands in a CSV cell and a page)."""
+    import getpass
+    import re
+
+    from vaar.core.errors import ConfigError
+
+    rid = given if given is not None else (getpass.getuser() or "curator")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", rid):
+        if given is None:
+            return "curator"
+        raise ConfigError(f"--reviewer {rid[:80]!r}: use 1-64 letters, digits, '.', '_', '@' or '-'")
+    return rid
+
+
+def _serve(candidates: Path, media: Path, out: Path, port: int, reviewer: str) -> int:
     from vaar.core.errors import ConfigError
     from vaar.curation.review.server import ReviewServer
     from vaar.curation.review.session import ReviewSession
 
     if not media.is_dir():
         raise ConfigError(f"--media {media}: not a folder; give the build folder of `vaar build --candidates`")
-    session = ReviewSession(candidates, media, out)
+    session = ReviewSession(candidates, media, out, reviewer=reviewer)
     try:
         server = ReviewServer(session, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port or 0") from None
     n, done = len(session.candidates), len(session.store.decisions)
-    built = sum(1 for c in session.candidates if session.media(c.clip_id) is not None)
-    print(f"reviewing {n} candidate(s) ({built} with a built clip, {done} already decided) -> {out}")
+    kinds = [m.kind for c in session.candidates if (m := session.media(c.clip_id)) is not None]
+    built, previews = kinds.count("clip"), kinds.count("source")
+    print(f"{reviewer} reviewing {n} candidate(s) ({built} with a built clip, {previews} with a source preview, "
+          f"{done} already decided) -> {out}")
     print(f"open {server.url}  (Ctrl-C to stop; every decision is saved as it is made)", flush=True)
     try:
         server.serve_forever()

@@ -16,7 +16,7 @@ the same recipe gives the same bytes or refuses to run::
         ontology_sha256: <64 hex>
 
 ``xd_test_names: {source: ..., sha256: ...}`` names the XD-Violence *test* list: a candidate of
-one of its YouTube videos, from any seed, is flagged ``xd_test`` (it overlaps the XD-Violence
+one of its YouTube videos, from any seed, is flagged ``xd_violence_test`` (it overlaps the XD-Violence
 track's test set: keep it out of anything that trains or tunes a model scored on that track).
 
 A path is relative to the recipe's folder and must stay inside it (a recipe arrives by pull
@@ -39,6 +39,7 @@ from vaar.curation.discover.fetch import check_sha256, read_text
 from vaar.curation.discover.seeds import SeedOptions, get_seed
 from vaar.curation.discover.select import DiscoverResult, select
 from vaar.curation.discover.xd_violence_list import release_name
+from vaar.curation.xd_overlap import FLAG as XD_FLAG
 
 MAX_RECIPE_BYTES = 64 * 1024
 _YT_NAME = re.compile(r"^v=(?P<id>[A-Za-z0-9_-]{11})__#")
@@ -145,5 +146,5 @@ def run_recipe(recipe: Recipe, taxonomy: Taxonomy, classes: tuple[str, ...] = ()
         skipped.update({f"{name}: {reason}": n for reason, n in sk.items()})
     if recipe.xd_test is not None:
         test_ids = xd_test_videos(recipe.xd_test)
-        raw = [replace(c, seed_flags=(*c.seed_flags, "xd_test")) if c.video_id in test_ids else c for c in raw]
+        raw = [replace(c, seed_flags=(*c.seed_flags, XD_FLAG)) if c.video_id in test_ids else c for c in raw]
     return select(raw, skipped, taxonomy, classes, recipe.per_class, recipe.hash_seed), per_seed

@@ -62,13 +62,22 @@ def select(
     """Dedup and balance the candidates of one or more seeds."""
     if classes:
         raw = [c for c in raw if c.label in classes]
-    merged = dedup(raw, taxonomy)
+    merged = [_flag_xd_test(c) for c in dedup(raw, taxonomy)]
     found = Counter(c.label for c in merged)
     kept = balance(merged, per_class, hash_seed)
     return DiscoverResult(kept, found, skipped)
 
 
 _ALL_OR_NONE = ("stand_in", "av_unchecked", "audio_unchecked")
+
+
+def _flag_xd_test(c: Candidate) -> Candidate:
+    """Flag a candidate cut from an XD-Violence test video (:mod:`vaar.curation.xd_overlap`)."""
+    from vaar.curation.xd_overlap import FLAG, xd_test_ids
+
+    if c.video_id not in xd_test_ids() or FLAG in c.seed_flags:
+        return c
+    return replace(c, seed_flags=tuple(sorted({*c.seed_flags, FLAG})))
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:

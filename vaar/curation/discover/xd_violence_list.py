@@ -24,7 +24,7 @@ has only B2); on the 3,954 training names (``curation/sources/seeds/xd-violence/
 dedup) from the 2,136 with a YouTube id: normal 1,072, vandalism (B4) 366, crash 353, explosion 183, brawling
 159, abuse 1. A VAAR clip cut from an XD-Violence *test* video overlaps the XD-Violence track's
 test set: keep such clips out of any split used to train a model scored on that track (a recipe's
-``xd_test_names`` flags them ``xd_test``).
+``xd_test_names`` flags them ``xd_violence_test``).
 """
 
 from __future__ import annotations

@@ -77,6 +77,9 @@ def read_calls(path: Path) -> dict[str, Call]:
                 continue
             try:
                 d = json.loads(line)
+                if d["action"] == "undo":  # the clip's earlier decision was withdrawn
+                    calls.pop(str(d["clip_id"]), None)
+                    continue
                 cat = d["label"] if d["action"] == "accept" else REJECTED
                 calls[str(d["clip_id"])] = Call(str(cat), d.get("start"), d.get("end"))
             except (ValueError, KeyError, TypeError):

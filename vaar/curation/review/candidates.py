@@ -19,6 +19,27 @@ from vaar.core.errors import SourceListError
 
 SOURCE_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_CANDIDATES = 200_000
+#: columns that mark a `vaar discover` candidates file, and the column `vaar review` adds to its output
+PROVENANCE_COLUMNS = ("seed", "seed_flags")
+REVIEWED_COLUMN = "reviewed_by"
+
+
+def refuse_unreviewed(paths: list[Path]) -> None:
+    """A source list for ``vaar build`` must not be an unreviewed candidates file (provenance
+    columns without ``reviewed_by``): one line naming the file and the review steps."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                header = {h.strip() for h in next(csv.reader(f), [])}
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue  # the source-list reader reports an unreadable file in its own words
+        found = [c for c in PROVENANCE_COLUMNS if c in header]
+        if found and REVIEWED_COLUMN not in header:
+            raise SourceListError(
+                f"{path}: a candidates file from `vaar discover` (columns {', '.join(found)}; no {REVIEWED_COLUMN}), "
+                f"not a reviewed source list; build its clips with `vaar build --candidates {path} --out DIR`, "
+                f"review them with `vaar review {path} --media DIR --out reviewed.csv`, then build reviewed.csv "
+                f"(a list reviewed by an older vaar: add a {REVIEWED_COLUMN} column)")
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from vaar.core.contracts.source_list import SourceLimits
 from vaar.core.csvsafe import write_rows
 from vaar.core.errors import ConfigError, InputError
 from vaar.core.taxonomy import Taxonomy
-from vaar.curation.review.candidates import Candidate
+from vaar.curation.review.candidates import REVIEWED_COLUMN, Candidate
 
-Action = Literal["accept", "reject"]
+Action = Literal["accept", "reject", "undo"]  # undo: the clip's earlier decision is withdrawn (``z``)
 MAX_REASON = 300
 
 
@@ -41,6 +41,7 @@ class Decision:
     end: float | None
     reason: str = ""
     at: str = ""
+    reviewer: str = ""  # who decided (``vaar review --reviewer``); empty in logs older than the field
 
 
 class DecisionError(InputError):
@@ -63,11 +64,12 @@ class DecisionStore:
     """Holds the decisions of one review session; thread-safe (the server is threaded)."""
 
     def __init__(self, out: Path, candidates: list[Candidate], columns: list[str], taxonomy: Taxonomy,
-                 limits: SourceLimits | None = None) -> None:  # fmt: skip
+                 limits: SourceLimits | None = None, reviewer: str = "") -> None:  # fmt: skip
         self.out = out
         self.paths = review_paths(out)
         self.candidates = candidates
-        self.columns = columns
+        self.columns = columns if REVIEWED_COLUMN in columns else [*columns, REVIEWED_COLUMN]
+        self.reviewer = reviewer
         self.taxonomy = taxonomy
         self.limits = limits or SourceLimits()
         self._by_id = {c.clip_id: c for c in candidates}
@@ -89,7 +91,7 @@ class DecisionStore:
                 raise ConfigError(f"{log}:{n}: not a decision record; restore the file or move it away") from None
             self._log.append(d)
             if d.clip_id in self._by_id:
-                self.decisions[d.clip_id] = d
+                self._apply(d)
 
     def first_undecided(self) -> int:
         for i, c in enumerate(self.candidates):
@@ -103,8 +105,10 @@ class DecisionStore:
         if not isinstance(cid, str) or cid not in self._by_id:
             raise DecisionError(f"unknown clip_id {cid!r}")
         action = data.get("action")
-        if action not in ("accept", "reject"):
-            raise DecisionError("action must be accept or reject")
+        if action not in ("accept", "reject", "undo"):
+            raise DecisionError("action must be accept, reject or undo")
+        if action == "undo":
+            return self._undo(cid)
         label = data.get("label")
         if not isinstance(label, str):
             raise DecisionError("label must be a string")
@@ -118,6 +122,8 @@ class DecisionStore:
                 raise DecisionError(f"label {label!r} is not a class; use one of {', '.join(self.taxonomy.slugs)}")
             if start is None or end is None:
                 raise DecisionError("an accepted clip needs a start and an end (trim it first)")
+            if end <= start:
+                raise DecisionError(f"end ({fmt_seconds(end)} s) must be after start ({fmt_seconds(start)} s)")
             dur = end - start
             if not self.limits.min_duration <= dur <= self.limits.max_duration:
                 raise DecisionError(f"span {dur:.3f} s outside [{self.limits.min_duration:g}, "
@@ -125,17 +131,29 @@ class DecisionStore:
         elif not reason:
             raise DecisionError("a rejection needs a reason")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        return Decision(cid, action, label, start, end, reason, at)  # type: ignore[arg-type]
+        return Decision(cid, action, label, start, end, reason, at, self.reviewer)  # type: ignore[arg-type]
 
     def record(self, d: Decision) -> None:
         """Keep ``d`` and rewrite the three files (each atomically) before returning."""
         with self._lock:
             self._log.append(d)
-            self.decisions[d.clip_id] = d
+            self._apply(d)
             reviewed, rejected, log = self.paths
             atomic_write_text(log, "".join(json.dumps(asdict(x), ensure_ascii=False) + "\n" for x in self._log))
             atomic_write_text(reviewed, self._accepted_csv())
             atomic_write_text(rejected, self._rejected_csv())
+
+    def _undo(self, cid: str) -> Decision:
+        if cid not in self.decisions:
+            raise DecisionError(f"{cid} has no decision to undo")
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return Decision(cid, "undo", "", None, None, "", at, self.reviewer)
+
+    def _apply(self, d: Decision) -> None:
+        if d.action == "undo":
+            self.decisions.pop(d.clip_id, None)
+        else:
+            self.decisions[d.clip_id] = d
 
     def _rows(self, action: Action) -> list[dict[str, str]]:
         rows = []
@@ -144,6 +162,7 @@ class DecisionStore:
             if d is None or d.action != action:
                 continue
             row = dict(c.fields)
+            row[REVIEWED_COLUMN] = d.reviewer or "unknown"
             if action == "accept":
                 row.update(label=d.label, start=fmt_seconds(d.start), end=fmt_seconds(d.end))
             else:

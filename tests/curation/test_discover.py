@@ -357,7 +357,7 @@ def test_check_only_passes_a_valid_list_and_needs_out_otherwise(tmp_path: Path, 
     assert main(["discover", "--from", "vggsounder", "--per-class", "3", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["build", "--check-only", "--candidates", str(out)]) == 0
-    assert "21 row(s) valid, 0 invalid" in capsys.readouterr().err
+    assert "24 row(s) valid, 0 invalid" in capsys.readouterr().err
     assert not (tmp_path / "build").exists()
     assert main(["build", "--candidates", str(out)]) == 2
     assert "--out DIR is required" in capsys.readouterr().err

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,8 +52,19 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_init_model_writes_a_template_that_submits_from_its_folder(dataset: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "my model"
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A folder other users may read: the model runs as its own user where the machine allows it,
+    and pytest's own temporary folders are private to root."""
+    path = Path(tempfile.mkdtemp(prefix="vaar-init-model-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_init_model_writes_a_template_that_submits_from_its_folder(dataset: Path, tmp_path: Path,
+                                                                     public_dir: Path) -> None:
+    folder = public_dir / "my model"
     assert main(["init-model", str(folder)]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["SUBMIT.md", "model.yaml", "mymodel.py"]
     board = tmp_path / "board"
@@ -60,7 +74,9 @@ def test_init_model_writes_a_template_that_submits_from_its_folder(dataset: Path
     assert proc.returncode == 0, proc.stderr
     entry = json.loads((board / "entries/vaar-cls/template.json").read_text())
     assert entry["n"] == 10
-    assert entry["cost"]["measured"] is True and entry["cost"]["latency_clips"] == 2
+    # the latency covers every scored request (issue 19): all 10 clips, the first 2 sent one at a time
+    assert entry["cost"]["measured"] is True and entry["cost"]["latency_clips"] == 10
+    assert entry["cost"]["measurement"]
     assert entry["model"]["modalities"] == ["audio", "video"]
 
 

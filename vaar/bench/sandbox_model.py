@@ -99,7 +99,7 @@ def _serve(reply: IO[str]) -> None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        closed = [p for p in hello["sys_path"] if p and os.path.exists(os.path.dirname(p) or "/")
+        closed = [p for p in hello["sys_path"] if p and os.path.isabs(p) and os.path.exists(os.path.dirname(p) or "/")
                   and not os.access(p, os.R_OK | os.X_OK)]
         hint = (f"; the model runs as its own user (uid {os.getuid()}), who cannot read {closed[0]}: keep the "
                 "model's code in a folder other users may read (chmod o+rX)") if closed and os.getuid() else ""

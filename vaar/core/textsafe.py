@@ -34,3 +34,10 @@ def strip_controls(text: str) -> str:
 def one_line(text: str, limit: int = 300) -> str:
     """``text`` as :func:`strip_controls` makes it, on one line (breaks become spaces), at most ``limit`` chars."""
     return " ".join(_BREAKS.sub(" ", strip_controls(text)).split())[:limit]
+
+
+def tool_message(msg: str, empty: str) -> str:
+    """The first line of a tool's error (yt-dlp's ``ERROR: ...``), as text a terminal may show:
+    control characters and escape sequences of the server's words stripped; ``empty`` if none."""
+    msg = strip_controls(msg).replace("ERROR: ", "").strip()
+    return one_line(msg.splitlines()[0]) if msg else empty

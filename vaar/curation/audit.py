@@ -46,7 +46,7 @@ from vaar.core._util.atomic import atomic_write_text
 from vaar.core.contracts.source_list import read_rows
 from vaar.core.csvsafe import write_rows
 from vaar.core.errors import ConfigError, StageError
-from vaar.core.textsafe import one_line, strip_controls
+from vaar.core.textsafe import one_line, tool_message
 from vaar.curation.licences import clean_licence, licence_family
 from vaar.curation.netguard import NetworkPolicy
 
@@ -125,11 +125,6 @@ class _Quiet:
     def error(self, msg: str) -> None: ...
 
 
-def _clean(msg: str) -> str:
-    msg = strip_controls(msg).replace("ERROR: ", "").strip()  # a server's text: no escapes reach a terminal
-    return one_line(msg.splitlines()[0]) if msg else "unknown error"
-
-
 class _Prober:
     """One ``YoutubeDL`` per thread (building one costs most of a second)."""
 
@@ -170,12 +165,12 @@ class _Prober:
         try:
             info = self._ydl().extract_info(url, download=False, process=False)
         except yt_dlp.utils.DownloadError as exc:
-            msg = _clean(str(exc))
+            msg = tool_message(str(exc), "unknown error")
             return classify(msg), msg, None
         except StageError as exc:  # the network policy refused a request or redirect
             return "error", f"not probed: {exc.reason}", None
         except Exception as exc:  # an extractor bug must not end the audit of the other rows
-            return "error", _clean(f"{type(exc).__name__}: {exc}"), None
+            return "error", tool_message(f"{type(exc).__name__}: {exc}", "unknown error"), None
         if not isinstance(info, dict):
             return "error", "yt-dlp returned no metadata", None
         title = one_line(str(info.get("title") or ""), 80)

@@ -45,7 +45,7 @@ from typing import Any, Literal
 
 from vaar.core._util.atomic import atomic_write_text
 from vaar.core.errors import DownloadError, VerifyError
-from vaar.core.textsafe import one_line, strip_controls
+from vaar.core.textsafe import tool_message
 from vaar.curation.build.direct import direct_info as _direct_info
 from vaar.curation.build.fragments import FetchStats, fetch_by_index
 from vaar.curation.build.inputguard import input_args, sniff_problem
@@ -301,10 +301,10 @@ def _fetch_once(
         else:
             sections = _fetch_sections(ydl, url, info, spans, wanted, folder, cfg, stats)
     except yt_dlp.utils.DownloadError as exc:
-        msg = _clean(str(exc))
+        msg = tool_message(str(exc), "download failed")
         raise _fail(msg, bool(_PERMANENT.search(msg))) from None
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _fail(_clean(str(exc)), False) from None
+        raise _fail(tool_message(str(exc), "download failed"), False) from None
     done = thread_clock()
     fetch = {"method": stats.method, "why": stats.reason, "bytes": stats.bytes, "requests": stats.requests,
              **_seconds("resolve", clock, resolved), **_seconds("download", resolved, done)}
@@ -463,11 +463,6 @@ def _check_file(path: Path) -> dict[str, Any]:
         raise _fail(f"download produced a file with no media streams ({size} bytes)", False)
     has_audio = any(st.get("codec_type") == "audio" for st in facts["streams"])
     return {"duration": facts.get("format", {}).get("duration"), "has_audio": has_audio}
-
-
-def _clean(msg: str) -> str:
-    msg = strip_controls(msg).replace("ERROR: ", "").strip()  # a server's text: no escapes reach a terminal
-    return one_line(msg.splitlines()[0]) if msg else "download failed"
 
 
 def _write_done(path: Path, media: SourceMedia) -> None:

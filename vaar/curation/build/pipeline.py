@@ -32,7 +32,6 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +39,9 @@ from vaar import __version__
 from vaar.core._util.cpus import usable_cpus
 from vaar.core._util.hashing import sha256_file
 from vaar.core.contracts.manifest_file import write_manifest
-from vaar.core.contracts.manifest_schema import empty_row
-from vaar.core.contracts.source_list import InvalidRow, SourceRow, read_sources
+from vaar.core.contracts.source_list import SourceRow, read_sources
 from vaar.core.errors import ConfigError, ManifestError, StageError
 from vaar.core.taxonomy import Taxonomy, default_taxonomy
-from vaar.core.textsafe import strip_controls
 from vaar.curation.build.backends import Backend, make_executor
 from vaar.curation.build.clip_task import ClipTask as _Task
 from vaar.curation.build.download import DownloadConfig, SourceMedia, fetch_source, ytdlp_version
@@ -56,6 +53,7 @@ from vaar.curation.build.exclude import (
 )
 from vaar.curation.build.fingerprint import Fingerprint, group_duplicates
 from vaar.curation.build.ledger import Ledger
+from vaar.curation.build.ledger_rows import base_row, failed_row, invalid_row, provenance
 from vaar.curation.build.media import MediaConfig, ffmpeg_version
 from vaar.curation.build.owners import check_owners
 from vaar.curation.build.polite import GATE
@@ -66,7 +64,6 @@ from vaar.curation.build.runstats import RunLog
 from vaar.curation.build.runstats import clock as _clock
 from vaar.curation.build.runstats import since as _since
 from vaar.curation.build.stages import CLIP_STAGES, ClipWork
-from vaar.curation.licences import video_license
 from vaar.curation.publish.folder import PublishConfig, PublishResult, publish
 
 
@@ -164,7 +161,7 @@ def run_build(
         if not cfg.prune:  # one owner per clip id: never replace another list's clip silently
             check_owners(valid, ledger)
         for bad in invalid:
-            ledger.put(_invalid_row(bad, versions))
+            ledger.put(invalid_row(bad, versions))
         settings, log = clip_settings(cfg.media, cfg.download.max_height, cfg.qc), RunLog(pauses_before=GATE.pauses)
         todo = rows_to_build(valid, ledger, out, cfg.retry_failed, settings, log.rebuilt)
         refresh_provenance(ledger, [r for r in valid if r.clip_id not in {t.clip_id for t in todo}])
@@ -307,11 +304,11 @@ class _Driver:
                                     "or pass --cookies FILE; the clips not attempted stay pending")  # fmt: skip
                 return  # its clips stay pending: a rerun tries them
             for r in self.by_url[url]:
-                self._record(_failed_row(r, exc, self.versions))
+                self._record(failed_row(r, exc, self.versions))
             return
         except Exception as exc:  # a bug must not lose the other clips
             for r in self.by_url[url]:
-                self._record(_failed_row(r, StageError(_bug(exc)), self.versions, stage="download"))
+                self._record(failed_row(r, StageError(_bug(exc)), self.versions, stage="download"))
             return
         self.bot_checks = 0
         self.log.add_fetch(media.fetch)
@@ -321,7 +318,7 @@ class _Driver:
             try:
                 sec = media.section_for(r.start, r.end)
             except StageError as exc:
-                self._record(_failed_row(r, exc, self.versions))
+                self._record(failed_row(r, exc, self.versions))
                 continue
             self.ready.append(_Task(r, str(sec.path), sec.offset, sec.has_audio, media.info, str(self.out),
                                     self.media_cfg, self.cfg.qc, self.versions))
@@ -332,7 +329,7 @@ class _Driver:
         try:
             row, fp = fut.result()
         except Exception as exc:  # worker died or a bug: record, go on
-            row, fp = _failed_row(task.row, StageError(_bug(exc)), self.versions, stage="trim"), None
+            row, fp = failed_row(task.row, StageError(_bug(exc)), self.versions, stage="trim"), None
         self._record(row, fp)
         url = task.row.url
         self.pending_per_url[url] -= 1
@@ -360,8 +357,8 @@ def _bug(exc: BaseException) -> str:
 def process_clip(task: _Task) -> tuple[dict[str, Any], Any]:
     """Worker: every stage of :data:`CLIP_STAGES` on one clip. Never raises."""
     r = task.row
-    row = _base_row(r, task.versions)
-    row.update(_provenance(task.info, r))
+    row = base_row(r, task.versions)
+    row.update(provenance(task.info, r))
     w = ClipWork(task, row, Path("clips") / r.label / f"{r.clip_id}.mp4",
                  Path("audio") / r.label / f"{r.clip_id}.flac")
     stage = CLIP_STAGES[0].__name__
@@ -401,90 +398,6 @@ def _assign_dup_groups(ledger: Ledger) -> None:
         return
     groups = group_duplicates(fps)
     ledger.update_fields({c: {"dup_group": g} for c, g in groups.items()})
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _base_row(r: SourceRow, versions: dict[str, str]) -> dict[str, Any]:
-    row = empty_row()
-    row.update(
-        clip_id=r.clip_id,
-        label=r.label,
-        source_file=r.source_file,
-        source_line=r.source_line,
-        url=r.url,
-        source_id=r.source_id,
-        license=r.reviewed_license,
-        license_source="reviewed" if r.license_reviewed else None,  # else: set once the page is read
-        annotation_source=r.annotation_source,
-        annotation_license=r.annotation_license,
-        notes=r.notes,
-        start=r.start,
-        end=r.end,
-        sync_verdict="not_checked",
-        processed_at=_now(),
-        **versions,
-    )
-    return row
-
-
-def _text(value: Any) -> str | None:
-    """A server's text for the manifest: no escape sequences or control characters."""
-    return strip_controls(str(value)) if value is not None else None
-
-
-def _provenance(info: dict[str, Any], r: SourceRow) -> dict[str, Any]:
-    return {
-        "extractor": info.get("extractor_key"),
-        "video_id": info.get("id"),
-        "title": _text(info.get("title")),
-        "uploader": _text(info.get("uploader")),
-        "upload_date": info.get("upload_date"),
-        "webpage_url": info.get("webpage_url"),
-        # the video's licence: a reviewer's (checked on the page) wins, else what the page states;
-        # absent is unknown, never filled from the source list or the annotations
-        **video_license(r.license_reviewed, r.license, info),
-    }
-
-
-def _failed_row(r: SourceRow, exc: StageError, versions: dict[str, str], stage: str | None = None) -> dict[str, Any]:
-    row = _base_row(r, versions)
-    row.update(status=exc.status, error=exc.reason, stage=stage or exc.stage)
-    return row
-
-
-def _invalid_row(bad: InvalidRow, versions: dict[str, str]) -> dict[str, Any]:
-    row = empty_row()
-    raw = bad.raw
-
-    def num(key: str) -> float | None:
-        try:
-            return float(raw.get(key, ""))
-        except ValueError:
-            return None
-
-    row.update(
-        clip_id=bad.clip_id,
-        label=raw.get("label") or None,
-        status="invalid",
-        error=bad.message(),
-        stage="validate",
-        source_file=bad.source_file,
-        source_line=bad.source_line,
-        url=raw.get("url") or None,
-        source_id=raw.get("source_id") or None,
-        license=None,  # an invalid row vouches for nothing (and is never published)
-        annotation_source=raw.get("annotation_source") or None,
-        annotation_license=raw.get("annotation_license") or None,
-        notes=raw.get("notes") or None,
-        start=num("start"),
-        end=num("end"),
-        processed_at=_now(),
-        **versions,
-    )
-    return row
 
 
 def _report(

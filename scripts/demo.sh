@@ -51,7 +51,8 @@ for model in "${MODELS[@]}"; do
     printf 'modalities: %s\nnotes: baseline trained on the embedded sample (hand-crafted features)\n' \
         "$(modalities "$model")" > "$OUT/meta/$model.yaml"
     # latency: the median of 4 clips timed one by one is enough for the demo (the default is 16)
-    VAAR_BASELINE_RUN="$OUT/runs/$model" stage "submit $model" "$BIN/vaar-bench" submit \
+    # absolute: the model runs in its own sandboxed home folder, not in this one
+    VAAR_BASELINE_RUN="$(cd "$OUT/runs/$model" && pwd)" stage "submit $model" "$BIN/vaar-bench" submit \
         --model vaar.baselines.serve:from_run --name "$model (sample)" \
         --dataset "$OUT/dataset" --split test --leaderboard "$OUT/leaderboard" --replace \
         --meta "$OUT/meta/$model.yaml" --latency-clips 4

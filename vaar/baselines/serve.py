@@ -2,11 +2,12 @@
 
 ::
 
-    VAAR_BASELINE_RUN=runs/avarnet vaar-bench submit --model vaar.baselines.serve:from_run ...
+    VAAR_BASELINE_RUN=$PWD/runs/avarnet vaar-bench submit --model vaar.baselines.serve:from_run ...
 
 ``from_run()`` takes no arguments (the protocol's factory); the run folder comes from the
-``VAAR_BASELINE_RUN`` environment variable (``VAAR_BASELINE_SEED`` picks a seed other than the
-best one). ``predict`` computes features with the run's own backbones and segmenting — the code
+``VAAR_BASELINE_RUN`` environment variable, an absolute path (the sandbox runs the model in a
+home folder of its own, so a relative path would be read from there; ``VAAR_BASELINE_SEED`` picks a
+seed other than the best one). ``predict`` computes features with the run's own backbones and segmenting — the code
 path of ``vaar-bench features`` — so scores equal those of ``vaar-bench predict``, and returns
 the softmax of the clip-level logits, one row per clip, classes in the run's (taxonomy) order.
 """
@@ -71,6 +72,9 @@ def from_run(run_dir: str | None = None, seed: int | None = None) -> BaselinePre
     path = run_dir or os.environ.get(ENV_RUN)
     if not path:
         raise ConfigError(f"set {ENV_RUN} to a run folder of `vaar-bench train`")
+    if not os.path.isabs(path) and not os.path.isdir(path):  # the sandbox's cwd is the model's own home
+        raise ConfigError(f"{ENV_RUN}={path}: give an absolute path (the model runs in its own folder), "
+                          f"e.g. {ENV_RUN}=$PWD/{path}")
     env_seed = os.environ.get(ENV_SEED)
     return BaselinePredictor(load_run(path, seed if seed is not None else
                                       (int(env_seed) if env_seed else None), device="cpu"))  # fmt: skip

@@ -82,24 +82,32 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "vaar.bench.cli", *args]
 
 
+def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a real ``vaar-bench serve`` on 127.0.0.1 and wait until it answers: (process, URL)."""
+    port = free_port()
+    log = root / f"serve-{port}.log"  # a file, not a pipe: nobody drains a pipe while tests run
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cli("serve", str(root), "--port", str(port)), env=env(),
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/v1/leaderboard/vaar-cls", timeout=2).read()  # noqa: S310
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                text = log.read_text(errors="replace")
+                raise RuntimeError(f"server did not start: {text[-2000:]}") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def uvicorn_server(root: Path) -> Iterator[str]:
     """A real ``vaar-bench serve`` on 127.0.0.1, stopped at exit."""
-    port = free_port()
-    proc = subprocess.Popen(cli("serve", str(root), "--port", str(port)), env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server(root)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/api/v1/leaderboard/vaar-cls", timeout=2).read()  # noqa: S310
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode() if proc.stdout else ""
-                    raise RuntimeError(f"server did not start: {out[-2000:]}") from None
-                time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

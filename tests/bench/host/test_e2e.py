@@ -165,25 +165,14 @@ def test_server_killed_mid_uploads_loses_nothing(tmp_path: Path) -> None:
     file, every row has its file, and a restarted server serves them all."""
     import hashlib
 
-    from tests.bench.host.hostkit import free_port
+    from tests.bench.host.hostkit import start_server
     from vaar.bench.host.store import add_team
 
     h = make_host(tmp_path, n=3000, daily_quota=100, total_quota=100)
     token = add_team(h["root"] / "host.db", "t")
     data = write_preds(tmp_path / "p.csv", h["ids"], h["labels"]).read_bytes()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(cli("serve", str(h["root"]), "--port", str(port)), env=env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_server(h["root"])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/api/v1/leaderboard/vaar-cls", timeout=2).read()  # noqa: S310
-                break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
         codes: list[int] = []
 
         def go() -> None:

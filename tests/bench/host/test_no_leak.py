@@ -38,25 +38,37 @@ class Recorder:
         return r
 
 
+def _forms(v: float) -> set[str]:
+    return {repr(v), f"{v:.4f}", f"{100 * v:.2f}"}
+
+
 def _per_class_values(h: dict[str, Any], files: list[Path]) -> set[str]:
-    """Every per-class hidden score of every submitted file, as the strings a leak would hold."""
+    """Every per-class hidden score of every submitted file, as the strings a leak would hold.
+
+    A value that equals one of the file's *overall* scores on either part is left out: those are
+    released by design (the public part through the Ladder, the private part at the freeze), and a
+    per-class score can coincide with one (an accuracy of 12/144 beside a class's F1 of 1/12)."""
     paths, cfg = load_config(h["root"])
     truth = host_truth(paths, cfg)
     task = get_task("vaar-cls")
     out: set[str] = set()
+    released: set[str] = set()
     for f in files:
         preds = task.read_predictions(f, truth.full)
         for idx, part in ((truth.public_index, truth.public), (truth.private_index, truth.private)):
             rep = task.score(_subset(preds, idx), part, resamples=0)
+            for v in rep.scores.values():
+                if isinstance(v, float):
+                    released |= _forms(v)
             for scores in rep.per_class.values():
                 for k, v in scores.items():
                     if k != "support" and isinstance(v, float) and 0.0 < v < 1.0:
-                        out |= {repr(v), f"{v:.4f}", f"{100 * v:.2f}"}
-    return out
+                        out |= _forms(v)
+    return out - released
 
 
 def test_no_hidden_byte_in_any_response(tmp_path: Path) -> None:
-    h = make_host(tmp_path, n=200, resamples=20)
+    h = make_host(tmp_path, n=200, resamples=20, secret_text="a fixed secret: the same partition on every run " * 2)
     token = add_team(h["root"] / "host.db", "mallory")
     rec = Recorder(TestClient(create_app(h["root"])))
     auth = {"Authorization": f"Bearer {token}"}

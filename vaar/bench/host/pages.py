@@ -146,6 +146,17 @@ class _Pages:
     def csrf_ok(self, form: Any, who: tuple[store.Team, str]) -> bool:
         return hmac.compare_digest(str(form.get("csrf", "")), who[1])
 
+    async def guarded_form(self, request: Request) -> tuple[tuple[store.Team, str], Any] | Response:
+        """The signed-in team and its small form, or the response that refuses it (not signed in:
+        back to the page; a missing or wrong CSRF token: 403)."""
+        who = await self.guarded(request)
+        if isinstance(who, Response):
+            return who
+        form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
+        if not self.csrf_ok(form, who):
+            return self.forbidden()
+        return who, form
+
     async def submit(self, request: Request) -> Response:
         who = await self.guarded(request)
         if isinstance(who, Response):
@@ -164,12 +175,10 @@ class _Pages:
             return _home(who[0], who[1], conn, body["error"], status=status)
 
     async def select(self, request: Request) -> Response:
-        who = await self.guarded(request)
-        if isinstance(who, Response):
-            return who
-        form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
-        if not self.csrf_ok(form, who):
-            return self.forbidden()
+        got = await self.guarded_form(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
         raw = str(form.get("ids", ""))
         with store.opened(self.paths.db) as conn:
             try:
@@ -181,12 +190,10 @@ class _Pages:
         return RedirectResponse("/", status_code=303, headers=HEADERS)
 
     async def logout(self, request: Request) -> Response:
-        who = await self.guarded(request)
-        if isinstance(who, Response):
-            return who
-        form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
-        if not self.csrf_ok(form, who):
-            return self.forbidden()
+        got = await self.guarded_form(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
         with store.opened(self.paths.db) as conn:
             store.end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
         resp = RedirectResponse("/", status_code=303, headers=HEADERS)

@@ -374,6 +374,13 @@ class SandboxedPredict:
         self.setup_s = time.perf_counter() - t0
         self.proc.note_parameters(self.ready.get("parameters"))
 
+    def batch_size(self, asked: int | None = None) -> int:
+        """Clips per request: ``asked``, else the model's own ``batch_size``, else the default (at most
+        :data:`MAX_BATCH_SIZE`)."""
+        own = self.ready.get("batch_size")
+        bs = int(asked or (own if isinstance(own, int) and not isinstance(own, bool) else 0) or DEFAULT_BATCH_SIZE)
+        return max(1, min(bs, MAX_BATCH_SIZE))
+
     def __call__(self, clips: Sequence[Clip]) -> list[list[float]]:
         batch = list(clips)
         reply, _ = self.proc.predict(_to_files(batch, self.work))
@@ -420,9 +427,7 @@ def run_model(
     total_s, total_clips, requests = 0.0, 0, 0
     with SandboxedPredict(spec, limits) as model:
         proc, work, ready = model.proc, model.work, model.ready
-        model_bs = ready.get("batch_size")
-        bs = int(batch_size or (model_bs if isinstance(model_bs, int) else 0) or DEFAULT_BATCH_SIZE)
-        bs = max(1, min(bs, MAX_BATCH_SIZE))
+        bs = model.batch_size(batch_size)
         for batch in iter_media(root, split, bs):
             batch = [c for c in batch if c.clip_id in wanted]
             for group, alone in _groups(batch, max(0, latency_clips - len(single))):

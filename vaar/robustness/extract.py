@@ -116,7 +116,7 @@ class _Decoded:
 
 
 def _compute(clip: _Decoded, loader: LazyBackbones, c: Corruption | None, sev: int, seed: int, key: str,
-             miss: list[str], media: MediaCache) -> dict[str, Tensor | None]:  # fmt: skip
+             miss: list[str], media: MediaCache, together: list[int] | None = None) -> dict[str, Tensor | None]:  # fmt: skip
     """Features of the modalities ``miss`` of one clip under one condition.
 
     A corrupted condition extracts from the corrupted copy of the clip's files (:mod:`.media`,
@@ -126,7 +126,7 @@ def _compute(clip: _Decoded, loader: LazyBackbones, c: Corruption | None, sev: i
 
     if c is not None:
         v_bytes, a_bytes = corrupt_clip_media(c, sev, seed, media, _as_bytes(clip.video_src) or b"",
-                                              _as_bytes(clip.audio_src), clip.vname, clip.aname)  # fmt: skip
+                                              _as_bytes(clip.audio_src), clip.vname, clip.aname, together or ())  # fmt: skip
         a, v = extract_clip(v_bytes, a_bytes, clip.bounds, loader.audio() if "audio" in miss else None,
                             loader.video() if "video" in miss else None)  # fmt: skip
         return {"audio": a, "video": v}
@@ -163,9 +163,14 @@ def fill_clip(
     except Exception as exc:  # noqa: BLE001 - a broken clip is recorded, not fatal
         stats.failed.append((ref.clip_id, f"{type(exc).__name__}: {exc}"[:200]))
         return
+    together: dict[str, list[int]] = {}  # the severities of a corruption, made in one pass
+    for c, sev, _, _ in todo:
+        if c is not None:
+            together.setdefault(c.name, []).append(sev)
     for c, sev, lay, miss in todo:
         try:
-            for m, arr in _compute(clip, loader, c, sev, seed, ref.key, miss, media).items():
+            sevs = together.get(c.name) if c is not None else None
+            for m, arr in _compute(clip, loader, c, sev, seed, ref.key, miss, media, sevs).items():
                 if arr is not None:
                     cache.save(m, loader.key(m), lay[m], ref.key, arr.numpy())  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - one failed condition is recorded (and scored wrong)

@@ -1,12 +1,12 @@
 """What a robustness run will do before it starts: how many corrupted files it must make and how
 many the persistent cache already holds, and a rough time for it (``estimate``).
 
-The time is ``to_make x SECONDS_PER_FILE[stage]``, a rough guess for the sample's clips (160x120,
-3 s) on a quiet 2-core machine: on the shared development machine (load 15-21) the 1,800 files
-took 18 min wall with six processes, about 3.6 s of wall per file per process, and the constants
-assume a machine ten times less busy. A larger frame, a longer clip or a busy machine scales it;
-the model's own time is outside it (only the model knows it). The progress bar then shows the
-time remaining as measured.
+The time is ``to_make x SECONDS_PER_FILE[stage] / workers`` (one worker per usable CPU), a rough
+guess for the sample's clips (160x120, 3 s): measured on a quiet 2-core machine, the five
+severities of one corruption of one clip take 0.3-0.7 s of one core together (one decode, one
+ffmpeg process; ``av_shift``, which re-muxes each severity, 1.3 s). A larger frame, a longer clip
+or a busy machine scales it; the model's own time is outside it (only the model knows it). The
+progress bar then shows the time remaining as measured.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from pathlib import Path
 from vaar.robustness.corruptions import get_corruption
 from vaar.robustness.media_cache import MediaCache
 
-#: seconds to make one corrupted copy of a sample clip, per stage (decode + corrupt + encode)
-SECONDS_PER_FILE = {"frames": 0.35, "samples": 0.2, "media": 0.15}
+#: seconds of one core to make one corrupted copy of a sample clip, per stage, when the five
+#: severities of a corruption are made together (decode + corrupt + encode)
+SECONDS_PER_FILE = {"frames": 0.12, "samples": 0.08, "media": 0.2}
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,22 @@ class Plan:
     conditions: int  # corruption x severity pairs (the clean pass not counted)
     cached: int  # (clip, condition) files already in the cache
     to_make: int
-    seconds: float  # rough: making the files only
+    seconds: float  # rough: making the files only, ``workers`` at once
+    workers: int = 1
 
     def describe(self) -> str:
         mins = self.seconds / 60
+        when = f"about {mins:.0f} min" if mins >= 1 else f"about {self.seconds:.0f} s"
         return (f"{self.clips} clips x {self.conditions} conditions: {self.cached} corrupted files cached, "
-                f"{self.to_make} to make (about {mins:.0f} min on 2 cores, plus the model's own time)")
+                f"{self.to_make} to make ({when} with {self.workers} process{'es' if self.workers > 1 else ''}, "
+                "plus the model's own time)")
 
 
-def plan(root: Path, split: str, names: Sequence[str], severities: Sequence[int], seed: int, media_dir: Path) -> Plan:
+def plan(root: Path, split: str, names: Sequence[str], severities: Sequence[int], seed: int, media_dir: Path,
+         workers: int | None = None) -> Plan:  # fmt: skip
     """Count the cached and missing corrupted files of a run (hashes the split's videos once)."""
     from vaar.bench.sandbox import iter_media
+    from vaar.core._util.cpus import usable_cpus
 
     cache = MediaCache(media_dir)
     clips = cached = 0
@@ -55,4 +61,6 @@ def plan(root: Path, split: str, names: Sequence[str], severities: Sequence[int]
                     cached += 1
                 else:
                     seconds += SECONDS_PER_FILE[c.stage]
-    return Plan(clips, len(conds), cached, clips * len(conds) - cached, seconds)
+    to_make = clips * len(conds) - cached
+    workers = max(1, min(workers or usable_cpus(), clips))  # default: as ModelScorer.prepare runs them
+    return Plan(clips, len(conds), cached, to_make, seconds / workers, workers)

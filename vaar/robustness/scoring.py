@@ -157,11 +157,33 @@ class ModelScorer:
         self.media = MediaCache(media_dir)
         self.computed = self.cached = 0
         self.failed: list[tuple[str, str]] = []
+        self.prepared: set[tuple[str, str, int]] = set()  # (clip id, corruption, severity) made by prepare()
         self._key = os.urandom(32)
+        self.severities: list[int] = []
+        self._shas: dict[str, str] = {}
 
     @property
     def clip_ids(self) -> list[str]:
         return self.wanted
+
+    def prepare(self, names: Sequence[str], severities: Sequence[int], seed: int, workers: int | None = None,
+                progress: Callable[[int, int, str], None] | None = None) -> None:  # fmt: skip
+        """Make the corrupted files the cache lacks before the model sees any, ``workers`` processes
+        at once (default: one per usable CPU), every severity of a corruption in one pass; the
+        model then gets them condition after condition from the cache."""
+        from vaar.bench.sandbox import iter_media
+        from vaar.core._util.cpus import usable_cpus
+        from vaar.robustness.media_cache import fill_clips, missing_conditions
+
+        self.severities = sorted(severities)
+        wanted = set(self.wanted)
+        todo = [b for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in wanted
+                and missing_conditions(self.media, names, severities, seed, b.video, b.video_path)]  # fmt: skip
+        if not todo:
+            return
+        workers = max(1, min(len(todo), workers or usable_cpus()))
+        tick = None if progress is None else (lambda i, _cid: progress(i, len(todo), _cid))  # noqa: E731
+        self.prepared = fill_clips(todo, self.media.root, names, severities, seed, workers, tick).made
 
     def opaque_id(self, clip_id: str, c: Corruption, severity: int, seed: int) -> str:
         import hmac
@@ -169,10 +191,22 @@ class ModelScorer:
         msg = f"{clip_id}\0{c.name}\0{severity}\0{seed}".encode()
         return "x" + hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:24]
 
+    def _in_cache(self, b: Any, c: Corruption, severity: int, seed: int) -> bool:
+        from vaar.robustness.media_cache import missing_conditions
+
+        return not missing_conditions(self.media, [c.name], [severity], seed, b.video, b.video_path, self._sha(b))
+
+    def _sha(self, b: Any) -> str:
+        """The sha256 of a clip's video (hashed once a run, not once a condition)."""
+        if b.clip_id not in self._shas:
+            self._shas[b.clip_id] = hashlib.sha256(b.video).hexdigest()
+        return self._shas[b.clip_id]
+
     def _corrupt(self, b: Any, c: Corruption, severity: int, seed: int) -> Any:
         from vaar.robustness.media_cache import corrupt_clip_media
 
-        v, a = corrupt_clip_media(c, severity, seed, self.media, b.video, b.audio, b.video_path, b.audio_path)
+        v, a = corrupt_clip_media(c, severity, seed, self.media, b.video, b.audio, b.video_path, b.audio_path,
+                                  self.severities, key=self._sha(b))  # fmt: skip
         new = self.opaque_id(b.clip_id, c, severity, seed)
         vs = Path(b.video_path or "c.mp4").suffix or ".mp4"
         as_ = Path(b.audio_path or "c.flac").suffix or ".flac"
@@ -194,17 +228,17 @@ class ModelScorer:
                 continue
             rows = [index[b.clip_id] for b in batch]
             if c is not None:
-                before = self.media.made
                 sent, kept = [], []
                 for b, i in zip(batch, rows, strict=True):
+                    fresh = (b.clip_id, c.name, severity) in self.prepared or not self._in_cache(b, c, severity, seed)
                     try:
                         sent.append(self._corrupt(b, c, severity, seed))
                         kept.append(i)
                     except Exception as exc:  # noqa: BLE001 - a clip that cannot be corrupted is a failure
                         self.failed.append((b.clip_id, f"{c.name} s{severity}: {type(exc).__name__}: {exc}"[:200]))
-                made = min(len(sent), self.media.made - before)
-                self.computed += made
-                self.cached += len(sent) - made
+                        continue
+                    self.computed += fresh
+                    self.cached += not fresh
                 batch, rows = sent, kept
                 if not batch:
                     continue
@@ -275,6 +309,19 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
+def _prepare(scorer: RunScorer | ModelScorer, names: list[str], sevs: list[int], seed: int,
+             say: Callable[[str], None]) -> None:  # fmt: skip
+    """Compute what the caches lack before scoring: a run's features (every condition, a clip at
+    a time), a model's corrupted media files (in parallel)."""
+    if isinstance(scorer, ModelScorer):
+        if names:
+            scorer.prepare(names, sevs, seed, progress=lambda i, n, _cid: say(f"corrupting media: clip {i}/{n}"))
+        return
+    conds: list[tuple[Corruption | None, int]] = [(None, 0)]
+    conds += [(get_corruption(n), s) for n in names for s in sevs]
+    scorer.prepare(conds, seed, lambda i, n, _cid: say(f"features: clip {i}/{n}"))
+
+
 def run_robustness(
     predict_fn_or_run: PredictFn | str | Path,
     dataset: str | Path,
@@ -321,16 +368,9 @@ def run_robustness(
     if progress is not None:  # what it will do, before it starts (the CLIs show it)
         from vaar.robustness.plan import plan
 
-        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir).describe())
-    if isinstance(scorer, RunScorer):
-        conds: list[tuple[Corruption | None, int]] = [(None, 0)]
-        conds += [(get_corruption(n), s) for n in names for s in sevs]
-
-        def clip_tick(i: int, n: int, clip_id: str) -> None:
-            if progress is not None:
-                progress(0, total, f"features: clip {i}/{n}")
-
-        scorer.prepare(conds, seed, clip_tick)
+        workers = 1 if isinstance(scorer, RunScorer) else None  # a run extracts features one clip at a time
+        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir, workers).describe())
+    _prepare(scorer, names, sevs, seed, lambda what: progress(0, total, what) if progress is not None else None)
 
     def tick(what: str) -> None:
         nonlocal done

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,19 +142,19 @@ def test_a_failed_clip_is_scored_wrong_for_every_class() -> None:
 
 
 def test_failures_are_counted_per_condition(small_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A clip whose corrupted copy cannot be made is reported and scored wrong, not guessed."""
-    import vaar.robustness.scoring as scoring
+    """A clip whose corrupted copy cannot be made (its video truncated, as the scorer reads it) is
+    reported and scored wrong, not guessed: made ahead in parallel, then retried when scored."""
+    import vaar.bench.sandbox as sandbox
 
-    real = ModelScorer._corrupt
+    real = sandbox.iter_media
     truth = load_truth(small_dataset, "test")
     broken = truth.clip_ids[0]
 
-    def corrupt(self: ModelScorer, b: Any, c: Any, severity: int, seed: int) -> Any:
-        if b.clip_id == broken:
-            b = type(b)(b.clip_id, b.video[: len(b.video) // 3], b.audio, b.video_path, b.audio_path)  # truncated
-        return real(self, b, c, severity, seed)
+    def iter_media(root: Path, split: str, batch_size: int) -> Any:
+        for batch in real(root, split, batch_size):
+            yield [replace(b, video=b.video[: len(b.video) // 3]) if b.clip_id == broken else b for b in batch]
 
-    monkeypatch.setattr(scoring.ModelScorer, "_corrupt", corrupt)
+    monkeypatch.setattr(sandbox, "iter_media", iter_media)
 
     def oracle(clips: list[Any]) -> np.ndarray:  # right on every clip it is given
         return np.full((len(clips), 10), 0.1)

@@ -16,7 +16,12 @@ import pytest
 
 from tests.fixtures.media import make_source
 from vaar.robustness.corruptions import corruption_names, get_corruption
-from vaar.robustness.media_cache import MediaCache, corrupt_clip_media, fill_clips, missing_conditions
+from vaar.robustness.media_cache import (
+    MediaCache,
+    corrupt_clip_media,
+    fill_clips,
+    missing_conditions,
+)
 
 
 @pytest.fixture(scope="module")

@@ -330,7 +330,8 @@ def fill_clips(clips: Iterable[Any], root: Path, names: Sequence[str], severitie
         return out
     # spawn: the scorer's process runs threads (the sandbox's pipes), which a fork could catch holding a lock
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    try:
         pending: set[cf.Future[Any]] = set()
         for clip in clips:
             if len(pending) >= 2 * workers:
@@ -340,4 +341,8 @@ def fill_clips(clips: Iterable[Any], root: Path, names: Sequence[str], severitie
             pending.add(pool.submit(_fill_clip, *args(clip)))
         for f in cf.as_completed(pending):
             record(f.result())
+    except cf.process.BrokenProcessPool:
+        pass  # a worker died (killed, out of memory): what it did not make is made when it is scored
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # an interrupt does not wait for the queued clips
     return out

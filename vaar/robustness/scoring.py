@@ -177,12 +177,13 @@ class ModelScorer:
 
         self.severities = sorted(severities)
         wanted = set(self.wanted)
-        todo = [b for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in wanted
-                and missing_conditions(self.media, names, severities, seed, b.video, b.video_path)]  # fmt: skip
-        if not todo:
+        need = {b.clip_id for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in wanted
+                and missing_conditions(self.media, names, severities, seed, b.video, b.video_path, self._sha(b))}  # fmt: skip
+        if not need:
             return
-        workers = max(1, min(len(todo), workers or usable_cpus()))
-        tick = None if progress is None else (lambda i, _cid: progress(i, len(todo), _cid))  # noqa: E731
+        todo = (b for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in need)  # lazily
+        workers = max(1, min(len(need), workers or usable_cpus()))
+        tick = None if progress is None else (lambda i, _cid: progress(i, len(need), _cid))  # noqa: E731
         self.prepared = fill_clips(todo, self.media.root, names, severities, seed, workers, tick).made
 
     def opaque_id(self, clip_id: str, c: Corruption, severity: int, seed: int) -> str:

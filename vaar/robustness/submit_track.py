@@ -54,9 +54,11 @@ def robustness_for_entry(
 
 
 def _batch_size(predict: Any) -> int:
-    """The sandboxed model's clips per request (:meth:`SandboxedPredict.batch_size`), else 8."""
+    """The sandboxed model's clips per request (:meth:`SandboxedPredict.batch_size`), else the default."""
+    from vaar.bench.sandbox import DEFAULT_BATCH_SIZE
+
     own = getattr(predict, "batch_size", None)
-    return int(own()) if callable(own) else 8
+    return int(own()) if callable(own) else DEFAULT_BATCH_SIZE
 
 
 def run_for_model(

@@ -19,6 +19,7 @@ def run(args):
     validate_croissant({"@context": {}, "@type": "sc:Dataset", "name": "x"})   # mlcroissant -> absl WARNING
     warnings.warn("a library's deprecation", FutureWarning)
     logging.getLogger("datasets").warning("a library's log line")
+    import datasets  # imported inside the command, as train and submit do (its bars: off at import)
     print("vaar: the summary line", file=sys.stderr)
     return 0
 '''

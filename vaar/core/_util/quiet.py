@@ -49,8 +49,11 @@ def quiet_third_party(enabled: bool = True) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = old
-        # datasets imported before keeps its setting; imported inside the block, its default
-        _set_datasets_bars(bars if bars is not None else env["HF_DATASETS_DISABLE_PROGRESS_BARS"] is None)
+        # datasets imported before keeps its setting; imported inside the block, its default (datasets
+        # read the variable at import and warns that it cannot turn its bars back on: not the user's concern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _set_datasets_bars(bars if bars is not None else env["HF_DATASETS_DISABLE_PROGRESS_BARS"] is None)
 
 
 def _datasets_bars() -> bool | None:

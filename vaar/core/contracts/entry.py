@@ -99,7 +99,7 @@ def entry_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "vaar-bench leaderboard entry",
         "description": "leaderboard/entries/<task>/<slug>.json; written by `vaar-bench submit`, "
-                       "validated on every read (vaar/contracts/entry.py)",
+                       "validated on every read (vaar/core/contracts/entry.py)",
         "type": "object",
         "additionalProperties": False,
         "required": ["schema", "schema_version", "task", "slug", "date", "vaar_version", "model", "cost",

@@ -80,7 +80,7 @@ def predictions_schema() -> dict[str, Any]:
             "One record of a predictions file (CSV row, JSONL line or Parquet row); the file has one record "
             "per clip (per video for xd-violence) of the scored split, each exactly once, and either every "
             f"{SCORE_PREFIX}<class> column or none. Files are CSV (UTF-8, header row), JSONL or Parquet, "
-            f"at most {DEFAULT_MAX_BYTES >> 20} MB by default and never unpickled (vaar/contracts/predictions.py)."),
+            f"at most {DEFAULT_MAX_BYTES >> 20} MB by default and never unpickled (vaar/core/contracts/predictions.py)."),
         "$defs": {
             "vaar-cls": {"type": "object", "additionalProperties": False, "required": [CLIP_ID, LABEL],
                          "properties": {CLIP_ID: clip_id, LABEL: {"enum": slugs}, **scores}},

@@ -20,6 +20,7 @@ from vaar.robustness.media_cache import (
     MediaCache,
     corrupt_clip_media,
     fill_clips,
+    grid,
     missing_conditions,
 )
 
@@ -78,9 +79,9 @@ def test_a_pass_makes_only_the_missing_severities(media: tuple[bytes, bytes, byt
     c = get_corruption("fog")
     first = corrupt_clip_media(c, 3, 0, cache, video, None, "a.mp4", None)
     assert cache.made == 1
-    assert missing_conditions(cache, ["fog"], [1, 3, 5], 0, video, "a.mp4") == [("fog", 1), ("fog", 5)]
+    assert missing_conditions(cache, grid(["fog"], [1, 3, 5]), 0, video, "a.mp4") == [("fog", 1), ("fog", 5)]
     again = corrupt_clip_media(c, 1, 0, cache, video, None, "a.mp4", None, [1, 3, 5])
-    assert cache.made == 3 and not missing_conditions(cache, ["fog"], [1, 3, 5], 0, video, "a.mp4")
+    assert cache.made == 3 and not missing_conditions(cache, grid(["fog"], [1, 3, 5]), 0, video, "a.mp4")
     assert corrupt_clip_media(c, 3, 0, cache, video, None, "a.mp4", None) == first and again != first
     assert not list(tmp_path.rglob(".tmp-*")) and not list(tmp_path.rglob("*.f32"))  # nothing left behind
 
@@ -98,14 +99,17 @@ def test_clips_corrupted_in_parallel_are_the_files_of_one_process(
              SimpleNamespace(clip_id="broken", video=b"not a video", audio=None, video_path="x.mp4", audio_path=None)]  # fmt: skip
     names, sevs = ["fog", "noise_white"], [2, 4]
     ticks: list[tuple[int, str]] = []
-    one = fill_clips(clips, tmp_path / "one", names, sevs, 0, workers=1, progress=lambda i, cid: ticks.append((i, cid)))
-    two = fill_clips(clips, tmp_path / "two", names, sevs, 0, workers=2)
+    one = fill_clips(clips, tmp_path / "one", grid(names, sevs), 0, workers=1, progress=lambda i, cid: ticks.append((i, cid)))
+    two = fill_clips(clips, tmp_path / "two", grid(names, sevs), 0, workers=2)
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two") and len(_tree(tmp_path / "one")) == 6 + 4  # a: 2 fog + 2x2 noise (MP4 and FLAC); b: 2 + 2
     assert one.made == two.made == {(cid, n, s) for cid in "ab" for n in names for s in sevs}
     assert [cid for cid, _ in one.failed] == ["broken", "broken"] and sorted(two.failed) == sorted(one.failed)
     assert [i for i, _ in ticks] == [1, 2, 3]
-    again = fill_clips(clips[:2], tmp_path / "one", names, sevs, 0, workers=2)
+    again = fill_clips(clips[:2], tmp_path / "one", grid(names, sevs), 0, workers=2)
     assert not again.made and not again.failed  # all cached: nothing made, nothing spawned to make it
+    only = fill_clips(clips[:1], tmp_path / "three", [("fog", 2), ("noise_white", 4)], 0, workers=1)
+    assert only.made == {("a", "fog", 2), ("a", "noise_white", 4)}  # the pairs asked for, not their grid
+    assert len(_tree(tmp_path / "three")) == 3
 
 
 def test_model_run_prepares_counts_and_uses_the_models_batch_size(tiny_dataset: Path, tmp_path: Path) -> None:

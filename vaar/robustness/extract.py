@@ -16,7 +16,7 @@ and tested). A second model on the same backbones therefore computes no features
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +139,29 @@ def _compute(clip: _Decoded, loader: LazyBackbones, c: Corruption | None, sev: i
     return out
 
 
+def missing_features(cache: FeatureCache, loader: LazyBackbones, clean_layout: str, ref: ClipRef,
+                     conditions: list[Condition], seed: int) -> list[tuple[Corruption | None, int, dict[str, str], list[str]]]:  # fmt: skip
+    """The conditions whose features of one clip the cache lacks: (corruption, severity, layouts, modalities)."""
+    todo: list[tuple[Corruption | None, int, dict[str, str], list[str]]] = []
+    for c, sev in conditions:
+        lay = _layouts(clean_layout, c, sev, seed)
+        touched = ("audio", "video") if c is None else c.touches
+        miss: list[str] = [m for m in touched if not cache.path(m, loader.key(m), lay[m], ref.key).is_file()]  # type: ignore[arg-type]
+        if miss:
+            todo.append((c, sev, lay, miss))
+    return todo
+
+
+def media_clips(refs: Sequence[ClipRef], sources: Sequence[Sources]) -> Iterator[Any]:
+    """The clips' media as :func:`.media_cache.fill_clips` takes them (read one at a time)."""
+    from types import SimpleNamespace
+
+    for ref, get in zip(refs, sources, strict=True):
+        video, audio, vname, aname = get()
+        yield SimpleNamespace(clip_id=ref.clip_id, video=_as_bytes(video) or b"", audio=_as_bytes(audio),
+                              video_path=vname, audio_path=aname)  # fmt: skip
+
+
 def fill_clip(
     cache: FeatureCache, loader: LazyBackbones, clean_layout: str, segments: int, ref: ClipRef,
     sources: Sources, conditions: list[Condition], seed: int, media: MediaCache, stats: ExtractStats,
@@ -148,13 +171,7 @@ def fill_clip(
     The clean condition decodes the clip once (its T centre frames and its audio track); each
     corruption extracts from its corrupted copy of the files (:func:`_compute`).
     """
-    todo: list[tuple[Corruption | None, int, dict[str, str], list[str]]] = []
-    for c, sev in conditions:
-        lay = _layouts(clean_layout, c, sev, seed)
-        touched = ("audio", "video") if c is None else c.touches
-        miss: list[str] = [m for m in touched if not cache.path(m, loader.key(m), lay[m], ref.key).is_file()]  # type: ignore[arg-type]
-        if miss:
-            todo.append((c, sev, lay, miss))
+    todo = missing_features(cache, loader, clean_layout, ref, conditions, seed)
     if not todo:
         stats.cached += 1
         return

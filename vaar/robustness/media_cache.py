@@ -266,26 +266,30 @@ class Filled:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def missing_conditions(cache: MediaCache, names: Sequence[str], severities: Sequence[int], seed: int,
-                       video: bytes, video_name: str | None, key: str | None = None) -> list[tuple[str, int]]:  # fmt: skip
-    """The (corruption, severity) pairs whose corrupted video of this clip the cache lacks."""
+def missing_conditions(cache: MediaCache, conditions: Iterable[tuple[str, int]], seed: int, video: bytes,
+                       video_name: str | None, key: str | None = None) -> list[tuple[str, int]]:  # fmt: skip
+    """The (corruption, severity) pairs of ``conditions`` whose corrupted video of this clip the cache lacks."""
     key = key or hashlib.sha256(video).hexdigest()
     suffix = Path(video_name or "c.mp4").suffix or ".mp4"
-    return [(n, s) for n in names for s in severities if not cache.path(n, s, seed, key, "video", suffix).is_file()]
+    return [(n, s) for n, s in conditions if not cache.path(n, s, seed, key, "video", suffix).is_file()]
 
 
-def _fill_clip(root: str, names: Sequence[str], severities: Sequence[int], seed: int, clip_id: str,
-               video: bytes, audio: bytes | None, video_name: str | None,
+def grid(names: Iterable[str], severities: Iterable[int]) -> list[tuple[str, int]]:
+    """Every (corruption, severity) pair, corruption-major."""
+    sevs = list(severities)
+    return [(n, s) for n in names for s in sevs]
+
+
+def _fill_clip(root: str, conditions: Sequence[tuple[str, int]], seed: int, clip_id: str, video: bytes,
+               audio: bytes | None, video_name: str | None,
                audio_name: str | None) -> tuple[str, list[tuple[str, int]], list[str]]:  # fmt: skip
     """Make every missing corrupted file of one clip (a worker's task); never raises."""
     cache = MediaCache(root)
     made: list[tuple[str, int]] = []
     errors: list[str] = []
-    todo = missing_conditions(cache, names, severities, seed, video, video_name)
-    for name in names:
+    todo = missing_conditions(cache, conditions, seed, video, video_name)
+    for name in dict.fromkeys(n for n, _ in todo):
         sevs = [s for n, s in todo if n == name]
-        if not sevs:
-            continue
         try:
             corrupt_clip_media(get_corruption(name), sevs[0], seed, cache, video, audio, video_name, audio_name, sevs)
             made += [(name, s) for s in sevs]
@@ -300,9 +304,10 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # the pool has one process per core
 
 
-def fill_clips(clips: Iterable[Any], root: Path, names: Sequence[str], severities: Sequence[int], seed: int,
+def fill_clips(clips: Iterable[Any], root: Path, conditions: Sequence[tuple[str, int]], seed: int,
                workers: int, progress: Callable[[int, str], None] | None = None) -> Filled:  # fmt: skip
-    """Make the missing corrupted files of ``clips`` (:class:`vaar.bench.sandbox.Clip`s) before a
+    """Make the missing corrupted files of ``conditions`` ((corruption, severity) pairs; the
+    severities of a corruption in one pass) of ``clips`` (:class:`vaar.bench.sandbox.Clip`s) before a
     run scores them, ``workers`` processes at once (one clip a task, at most two tasks a worker
     in flight, so the split is never all in memory); ``progress(clips done, clip id)``."""
     import concurrent.futures as cf
@@ -321,8 +326,8 @@ def fill_clips(clips: Iterable[Any], root: Path, names: Sequence[str], severitie
             progress(done, clip_id)
 
     def args(clip: Any) -> tuple[Any, ...]:
-        return (str(root), list(names), list(severities), seed, clip.clip_id, clip.video, clip.audio,
-                clip.video_path, clip.audio_path)  # fmt: skip
+        return (str(root), list(conditions), seed, clip.clip_id, clip.video, clip.audio, clip.video_path,
+                clip.audio_path)  # fmt: skip
 
     if workers <= 1:
         for clip in clips:

@@ -107,14 +107,30 @@ class RunScorer:
 
     def prepare(self, conditions: list[tuple[Corruption | None, int]], seed: int,
                 progress: Callable[[int, int, str], None] | None = None) -> None:  # fmt: skip
-        """Fill the feature cache for every condition, one clip (decoded once) at a time."""
-        from vaar.robustness.extract import fill_clip
+        """Fill the feature cache for every condition, one clip (decoded once) at a time; the
+        corrupted media those features need are made first, one process per usable CPU."""
+        from vaar.core._util.cpus import usable_cpus
+        from vaar.robustness.extract import fill_clip, media_clips, missing_features
+        from vaar.robustness.media_cache import fill_clips
 
+        need: list[int] = []  # clips with a corrupted condition to extract
+        wanted: set[tuple[str, int]] = set()
+        for i, ref in enumerate(self.refs):
+            todo = {(c.name, s) for c, s, *_ in missing_features(self.cache, self.loader, self.layout, ref,
+                                                                  conditions, seed) if c is not None}  # fmt: skip
+            if todo:
+                need.append(i)
+                wanted |= todo
+        if need:
+            conds = [(c.name, s) for c, s in conditions if c is not None and (c.name, s) in wanted]
+            clips = media_clips([self.refs[i] for i in need], [self.sources[i] for i in need])
+            tick = None if progress is None else (lambda k, _cid: progress(k, len(need), "corrupting media"))  # noqa: E731
+            fill_clips(clips, self.media.root, conds, seed, max(1, min(len(need), usable_cpus())), tick)
         for i, (ref, src) in enumerate(zip(self.refs, self.sources, strict=True)):
             fill_clip(self.cache, self.loader, self.layout, self.segments, ref, src, conditions, seed,
                       self.media, self.stats)  # fmt: skip
             if progress is not None:
-                progress(i + 1, len(self.refs), ref.clip_id)
+                progress(i + 1, len(self.refs), "features")
 
     def scores(self, c: Corruption | None, severity: int, seed: int) -> npt.NDArray[np.float64]:
         import torch
@@ -173,18 +189,18 @@ class ModelScorer:
         model then gets them condition after condition from the cache."""
         from vaar.bench.sandbox import iter_media
         from vaar.core._util.cpus import usable_cpus
-        from vaar.robustness.media_cache import fill_clips, missing_conditions
+        from vaar.robustness.media_cache import fill_clips, grid, missing_conditions
 
         self.severities = sorted(severities)
         wanted = set(self.wanted)
         need = {b.clip_id for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in wanted
-                and missing_conditions(self.media, names, severities, seed, b.video, b.video_path, self._sha(b))}  # fmt: skip
+                and missing_conditions(self.media, grid(names, severities), seed, b.video, b.video_path, self._sha(b))}  # fmt: skip
         if not need:
             return
         todo = (b for batch in iter_media(self.root, self.split, 16) for b in batch if b.clip_id in need)  # lazily
         workers = max(1, min(len(need), workers or usable_cpus()))
-        tick = None if progress is None else (lambda i, _cid: progress(i, len(need), _cid))  # noqa: E731
-        self.prepared = fill_clips(todo, self.media.root, names, severities, seed, workers, tick).made
+        tick = None if progress is None else (lambda i, _cid: progress(i, len(need), "corrupting media"))  # noqa: E731
+        self.prepared = fill_clips(todo, self.media.root, grid(names, severities), seed, workers, tick).made
 
     def opaque_id(self, clip_id: str, c: Corruption, severity: int, seed: int) -> str:
         import hmac
@@ -195,7 +211,7 @@ class ModelScorer:
     def _in_cache(self, b: Any, c: Corruption, severity: int, seed: int) -> bool:
         from vaar.robustness.media_cache import missing_conditions
 
-        return not missing_conditions(self.media, [c.name], [severity], seed, b.video, b.video_path, self._sha(b))
+        return not missing_conditions(self.media, [(c.name, severity)], seed, b.video, b.video_path, self._sha(b))
 
     def _sha(self, b: Any) -> str:
         """The sha256 of a clip's video (hashed once a run, not once a condition)."""
@@ -312,15 +328,15 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _prepare(scorer: RunScorer | ModelScorer, names: list[str], sevs: list[int], seed: int,
              say: Callable[[str], None]) -> None:  # fmt: skip
-    """Compute what the caches lack before scoring: a run's features (every condition, a clip at
-    a time), a model's corrupted media files (in parallel)."""
+    """Compute what the caches lack before scoring: the corrupted media files (in parallel), then
+    a run's features (every condition, a clip at a time)."""
     if isinstance(scorer, ModelScorer):
         if names:
-            scorer.prepare(names, sevs, seed, progress=lambda i, n, _cid: say(f"corrupting media: clip {i}/{n}"))
+            scorer.prepare(names, sevs, seed, progress=lambda i, n, stage: say(f"{stage}: clip {i}/{n}"))
         return
     conds: list[tuple[Corruption | None, int]] = [(None, 0)]
     conds += [(get_corruption(n), s) for n in names for s in sevs]
-    scorer.prepare(conds, seed, lambda i, n, _cid: say(f"features: clip {i}/{n}"))
+    scorer.prepare(conds, seed, lambda i, n, stage: say(f"{stage}: clip {i}/{n}"))
 
 
 def run_robustness(
@@ -369,8 +385,7 @@ def run_robustness(
     if progress is not None:  # what it will do, before it starts (the CLIs show it)
         from vaar.robustness.plan import plan
 
-        workers = 1 if isinstance(scorer, RunScorer) else None  # a run extracts features one clip at a time
-        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir, workers).describe())
+        progress(0, total, "plan: " + plan(root, split, names, sevs, seed, media_dir).describe())
     _prepare(scorer, names, sevs, seed, lambda what: progress(0, total, what) if progress is not None else None)
 
     def tick(what: str) -> None:

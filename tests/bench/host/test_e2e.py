@@ -237,6 +237,6 @@ def test_worker_stopped_with_ctrl_c_gives_its_job_back_at_once(tmp_path: Path) -
     finally:
         if w.poll() is None:
             w.kill()
-    assert w.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert w.returncode == 130 and "interrupted" in err and "Traceback" not in err, f"rc {w.returncode}: {err[-3000:]}"
     row = _row(h["root"], sid)
     assert row["status"] == "queued" and row["lease_owner"] is None and row["attempts"] == 0  # not after 600 s

@@ -387,3 +387,14 @@ def test_hostile_lists_are_refused_or_counted_in_one_line(tmp_path: Path, capsys
     assert main(["discover", "--from", "xd-violence-list", str(tmp_path / "xd.txt"), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "\x1b" not in text and "\x07" not in text and rows(out)[0]["label"] == "brawling"
+
+
+def test_the_two_copies_of_the_xd_test_list_are_one_list() -> None:
+    """The XD-Violence test names live twice on purpose: in the recipe's folder (its pinned sha256
+    input, paths may not leave that folder) and as package data (the installed wheel's
+    ``xd_violence_test`` flag and the XD task read it). They must never drift apart."""
+    from importlib import resources
+
+    packaged = resources.files("vaar").joinpath("bench", "data", "xd_violence_test_videos.txt").read_bytes()
+    assert packaged == (SEEDS / "xd-violence" / "test_videos.txt").read_bytes()
+    assert len(packaged.decode("utf-8").splitlines()) == 800

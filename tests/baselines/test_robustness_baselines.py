@@ -88,6 +88,9 @@ def test_cli_scores_a_run_and_reports_bad_input(
     assert main(["robustness", "--dataset", str(small_dataset), "--out", str(tmp_path / "o")]) == 2
     assert main(["robustness", "--run", str(tmp_path), "--dataset", str(small_dataset), "--out", str(tmp_path / "o")]) == 2
     assert "not a training run" in capsys.readouterr().err
+    assert main(["robustness", "--run", str(demo_runs["audio_only"]), "--dataset", str(small_dataset),
+                 "--out", str(tmp_path / "o"), "--batch-size", "0"]) == 2  # fmt: skip
+    assert "--batch-size must be in [1, 256]" in capsys.readouterr().err
 
 
 def test_modality_dropout_zeroes_one_modality(small_dataset: Path, small_features: Path, tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="feature cache for --run (default: the run's own) and, under DIR/media, corrupted media")
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (JSON per corruption, summary, heat map)")
     p.add_argument("--name", help="model name shown in the heat map (default: the run folder's name)")
-    p.add_argument("--batch-size", type=int, default=8, help="clips per predict() call with --model")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="clips per predict() call with --model (default: the model's own batch_size, else 8)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--list", action="store_true", help="list the corruptions and their levels, then exit")
 
@@ -50,12 +51,16 @@ def run(args: argparse.Namespace) -> int:
     from vaar.robustness.scoring import run_robustness
 
     torch.set_num_threads(max(1, args.threads))
+    if args.batch_size is not None and not 1 <= args.batch_size <= 256:
+        raise ConfigError("--batch-size must be in [1, 256]")
     target: object = args.run
+    batch_size = args.batch_size or 8
     stack = contextlib.ExitStack()
     if args.model is not None:
         from vaar.robustness.submit_track import model_predict
 
         target = stack.enter_context(model_predict(args.model))  # the model runs in its own process
+        batch_size = target.batch_size(args.batch_size)  # type: ignore[attr-defined]  # as submit asks
 
     def progress(done: int, total: int, what: str) -> None:
         if what.startswith("plan: "):  # the estimate, on its own line before the work starts
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         res = run_robustness(target, args.dataset, args.out, corruptions=args.corruptions,  # type: ignore[arg-type]
                              severities=parse_severities(args.severities), seed=args.seed, split=args.split,
                              resamples=args.bootstrap, cache=args.cache, name=args.name or args.model,
-                             batch_size=args.batch_size, progress=progress)  # fmt: skip
+                             batch_size=batch_size, progress=progress)  # fmt: skip
     print(file=sys.stderr)
     s = res.summary
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar.core._util.cpus import usable_cpus
+from vaar.curation.publish.private_sources import add_private_test_arguments
 from vaar.curation.publish.release import add_release_arguments
 
 HELP = "build the dataset from source lists (download, trim, verify, ledger, manifest; then publish)"
@@ -70,18 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "stops at manifest.parquet (publish later with `vaar publish`)")  # fmt: skip
     p.add_argument("--splits", type=Path, help="use committed split files (a splits/vN folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
-    p.add_argument("--private-test-labels", type=Path,
-                   help="publish the test split without labels, with opaque ids, and write "
-                        "opaque id,label to this CSV (host only; needs a host secret)")  # fmt: skip
-    p.add_argument("--test-sources", type=Path, nargs="+", default=[], metavar="CSV",
-                   help="host-only lists whose clips are the test split (the two-list workflow; the other "
-                        "clips are split into train and validation)")
-    p.add_argument("--public-sources", type=Path, nargs="+", default=[], metavar="CSV",
-                   help="lists anyone can read (besides those under curation/sources/): with "
-                        "--private-test-labels no test clip may come from them")
-    p.add_argument("--host-secret-file", type=Path,
-                   help="host secret keying the private test ids and split identity "
-                        "(default: $VAAR_HOST_SECRET)")  # fmt: skip
+    add_private_test_arguments(p)
     p.add_argument("--keep-downloads", action="store_true", help="keep downloaded sources in DIR/cache")
     p.add_argument("--allow-private-network", action="store_true",
                    help="allow source URLs on loopback, private or link-local addresses "
@@ -193,6 +183,7 @@ def _config(args: argparse.Namespace) -> Any:
     from vaar.curation.build.pipeline import BuildConfig
     from vaar.curation.build.quality import QCConfig
     from vaar.curation.publish.folder import PublishConfig
+    from vaar.curation.publish.private_sources import private_test_options
     from vaar.curation.publish.release import release_options
 
     for flag, value, least in (("--sleep-requests", args.sleep_requests, 0), ("--sleep-interval", args.sleep_interval, 0),
@@ -222,9 +213,7 @@ def _config(args: argparse.Namespace) -> Any:
                                 max_bot_checks=args.max_bot_checks, index_fetch=args.index_fetch,
                                 allow_private_network=args.allow_private_network or args.sample),  # fmt: skip
         qc=replace(QCConfig(), out_of_sync=args.out_of_sync, tolerance_ms=args.tolerance_ms),
-        publish=PublishConfig(seed=args.seed, private_test_labels=args.private_test_labels,
-                              host_secret_file=args.host_secret_file, public_sources=tuple(args.public_sources),
-                              test_sources=tuple(args.test_sources), **release_options(args),
+        publish=PublishConfig(seed=args.seed, **private_test_options(args), **release_options(args),
                               croissant_validated=args.out / "cache" / "croissant-validated.txt"),
         do_publish=args.publish,
         splits_dir=args.splits,

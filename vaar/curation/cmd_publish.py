@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vaar.curation.publish.private_sources import add_private_test_arguments
 from vaar.curation.publish.release import add_release_arguments
 from vaar.curation.publish.result_text import result_lines
 
@@ -32,17 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ratios", default="0.7,0.1,0.2", metavar="T,V,T",
                    help="train,validation,test fractions of a split made here")  # fmt: skip
     p.add_argument("--shard-mb", type=int, default=500, help="target size of a data shard, MB")
-    p.add_argument("--private-test-labels", type=Path, metavar="CSV",
-                   help="publish the test split without labels, with opaque ids, and write "
-                        "opaque id,label to CSV (host only; needs a host secret)")  # fmt: skip
-    p.add_argument("--test-sources", type=Path, nargs="+", default=[], metavar="CSV",
-                   help="host-only lists whose clips are the test split (the two-list workflow; the other "
-                        "clips are split into train and validation)")
-    p.add_argument("--public-sources", type=Path, nargs="+", default=[], metavar="CSV",
-                   help="source lists anyone can read; with --private-test-labels no test clip may come from "
-                        "them (lists under curation/sources/ always count as public)")
-    p.add_argument("--host-secret-file", type=Path, metavar="FILE",
-                   help="host secret for --private-test-labels (default: $VAAR_HOST_SECRET)")
+    add_private_test_arguments(p)
     p.add_argument("--taxonomy", metavar="YAML", help="taxonomy file (default: the packaged one)")
     p.add_argument("--licenses", metavar="IDS",
                    help="publish only clips whose video licence is one of these, e.g. cc-by,cc-by-sa,cc0 "
@@ -57,15 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from vaar.core.taxonomy import load_taxonomy
     from vaar.curation.licences import parse_families
     from vaar.curation.publish.folder import PublishConfig, publish
+    from vaar.curation.publish.private_sources import private_test_options
     from vaar.curation.publish.release import release_options
     from vaar.curation.split import parse_ratios
 
     if args.shard_mb < 1:
         raise ConfigError(f"--shard-mb {args.shard_mb}: need a size >= 1 MB")
     cfg = PublishConfig(ratios=parse_ratios(args.ratios), seed=args.seed, shard_bytes=args.shard_mb << 20,
-                        private_test_labels=args.private_test_labels, public_sources=tuple(args.public_sources),
-                        test_sources=tuple(args.test_sources),
-                        host_secret_file=args.host_secret_file, **release_options(args),
+                        **private_test_options(args), **release_options(args),
                         licenses=parse_families(args.licenses) if args.licenses is not None else None)  # fmt: skip
     res = publish(args.manifest, args.splits, args.out, cfg, taxonomy=load_taxonomy(args.taxonomy))
     con = Console(highlight=False, soft_wrap=True)

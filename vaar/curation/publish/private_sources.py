@@ -13,6 +13,7 @@ row counts when it has the clip's ``clip_id`` or the same ``url``, ``start`` and
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
@@ -22,6 +23,27 @@ from vaar.core.contracts.source_list import read_rows
 from vaar.core.errors import ConfigError
 
 PUBLIC_FOLDER = ("curation", "sources")
+
+
+def add_private_test_arguments(p: argparse.ArgumentParser) -> None:
+    """The hidden test set's flags, on ``vaar build`` and ``vaar publish`` alike."""
+    p.add_argument("--private-test-labels", type=Path, metavar="CSV",
+                   help="publish the test split without labels, with opaque ids, and write "
+                        "opaque id,label to CSV (host only; needs a host secret)")  # fmt: skip
+    p.add_argument("--test-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="host-only lists whose clips are the test split (the two-list workflow; the other "
+                        "clips are split into train and validation)")
+    p.add_argument("--public-sources", type=Path, nargs="+", default=[], metavar="CSV",
+                   help="lists anyone can read (besides those under curation/sources/, which always count): "
+                        "with --private-test-labels no test clip may come from them")
+    p.add_argument("--host-secret-file", type=Path, metavar="FILE",
+                   help="host secret keying the private test ids and split identity (default: $VAAR_HOST_SECRET)")
+
+
+def private_test_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``PublishConfig`` keyword arguments from the flags of :func:`add_private_test_arguments`."""
+    return {"private_test_labels": args.private_test_labels, "host_secret_file": args.host_secret_file,
+            "public_sources": tuple(args.public_sources), "test_sources": tuple(args.test_sources)}
 
 
 def is_public_path(path: str | PurePath) -> bool:

@@ -134,3 +134,47 @@ def test_model_run_prepares_counts_and_uses_the_models_batch_size(tiny_dataset: 
     assert (second.computed, second.cached) == (0, 4 * n)
     assert second.summary["matrix"] == first.summary["matrix"]
     assert _batch_size(SimpleNamespace(batch_size=lambda: 5)) == 5 and _batch_size(predict) == 8
+
+
+CACHE_THIEF = '''
+import os
+ROOT = CACHE_ROOT_HERE
+
+class Model:
+    def predict(self, batch):
+        # the attack: find the cached file with the bytes it was given; its name is the clean clip's sha256
+        found = [f for _, _, files in os.walk(ROOT) for f in files]
+        return [[float(len(found))] + [0.0] * 9 for _ in batch]
+
+def factory():
+    return Model()
+'''
+
+
+def test_a_sandboxed_model_cannot_read_the_corrupted_media_cache(
+    media: tuple[bytes, bytes, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache names each corrupted file by its clean source's sha256; a model that could list it
+    would map what it is given back to the clean clip. The cache's root is 0700 and the model runs
+    as its own user, so it finds nothing — even where the cache sits in a folder anyone may enter."""
+    import shutil
+    import tempfile
+
+    from tests.bench.test_sandbox_contain import MECH
+    from vaar.bench.sandbox import Clip, SandboxedPredict
+
+    if MECH["user"] == "same user":
+        pytest.skip("needs root: the model's own user")
+    shared = Path(tempfile.mkdtemp(prefix="vaar-open-"))
+    try:
+        shared.chmod(0o755)  # e.g. $VAAR_ROBUSTNESS_CACHE under a world-readable folder
+        cache = MediaCache(shared / "cache")
+        corrupt_clip_media(get_corruption("fog"), 2, 0, cache, media[0], None, "a.mp4", None)
+        assert cache.made == 1 and (shared / "cache").stat().st_mode & 0o777 == 0o700
+        (shared / "cache_thief.py").write_text(CACHE_THIEF.replace("CACHE_ROOT_HERE", repr(str(shared / "cache"))))
+        monkeypatch.chdir(shared)  # the --model module is looked up in the current folder
+        with SandboxedPredict("cache_thief:factory") as predict:
+            rows = predict([Clip("x1", media[0], None, "x1.mp4", None)])
+        assert rows[0][0] == 0.0, "the sandboxed model listed the corrupted-media cache"
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

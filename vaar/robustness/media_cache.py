@@ -21,6 +21,7 @@ same on any machine (one encoder thread: libx264's output depends on its thread 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -81,6 +82,17 @@ class MediaCache:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.made = 0  # files written by this object (the rest came from the cache)
+        self._sealed = False
+
+    def _seal(self) -> None:
+        """The cache's root is its owner's alone (0700): a sandboxed model runs as another user, and
+        a cache it could read maps each corrupted file it is given (by its bytes) to the clean
+        clip's sha256 (the file's name), undoing the opaque ids of the robustness protocol."""
+        if not self._sealed:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(PermissionError):  # a folder someone else owns: theirs to protect
+                os.chmod(self.root, 0o700)
+            self._sealed = True
 
     def path(self, name: str, severity: int, seed: int, key: str, kind: Kind, suffix: str) -> Path:
         return self.root / name / f"v{VERSION}.{ENCODING}-s{severity}-seed{seed}" / key[:2] / f"{key}.{kind}{suffix}"
@@ -104,6 +116,7 @@ class MediaCache:
         missing = {s: t for s, t in targets.items() if not t.is_file()}
         if not missing:
             return 0
+        self._seal()
         folder = next(iter(missing.values())).parent
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as tmp:

@@ -68,6 +68,7 @@ def test_sidx_values_are_placed_in_the_file() -> None:
         (INIT + sidx([(0, 1)]), 10_000, "past the end"),
         (INIT + struct.pack(">I4s", 0xFFFFFFF0, b"sidx"), 10_000, "does not fit"),
         (INIT + sidx([], count=0), 10_000, "empty"),
+        (INIT + struct.pack(">I4sB3x", 36, b"sidx", 1) + b"\0" * 24, 10_000, "cut short"),  # v1 needs 40 bytes
     ],
 )
 def test_hostile_indexes_are_refused(data: bytes, file_size: int, match: str) -> None:

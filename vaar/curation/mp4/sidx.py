@@ -71,9 +71,9 @@ def locate_index(head: bytes, file_size: int) -> tuple[int, int, int]:
 
 def parse_sidx(box: bytes, sidx_offset: int, file_size: int, init_size: int) -> SegmentIndex:
     """The fragments a whole ``sidx`` box (header included) at ``sidx_offset`` describes."""
-    if len(box) < 32:
+    version = box[8] if len(box) > 8 else 0
+    if len(box) < (32 if version == 0 else 40):  # the fixed part; 64-bit times in version 1
         raise BoxError("sidx cut short")
-    version = box[8]
     pos = 12 + 4  # header, version + flags, reference_ID
     (timescale,) = struct.unpack(">I", box[pos : pos + 4])
     pos += 4

@@ -125,6 +125,15 @@ def test_ladder_release_and_selection(host: dict[str, Any], tmp_path: Path) -> N
     r = host["client"].post("/api/v1/selections", headers=auth,
                             content=json.dumps({"task": "vaar-cls", "ids": [1, 2, 3]}))
     assert r.status_code == 422
+    for ids in (str(second), [True], [float(second)], {"0": second}):  # no coercion: "12" was once [1, 2]
+        r = host["client"].post("/api/v1/selections", headers=auth, content=json.dumps({"task": "vaar-cls", "ids": ids}))
+        assert r.status_code == 422, ids
+    # another team cannot choose (or unchoose) alpha's submissions
+    r = host["client"].post("/api/v1/selections", headers={"Authorization": f"Bearer {host['token_b']}"},
+                            content=json.dumps({"task": "vaar-cls", "ids": [second]}))
+    assert r.status_code == 422 and "of team 'beta'" in r.text
+    mine = host["client"].get(f"/api/v1/submissions/{second}", headers=auth).json()
+    assert mine.get("selected") in (True, 1), mine
 
 
 def test_bodies_are_capped_and_headers_hardened(host: dict[str, Any], tmp_path: Path) -> None:

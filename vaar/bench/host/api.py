@@ -184,7 +184,9 @@ class _Api:
     async def post_selections(self, request: Request) -> Response:
         try:
             body = json.loads((await request.body())[:4096])
-            task, ids = str(body["task"]), [int(i) for i in body["ids"]]
+            task, ids = str(body["task"]), body["ids"]
+            if not isinstance(ids, list) or not all(type(i) is int for i in ids):  # "12" is not [1, 2]; true is not 1
+                raise TypeError("ids must be a list of submission numbers")
         except (ValueError, KeyError, TypeError):
             return error(422, 'send JSON {"task": "vaar-cls", "ids": [submission ids, at most 2]}')
 

@@ -178,3 +178,20 @@ def test_a_sandboxed_model_cannot_read_the_corrupted_media_cache(
         assert rows[0][0] == 0.0, "the sandboxed model listed the corrupted-media cache"
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_the_track_scores_the_labels_the_submission_was_scored_on(tiny_dataset: Path, tmp_path: Path) -> None:
+    """``submit --labels`` scores the clean run on the host's labels; the robustness track takes the same
+    ones (it reloaded the split's own, so a private split failed after the clean run or scored other clips)."""
+    from dataclasses import replace
+
+    from vaar.robustness.scoring import load_truth, run_robustness
+
+    def predict(clips: Sequence[Any]) -> np.ndarray:
+        return np.tile(np.arange(10.0), (len(clips), 1))
+
+    full = load_truth(tiny_dataset, "test")
+    host = replace(full, clip_ids=full.clip_ids[:4], labels=full.labels[:4], sha256="host-labels")
+    res = run_robustness(predict, tiny_dataset, tmp_path / "o", corruptions=["video_missing"], severities=[5],
+                         resamples=0, cache=tmp_path / "c", truth=host)  # fmt: skip
+    assert res.summary["n"] == 4 and res.summary["split_sha256"] == "host-labels" and res.computed == 4

@@ -157,7 +157,7 @@ def submit(sub: Submission, *, progress: Progress | None = None) -> SubmitResult
 
         entry["robustness"] = track(
             sub.model.spec, sub.model.limits, sub.dataset, sub.split, sub.leaderboard, task.name, slug,
-            resamples=sub.resamples, seed=sub.seed, name=sub.name, progress=robust_progress,
+            resamples=sub.resamples, seed=sub.seed, name=sub.name, progress=robust_progress, truth=truth,
             predictions_dir=sub.model.save_predictions.parent if sub.model.save_predictions else None)
     path, board = submit_entry(sub.leaderboard, entry, replace=sub.replace, lock_timeout=sub.lock_timeout)
     return SubmitResult(path=path, entry=entry, report=report, cost=cost, task=task, skipped=list(board.skipped))

@@ -354,6 +354,7 @@ def run_robustness(
     name: str | None = None,
     batch_size: int = 8,
     progress: Progress | None = None,
+    truth: Any = None,
 ) -> RobustnessResult:
     """Score a run folder (str / Path) or a ``predict(clips)`` callable under every corruption x
     severity of the test split; write the files of the module docstring and return the summary.
@@ -371,7 +372,7 @@ def run_robustness(
     root, out_dir = Path(dataset), Path(out)
     names = parse_corruptions(corruptions)
     sevs = sorted({int(s) for s in severities})
-    truth = load_truth(root, split)
+    truth = truth if truth is not None else load_truth(root, split)  # a submission's own labels when given
     media_dir = Path(cache) / "media" if cache is not None else default_media_cache()
     scorer: RunScorer | ModelScorer
     if isinstance(predict_fn_or_run, (str, Path)):

@@ -31,12 +31,13 @@ def robustness_for_entry(
     *, resamples: int = 1000, seed: int = 0, cache: Path | None = None, name: str | None = None,
     corruptions: Sequence[str] | None = None, severities: Sequence[int] = (1, 2, 3, 4, 5),
     progress: Callable[[int, int, str], None] | None = None, predictions_dir: Path | None = None,
-    batch_size: int | None = None,
+    batch_size: int | None = None, truth: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The entry's robustness block; ``predictions_dir``: where the per-condition predictions
     (the ``--rescore`` input, named by the block's ``predictions_sha256``) are kept, beside the
     clean predictions file; ``batch_size``: clips per ``predict`` call (default: the model's own,
-    as for the clean run)."""
+    as for the clean run); ``truth``: the labels the clean run was scored on (``--labels`` on a
+    host), else the split's own."""
     from vaar.core._util.atomic import atomic_write_bytes
     from vaar.robustness.board import entry_block
     from vaar.robustness.scoring import run_robustness
@@ -45,7 +46,7 @@ def robustness_for_entry(
         res = run_robustness(predict, dataset, Path(tmp) / "out", split=split, resamples=resamples,
                              corruptions=corruptions, severities=severities,
                              bootstrap_seed=seed, cache=cache, name=name, progress=progress,
-                             batch_size=batch_size or _batch_size(predict))  # fmt: skip
+                             batch_size=batch_size or _batch_size(predict), truth=truth)  # fmt: skip
         target = leaderboard / "robustness" / task / f"{slug}.png"
         atomic_write_bytes(target, (res.out / "heatmap.png").read_bytes())
         if predictions_dir is not None:

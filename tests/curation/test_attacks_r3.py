@@ -174,6 +174,12 @@ def test_strip_controls_removes_every_sequence() -> None:
     assert strip_controls("x\x1bPq#0;2;0;0;0\x1b\\y\x1b_apc\x9cz\u202eevil") == "xyzevil"
     assert one_line("two\nlines\x00\x07") == "two lines"
     assert strip_controls("tab\tand\nline") == "tab\tand\nline"  # CSV cells keep them
+    # every download error (the fragment fetch's and yt-dlp's) is built by one function that uses them:
+    # a site's reason phrase keeps no escape sequence (its own regex once left "[31m" after the ESC)
+    from vaar.curation.build.fragments import download_error
+
+    err = download_error(f"HTTP 403 {OSC}\x1b[31mForbidden\nnext", True)
+    assert str(err) == "HTTP 403 Forbidden next" and err.permanent  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- finding 10: header formula

@@ -47,7 +47,7 @@ from vaar.core._util.atomic import atomic_write_text
 from vaar.core.errors import DownloadError, VerifyError
 from vaar.core.textsafe import tool_message
 from vaar.curation.build.direct import direct_info as _direct_info
-from vaar.curation.build.fragments import FetchStats, fetch_by_index
+from vaar.curation.build.fragments import FetchStats, download_error, fetch_by_index
 from vaar.curation.build.inputguard import input_args, sniff_problem
 from vaar.curation.build.media import probe
 from vaar.curation.build.polite import GATE, host_slot
@@ -257,12 +257,6 @@ def fetch_source(
     raise DownloadError(f"{last.reason} (after {attempt} attempt{'s' * (attempt > 1)})")
 
 
-def _fail(msg: str, permanent: bool) -> DownloadError:
-    err = DownloadError(msg)
-    err.permanent = permanent  # type: ignore[attr-defined]
-    return err
-
-
 def _fetch_once(
     url: str, spans: Sequence[tuple[float, float]], cache_dir: Path, cfg: DownloadConfig
 ) -> SourceMedia:
@@ -284,7 +278,7 @@ def _fetch_once(
         info = _direct_info(ydl, url) or ydl.extract_info(url, download=False)
         resolved = thread_clock()
         if info is None:
-            raise _fail("yt-dlp returned no information for this URL", True)
+            raise download_error("yt-dlp returned no information for this URL", True)
         for u in _info_urls(info):
             _check_url(u, cfg.network)
         meta = {k: info.get(k) for k in INFO_KEYS}
@@ -302,9 +296,9 @@ def _fetch_once(
             sections = _fetch_sections(ydl, url, info, spans, wanted, folder, cfg, stats)
     except yt_dlp.utils.DownloadError as exc:
         msg = tool_message(str(exc), "download failed")
-        raise _fail(msg, bool(_PERMANENT.search(msg))) from None
+        raise download_error(msg, bool(_PERMANENT.search(msg))) from None
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _fail(tool_message(str(exc), "download failed"), False) from None
+        raise download_error(tool_message(str(exc), "download failed"), False) from None
     done = thread_clock()
     fetch = {"method": stats.method, "why": stats.reason, "bytes": stats.bytes, "requests": stats.requests,
              **_seconds("resolve", clock, resolved), **_seconds("download", resolved, done)}
@@ -348,7 +342,7 @@ def _seconds(stage: str, a: tuple[float, float], b: tuple[float, float]) -> dict
 def _check_url(url: str, policy: NetworkPolicy) -> None:
     problem = policy.url_problem(url)
     if problem:
-        raise _fail(problem, True)
+        raise download_error(problem, True)
 
 
 def _info_urls(info: dict[str, Any]) -> list[str]:
@@ -410,11 +404,11 @@ def guarded_youtubedl(policy: NetworkPolicy) -> Any:
             try:
                 resp = super().urlopen(req)
             except Refused as exc:
-                raise _fail(str(exc.msg or exc), True) from None
+                raise download_error(str(exc.msg or exc), True) from None
             problem = policy.url_problem(str(resp.url))  # after redirects
             if problem:
                 resp.close()
-                raise _fail(f"redirected: {problem}", True)
+                raise download_error(f"redirected: {problem}", True)
             return resp
 
     return Guarded
@@ -439,7 +433,7 @@ def _download(ydl: Any, info: dict[str, Any], outtmpl: Path, ranges: Any, force_
     downloads = (result or {}).get("requested_downloads") or []
     path = downloads[0].get("filepath") if downloads else None
     if not path or not Path(path).exists():
-        raise _fail("yt-dlp reported success but wrote no file", False)
+        raise download_error("yt-dlp reported success but wrote no file", False)
     return Path(path)
 
 
@@ -451,16 +445,16 @@ def _check_file(path: Path) -> dict[str, Any]:
     size = path.stat().st_size
     problem = sniff_problem(path)
     if problem:
-        raise _fail(problem, True)
+        raise download_error(problem, True)
     mp4 = read_mp4_facts(path)  # an MP4 the moov reader is sure of needs no ffprobe process
     if mp4 is not None and mp4.first("video") is not None:
         return {"duration": mp4.duration, "has_audio": mp4.first("audio") is not None}
     try:
         facts = probe(path, untrusted=True)
     except VerifyError as exc:
-        raise _fail(f"download produced an unreadable file ({size} bytes): {exc.reason}", False) from None
+        raise download_error(f"download produced an unreadable file ({size} bytes): {exc.reason}", False) from None
     if not facts.get("streams"):
-        raise _fail(f"download produced a file with no media streams ({size} bytes)", False)
+        raise download_error(f"download produced a file with no media streams ({size} bytes)", False)
     has_audio = any(st.get("codec_type") == "audio" for st in facts["streams"])
     return {"duration": facts.get("format", {}).get("duration"), "has_audio": has_audio}
 

@@ -21,7 +21,6 @@ so the network policy holds for each range; ffmpeg only ever reads local files h
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vaar.core.errors import DownloadError, VerifyError
+from vaar.core.textsafe import one_line
 from vaar.curation.build.cues import locate_cues, parse_cues
 from vaar.curation.build.inputguard import input_args
 from vaar.curation.build.media import probe, run_tool
@@ -61,7 +61,7 @@ class FetchStats:
 
 
 def download_error(msg: str, permanent: bool, retry_after: float | None = None) -> DownloadError:
-    err = DownloadError(re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", msg)[:300])  # a site's text: no terminal escapes
+    err = DownloadError(one_line(msg))  # a site's text: no escape sequences or controls, one line
     err.permanent = permanent  # type: ignore[attr-defined]
     err.retry_after = retry_after  # type: ignore[attr-defined]
     return err
